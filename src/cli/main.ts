@@ -1,0 +1,20 @@
+// The `pictograph` command line: one sub-command per module under src/cli/, all over the same library functions.
+import { Command } from 'commander';
+// Each command module exports `register(program)`; add new ones here (one line each).
+const commandModules: Array<() => Promise<{ register: (program: Command) => void }>> = [
+];
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const program = new Command('pictograph')
+    .description('Understand photo collections: classify, lift through WordNet, explore by concept.')
+    .version('0.1.0')
+    .showHelpAfterError();
+  for (const load of commandModules) (await load()).register(program);
+  await program.parseAsync(argv);
+}
+
+await main().catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  console.error(`pictograph: ${message}`);
+  process.exitCode = process.exitCode && process.exitCode !== 0 ? process.exitCode : 1;
+});
