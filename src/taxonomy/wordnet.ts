@@ -1,0 +1,228 @@
+// The WordNet 3.0 noun graph in a compact, serialisable form: synsets by index, lemma lookup, parents and children.
+import { offsetOf, wnidOf, type SynsetRecord } from './wordnet-parse.js';
+
+/** A noun synset as the rest of the product sees it. */
+export interface Synset {
+  wnid: string;
+  /** Lemmas with spaces (WordNet's underscores replaced), in the synset's order. */
+  lemmas: string[];
+  /** First lemma: the synset's everyday name. */
+  name: string;
+  gloss: string;
+  /** wnids of `@` hypernyms, primary first. */
+  hypernyms: string[];
+  /** wnids of `@i` instance hypernyms. */
+  instanceHypernyms: string[];
+}
+
+/** The JSON form cached on disk; columns indexed by synset index (synsets sorted by offset). */
+export interface WordNetData {
+  format: number;
+  source: string;
+  offsets: number[];
+  /** Lemmas per synset joined with ' ' (WordNet lemmas never contain spaces), synsets joined with '\n'. */
+  lemmas: string;
+  /** Glosses joined with '\n' (split on first use). */
+  glosses: string;
+  /** CSR adjacency of `@` hypernyms (synset indexes): row i is hyperList[hyperStart[i] .. hyperStart[i+1]). */
+  hyperStart: number[];
+  hyperList: number[];
+  instStart: number[];
+  instList: number[];
+  /** Lines 'lemma i,j,...' (lower case, underscores; synset indexes in sense order), parsed on first lookup. */
+  index: string;
+  /** Irregular plural -> base forms (noun.exc). */
+  exceptions: Record<string, string[]>;
+}
+
+export const WORDNET_FORMAT = 2;
+
+/** Builds the compact form from parsed records. */
+export function compileWordNet(
+  records: SynsetRecord[],
+  index: Map<string, number[]>,
+  exceptions: Map<string, string[]>,
+  source: string,
+): WordNetData {
+  const sorted = [...records].sort((a, b) => a.offset - b.offset);
+  const at = new Map<number, number>();
+  sorted.forEach((r, i) => at.set(r.offset, i));
+  const hyperStart = [0];
+  const hyperList: number[] = [];
+  const instStart = [0];
+  const instList: number[] = [];
+  for (const r of sorted) {
+    for (const o of r.hypernyms) if (at.has(o)) hyperList.push(at.get(o)!);
+    hyperStart.push(hyperList.length);
+    for (const o of r.instanceHypernyms) if (at.has(o)) instList.push(at.get(o)!);
+    instStart.push(instList.length);
+  }
+  const lemmaIndex: string[] = [];
+  for (const [lemma, offsets] of index) {
+    const idx = offsets.map((o) => at.get(o)).filter((i): i is number => i !== undefined);
+    if (idx.length > 0) lemmaIndex.push(`${lemma} ${idx.join(',')}`);
+  }
+  return {
+    format: WORDNET_FORMAT,
+    source,
+    offsets: sorted.map((r) => r.offset),
+    lemmas: sorted.map((r) => r.lemmas.join(' ')).join('\n'),
+    glosses: sorted.map((r) => r.gloss.replace(/\n/g, ' ')).join('\n'),
+    hyperStart,
+    hyperList,
+    instStart,
+    instList,
+    index: lemmaIndex.join('\n'),
+    exceptions: Object.fromEntries(exceptions),
+  };
+}
+
+/** Normalises a word for lemma lookup: trimmed, lower case, spaces and hyphen-runs as WordNet writes them. */
+export function normaliseLemma(word: string): string {
+  return word.trim().toLowerCase().replace(/\s+/g, '_');
+}
+
+/** Read-only view over WordNetData with lookups by wnid and by word. */
+export class WordNet {
+  readonly size: number;
+  private readonly offsets: Int32Array;
+  private readonly lemmaRows: string[];
+  private glossRows?: string[];
+  private lemmaIndex?: Map<string, number[]>;
+  private childStart?: Int32Array;
+  private childList?: Int32Array;
+
+  constructor(readonly data: WordNetData) {
+    this.size = data.offsets.length;
+    this.offsets = Int32Array.from(data.offsets);
+    this.lemmaRows = data.lemmas.split('\n');
+  }
+
+  /** Synset index of a wnid, or undefined. */
+  indexOf(wnid: string): number | undefined {
+    const offset = offsetOf(wnid);
+    if (offset === undefined) return undefined;
+    let lo = 0;
+    let hi = this.size - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = this.offsets[mid];
+      if (v === offset) return mid;
+      if (v < offset) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  has(wnid: string): boolean {
+    return this.indexOf(wnid) !== undefined;
+  }
+
+  wnid(i: number): string {
+    return wnidOf(this.offsets[i]);
+  }
+
+  lemmas(i: number): string[] {
+    return this.lemmaRows[i].split(' ').map((l) => l.replace(/_/g, ' '));
+  }
+
+  name(i: number): string {
+    const raw = this.lemmaRows[i];
+    const space = raw.indexOf(' ');
+    return (space < 0 ? raw : raw.slice(0, space)).replace(/_/g, ' ');
+  }
+
+  gloss(i: number): string {
+    this.glossRows ??= this.data.glosses.split('\n');
+    return this.glossRows[i];
+  }
+
+  /** `@` hypernym indexes, primary first. */
+  hypernyms(i: number): number[] {
+    return this.data.hyperList.slice(this.data.hyperStart[i], this.data.hyperStart[i + 1]);
+  }
+
+  instanceHypernyms(i: number): number[] {
+    return this.data.instList.slice(this.data.instStart[i], this.data.instStart[i + 1]);
+  }
+
+  /** All parents in the DAG: hypernyms then instance hypernyms. */
+  parents(i: number): number[] {
+    return [...this.hypernyms(i), ...this.instanceHypernyms(i)];
+  }
+
+  /** Hyponyms and instances of a synset (computed once for the whole graph on first use). */
+  children(i: number): number[] {
+    if (!this.childStart || !this.childList) this.buildChildren();
+    return Array.from(this.childList!.subarray(this.childStart![i], this.childStart![i + 1]));
+  }
+
+  /** The synset as a plain object. */
+  synset(i: number): Synset {
+    return {
+      wnid: this.wnid(i),
+      lemmas: this.lemmas(i),
+      name: this.name(i),
+      gloss: this.gloss(i),
+      hypernyms: this.hypernyms(i).map((h) => this.wnid(h)),
+      instanceHypernyms: this.instanceHypernyms(i).map((h) => this.wnid(h)),
+    };
+  }
+
+  /**
+   * Synset indexes for a word, most frequent sense first. Tries the word as written, then WordNet's
+   * irregular plurals (noun.exc), then regular plural endings.
+   */
+  lookup(word: string): number[] {
+    const index = this.index();
+    const lemma = normaliseLemma(word);
+    const direct = index.get(lemma) ?? index.get(lemma.replace(/-/g, '_'));
+    if (direct) return [...direct];
+    const bases = [...(this.data.exceptions[lemma] ?? [])];
+    for (const [suffix, replacement] of [['ies', 'y'], ['es', ''], ['s', '']] as const) {
+      if (lemma.endsWith(suffix)) bases.push(lemma.slice(0, -suffix.length) + replacement);
+    }
+    for (const base of bases) {
+      const found = index.get(base);
+      if (found) return [...found];
+    }
+    return [];
+  }
+
+  /** Primary hypernym chain from a synset up to the root (the synset itself first). */
+  primaryPath(i: number): number[] {
+    const path = [i];
+    const seen = new Set(path);
+    for (;;) {
+      const up = this.parents(path[path.length - 1])[0];
+      if (up === undefined || seen.has(up)) return path;
+      path.push(up);
+      seen.add(up);
+    }
+  }
+
+  private index(): Map<string, number[]> {
+    if (!this.lemmaIndex) {
+      this.lemmaIndex = new Map();
+      for (const line of this.data.index.split('\n')) {
+        const space = line.lastIndexOf(' ');
+        this.lemmaIndex.set(line.slice(0, space), line.slice(space + 1).split(',').map(Number));
+      }
+    }
+    return this.lemmaIndex;
+  }
+
+  private buildChildren(): void {
+    const count = new Int32Array(this.size + 1);
+    const each = (fn: (child: number, parent: number) => void) => {
+      for (let c = 0; c < this.size; c++) for (const p of this.parents(c)) fn(c, p);
+    };
+    each((_c, p) => count[p + 1]++);
+    for (let i = 0; i < this.size; i++) count[i + 1] += count[i];
+    const fill = count.slice();
+    const list = new Int32Array(count[this.size]);
+    each((c, p) => (list[fill[p]++] = c));
+    this.childStart = count;
+    this.childList = list;
+  }
+}
