@@ -1,0 +1,57 @@
+// The app shell: header, the page for the current route, footer.
+import { Header } from './components/Header.js';
+import { useRoute } from './router.js';
+import { href } from './routes.js';
+import { CategoryPage } from './pages/Category.js';
+import { ComparePage } from './pages/Compare.js';
+import { Home } from './pages/Home.js';
+import { PersonPage } from './pages/Person.js';
+import { PhotoPage } from './pages/Photo.js';
+import { SearchPage } from './pages/Search.js';
+import { UploadPage } from './pages/Upload.js';
+
+function Page() {
+  const route = useRoute();
+  switch (route.page) {
+    case 'home':
+      document.title = 'Pictograph';
+      return <Home />;
+    case 'category':
+      return <CategoryPage key={route.wnid} wnid={route.wnid} owner={route.owner} />;
+    case 'photo':
+      return <PhotoPage key={route.id} id={route.id} />;
+    case 'person':
+      return <PersonPage key={route.name} name={route.name} />;
+    case 'compare':
+      return <ComparePage a={route.a} b={route.b} />;
+    case 'search':
+      return <SearchPage q={route.q} />;
+    case 'upload':
+      return <UploadPage />;
+    default:
+      document.title = 'Not found — Pictograph';
+      return (
+        <div class="page">
+          <h1>Page not found</h1>
+          <p>
+            Nothing lives at <code>{route.path}</code>. <a href={href.home()}>Back to exploring</a>.
+          </p>
+        </div>
+      );
+  }
+}
+
+export function App() {
+  const route = useRoute();
+  return (
+    <>
+      <Header route={route} />
+      <main>
+        <Page />
+      </main>
+      <footer class="footer muted small">
+        Pictograph — ImageNet classification lifted through WordNet. <a href="/docs">API</a>
+      </footer>
+    </>
+  );
+}

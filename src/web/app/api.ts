@@ -1,0 +1,107 @@
+// HTTP client for the Pictograph API: JSON requests with the stored bearer token, errors as ApiError.
+import { storedToken } from './auth.js';
+import type {
+  Classification, Comparison, Me, Owner, PhotoDetail, PhotoPage, Profile, SynsetDetail, SynsetHit, Category,
+  UploadResult, FeedbackEntry, PhotoSummary,
+} from './types.js';
+
+/** An API failure with the server's stable error code and human message. */
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+function authHeaders(): Record<string, string> {
+  const token = storedToken();
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+/** Turns a failed response body into an ApiError (server JSON errors, or plain text, or nothing). */
+export function errorFrom(status: number, body: string): ApiError {
+  try {
+    const parsed = JSON.parse(body) as { error?: { code?: string; message?: string } };
+    if (parsed.error?.message) return new ApiError(status, parsed.error.code ?? 'error', parsed.error.message);
+  } catch {
+    /* not JSON */
+  }
+  const text = body.trim().slice(0, 200);
+  return new ApiError(status, `http_${status}`, text || `The server answered ${status}.`);
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json', ...authHeaders() };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError(0, 'network_error', 'Could not reach the Pictograph server.');
+  }
+  const text = await res.text();
+  if (!res.ok) throw errorFrom(res.status, text);
+  return JSON.parse(text) as T;
+}
+
+function qs(params: Record<string, string | number | null | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') search.set(k, String(v));
+  const s = search.toString();
+  return s ? `?${s}` : '';
+}
+
+export const api = {
+  me: () => request<Me>('GET', '/v1/me'),
+  categories: (owner?: string) => request<{ categories: Category[] }>('GET', `/v1/categories${qs({ owner })}`),
+  synset: (wnid: string) => request<SynsetDetail>('GET', `/v1/synsets/${encodeURIComponent(wnid)}`),
+  suggest: (q: string, limit = 10) => request<{ synsets: SynsetHit[] }>('GET', `/v1/synsets${qs({ q, limit })}`),
+  photos: (p: { under?: string; owner?: string; cursor?: string | null; limit?: number }) =>
+    request<PhotoPage>('GET', `/v1/photos${qs(p)}`),
+  photo: (id: string) => request<PhotoDetail>('GET', `/v1/photos/${encodeURIComponent(id)}`),
+  feedback: (id: string, body: { correct: boolean; wnid?: string }) =>
+    request<{ feedback: FeedbackEntry & { id: string } }>('POST', `/v1/photos/${encodeURIComponent(id)}/feedback`, body),
+  search: (q: string) => request<{ synsets: SynsetHit[]; photos: PhotoSummary[] }>('GET', `/v1/search${qs({ q })}`),
+  owners: () => request<{ owners: Owner[] }>('GET', '/v1/owners'),
+  profile: (name: string) => request<Profile>('GET', `/v1/owners/${encodeURIComponent(name)}/profile`),
+  compare: (a: string, b: string) => request<Comparison>('GET', `/v1/compare${qs({ a, b })}`),
+};
+
+/** Sends one file with upload progress (XMLHttpRequest, since fetch has no upload progress). */
+export function uploadFile<T>(
+  url: string,
+  file: File,
+  opts: { multipart: boolean; fields?: Record<string, string>; onProgress: (fraction: number) => void },
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', url);
+    for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
+    xhr.setRequestHeader('accept', 'application/json');
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) opts.onProgress(e.loaded / e.total);
+    };
+    xhr.onload = () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        try {
+          resolve(JSON.parse(xhr.responseText) as T);
+        } catch {
+          reject(new ApiError(xhr.status, 'bad_response', 'The server sent an unreadable answer.'));
+        }
+      } else {
+        reject(errorFrom(xhr.status, xhr.responseText));
+      }
+    };
+    xhr.onerror = () => reject(new ApiError(0, 'network_error', 'The upload failed: could not reach the server.'));
+    if (opts.multipart) {
+      const form = new FormData();
+      for (const [k, v] of Object.entries(opts.fields ?? {})) form.append(k, v);
+      form.append('file', file, file.name);
+      xhr.send(form);
+    } else {
+      xhr.setRequestHeader('content-type', file.type || 'application/octet-stream');
+      xhr.send(file);
+    }
+  });
+}
+
+export type { Classification, UploadResult };

@@ -1,0 +1,88 @@
+// Fathom's category page: breadcrumb to `entity`, gloss, child categories, and every photo under it, best first.
+import { useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { Loaded, useAsync } from '../components/async.js';
+import { InfinitePhotoGrid } from '../components/PhotoGrid.js';
+import { categoriesUnder } from '../categoryIndex.js';
+import { href } from '../routes.js';
+import type { SynsetDetail, SynsetRef } from '../types.js';
+
+export function Breadcrumb({ path, owner }: { path: SynsetRef[]; owner: string | null }) {
+  // The API gives the path from the node up to entity; a breadcrumb reads from the root down.
+  const down = [...path].reverse();
+  return (
+    <nav class="breadcrumb" aria-label="Breadcrumb">
+      {down.map((s, i) => (
+        <span key={s.wnid}>
+          {i > 0 && <span class="sep">›</span>}
+          {i === down.length - 1 ? <span aria-current="page">{s.name}</span> : <a href={href.category(s.wnid, owner)}>{s.name}</a>}
+        </span>
+      ))}
+    </nav>
+  );
+}
+
+const FEW = 16;
+
+function Children({ children, owner }: { children: SynsetDetail['children']; owner: string | null }) {
+  const [all, setAll] = useState(false);
+  if (children.length === 0) return null;
+  const shown = all ? children : children.slice(0, FEW);
+  return (
+    <div class="chips" data-testid="children">
+      <span class="chips-title">Narrower:</span>
+      {shown.map((c) => (
+        <a class="chip" key={c.wnid} href={href.category(c.wnid, owner)} data-wnid={c.wnid}>
+          {c.name} <span class="count">{c.count}</span>
+        </a>
+      ))}
+      {children.length > FEW && (
+        <button type="button" class="chip-more" onClick={() => setAll(!all)}>
+          {all ? 'fewer' : `${children.length - FEW} more…`}
+        </button>
+      )}
+    </div>
+  );
+}
+
+export function CategoryPage({ wnid, owner }: { wnid: string; owner: string | null }) {
+  const synset = useAsync(() => api.synset(wnid), [wnid]);
+  const inside = useAsync(() => categoriesUnder(wnid, owner).catch(() => []), [wnid, owner]);
+  return (
+    <div class="page category">
+      <Loaded state={synset}>
+        {(s) => {
+          document.title = `${s.name} — Pictograph`;
+          const path = s.path.length > 0 && s.path[0].wnid === s.wnid ? s.path : [{ wnid: s.wnid, name: s.name }, ...s.path];
+          return (
+            <>
+              <Breadcrumb path={path} owner={owner} />
+              <h1>
+                {s.name} <span class="count big">{s.count}</span>
+              </h1>
+              {s.lemmas.length > 1 && <p class="lemmas">{s.lemmas.join(', ')}</p>}
+              <p class="gloss">{s.gloss}</p>
+              {owner && (
+                <p class="filter">
+                  Showing photos by <a href={href.person(owner)}>{owner}</a> · <a href={href.category(wnid)}>everyone’s photos</a>
+                </p>
+              )}
+              {inside.status === 'ok' && inside.data.length > 0 && (
+                <div class="chips" data-testid="inside">
+                  <span class="chips-title">Categories inside:</span>
+                  {inside.data.map((c) => (
+                    <a class="chip" key={c.id} href={href.category(c.wnid, owner)} data-wnid={c.wnid}>
+                      {c.name} <span class="count">{c.count}</span>
+                    </a>
+                  ))}
+                </div>
+              )}
+              <Children children={s.children} owner={owner} />
+            </>
+          );
+        }}
+      </Loaded>
+      <InfinitePhotoGrid under={wnid} owner={owner} />
+    </div>
+  );
+}

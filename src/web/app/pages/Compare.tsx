@@ -1,0 +1,111 @@
+// Compare two people: what both photograph, and what each photographs more than the other, side by side.
+import { api } from '../api.js';
+import { Loaded, useAsync } from '../components/async.js';
+import { navigate } from '../router.js';
+import { href } from '../routes.js';
+import type { Asymmetry, Owner } from '../types.js';
+
+function OwnerPicker({ label, value, owners, onChange }: { label: string; value: string | null; owners: Owner[]; onChange: (v: string) => void }) {
+  return (
+    <label class="picker-label">
+      {label}
+      <select value={value ?? ''} onChange={(e) => onChange(e.currentTarget.value)}>
+        <option value="">Choose a person…</option>
+        {owners.map((o) => (
+          <option key={o.name} value={o.name}>
+            {o.name} ({o.photos})
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function MoreColumn({ who, other, rows, side }: { who: string; other: string; rows: Asymmetry[]; side: 'a' | 'b' }) {
+  const max = Math.max(1e-9, ...rows.flatMap((r) => [r.a, r.b]));
+  return (
+    <section class={`more more-${side}`} data-testid={`more-${side}`}>
+      <h2>
+        <a href={href.person(who)}>{who}</a> photographs more
+      </h2>
+      {rows.length === 0 && <p class="muted">Nothing stands out.</p>}
+      {rows.map((r) => {
+        const mine = side === 'a' ? r.a : r.b;
+        const theirs = side === 'a' ? r.b : r.a;
+        return (
+          <div class="pair" key={r.wnid}>
+            <a href={href.category(r.wnid, who)} class="pair-name">
+              {r.name}
+            </a>
+            <div class="pair-bars">
+              <div class="bar" title={`${who}: ${mine.toFixed(3)}`}>
+                <div class={`bar-fill fill-${side}`} style={{ width: `${(mine / max) * 100}%` }} />
+              </div>
+              <div class="bar" title={`${other}: ${theirs.toFixed(3)}`}>
+                <div class={`bar-fill fill-${side === 'a' ? 'b' : 'a'}`} style={{ width: `${(theirs / max) * 100}%` }} />
+              </div>
+            </div>
+          </div>
+        );
+      })}
+    </section>
+  );
+}
+
+function Comparison({ a, b }: { a: string; b: string }) {
+  const result = useAsync(() => api.compare(a, b), [a, b]);
+  return (
+    <Loaded state={result}>
+      {(c) => {
+        const maxShared = Math.max(1e-9, ...c.shared.map((s) => s.score));
+        return (
+          <>
+            <p class="legend">
+              <span class="swatch fill-a" /> {c.a} <span class="swatch fill-b" /> {c.b}
+            </p>
+            <section class="shared panel" data-testid="shared">
+              <h2>Both photograph</h2>
+              {c.shared.length === 0 && <p class="muted">No shared interests found.</p>}
+              <div class="chips">
+                {c.shared.slice(0, 16).map((s) => (
+                  <a
+                    class="chip"
+                    key={s.wnid}
+                    href={href.category(s.wnid)}
+                    style={{ fontSize: `${0.85 + 0.5 * (s.score / maxShared)}rem` }}
+                  >
+                    {s.name}
+                  </a>
+                ))}
+              </div>
+            </section>
+            <div class="side-by-side">
+              <MoreColumn who={c.a} other={c.b} rows={c.a_more} side="a" />
+              <MoreColumn who={c.b} other={c.a} rows={c.b_more} side="b" />
+            </div>
+          </>
+        );
+      }}
+    </Loaded>
+  );
+}
+
+export function ComparePage({ a, b }: { a: string | null; b: string | null }) {
+  const owners = useAsync(() => api.owners(), []);
+  document.title = a && b ? `${a} and ${b} — Pictograph` : 'Compare — Pictograph';
+  return (
+    <div class="page compare">
+      <h1>Compare two people</h1>
+      <Loaded state={owners}>
+        {({ owners: list }) => (
+          <div class="pickers">
+            <OwnerPicker label="First" value={a} owners={list} onChange={(v) => navigate(href.compare(v, b), { replace: true })} />
+            <span class="vs">and</span>
+            <OwnerPicker label="Second" value={b} owners={list} onChange={(v) => navigate(href.compare(a, v), { replace: true })} />
+          </div>
+        )}
+      </Loaded>
+      {a && b && a !== b ? <Comparison a={a} b={b} /> : <p class="muted">Pick two different people to compare what they photograph.</p>}
+    </div>
+  );
+}

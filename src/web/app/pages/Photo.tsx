@@ -1,0 +1,97 @@
+// The photo page: the large thumbnail, labels with confidence bars, hedged label and path, categories,
+// similar photos and the feedback question.
+import { api } from '../api.js';
+import { Bar } from '../components/Bar.js';
+import { Loaded, useAsync } from '../components/async.js';
+import { Feedback } from '../components/Feedback.js';
+import { PhotoGrid } from '../components/PhotoGrid.js';
+import { href } from '../routes.js';
+
+export function PhotoPage({ id }: { id: string }) {
+  const photo = useAsync(() => api.photo(id), [id]);
+  return (
+    <div class="page photo">
+      <Loaded state={photo}>
+        {(p) => {
+          const title = p.hedged?.name ?? p.labels[0]?.name ?? 'Photo';
+          document.title = `${title} — Pictograph`;
+          return (
+            <>
+              <div class="photo-layout">
+                <figure class="photo-figure">
+                  <img
+                    src={p.thumbnail_large}
+                    alt={title}
+                    width={p.width}
+                    height={p.height}
+                    style={{ aspectRatio: p.width && p.height ? `${p.width} / ${p.height}` : undefined }}
+                  />
+                  <figcaption class="muted small">
+                    by <a href={href.person(p.owner)}>{p.owner}</a> · {p.visibility}
+                    {p.taken_at && <> · {new Date(p.taken_at).toLocaleDateString()}</>}
+                    {p.camera && <> · {p.camera}</>} · <a href={p.original}>original</a>
+                  </figcaption>
+                </figure>
+                <div class="photo-info">
+                  {p.hedged ? (
+                    <section class="hedged">
+                      <h1>
+                        <a href={href.category(p.hedged.wnid)}>{p.hedged.name}</a>
+                      </h1>
+                      <p class="muted small">
+                        {(p.hedged.score * 100).toFixed(0)}% sure at this level (the most specific concept expected to be right{' '}
+                        {(p.hedged.target * 100).toFixed(0)}% of the time)
+                      </p>
+                      {p.path.length > 0 && (
+                        <p class="path" data-testid="hedged-path">
+                          {p.path.map((s, i) => (
+                            <span key={s.wnid}>
+                              {i > 0 && <span class="sep"> → </span>}
+                              <a href={href.category(s.wnid)}>{s.name}</a>
+                            </span>
+                          ))}
+                        </p>
+                      )}
+                    </section>
+                  ) : (
+                    <h1>{title}</h1>
+                  )}
+                  <section>
+                    <h3>Top labels</h3>
+                    <div data-testid="labels">
+                      {p.labels.map((l) => (
+                        <Bar key={l.wnid} label={l.name} value={l.score} href={href.category(l.wnid)} />
+                      ))}
+                    </div>
+                  </section>
+                  {p.categories.length > 0 && (
+                    <section>
+                      <h3>Categories</h3>
+                      <div class="chips">
+                        {p.categories.map((c) => (
+                          <a class="chip" key={c.id} href={href.category(c.wnid)}>
+                            {c.name} <span class="count">{((c.score ?? 0) * 100).toFixed(0)}%</span>
+                          </a>
+                        ))}
+                      </div>
+                    </section>
+                  )}
+                  <Feedback photo={p} />
+                  <p class="muted small">
+                    Model {p.model.id} ({p.model.sha256.slice(0, 12)})
+                  </p>
+                </div>
+              </div>
+              {p.similar.length > 0 && (
+                <section>
+                  <h2>Similar photos</h2>
+                  <PhotoGrid photos={p.similar} />
+                </section>
+              )}
+            </>
+          );
+        }}
+      </Loaded>
+    </div>
+  );
+}

@@ -1,0 +1,43 @@
+// Word search: words resolved through WordNet to concepts, with their photos.
+import { api } from '../api.js';
+import { Loaded, useAsync } from '../components/async.js';
+import { SearchBox } from '../components/Header.js';
+import { PhotoGrid } from '../components/PhotoGrid.js';
+import { href } from '../routes.js';
+
+export function SearchPage({ q }: { q: string }) {
+  const result = useAsync(() => (q.trim() ? api.search(q.trim()) : Promise.resolve({ synsets: [], photos: [] })), [q]);
+  document.title = q ? `${q} — Pictograph search` : 'Search — Pictograph';
+  return (
+    <div class="page search-page">
+      <SearchBox initial={q} autoFocus={!q} />
+      {q.trim() && (
+        <Loaded state={result}>
+          {(r) => (
+            <>
+              <section>
+                <h2>Concepts matching “{q}”</h2>
+                {r.synsets.length === 0 && <p class="muted">No concept in WordNet matches these words.</p>}
+                <ul class="synset-list" data-testid="synsets">
+                  {r.synsets.map((s) => (
+                    <li key={s.wnid}>
+                      <a href={href.category(s.wnid)} data-wnid={s.wnid}>
+                        {s.name}
+                      </a>{' '}
+                      {s.count !== undefined && <span class="count">{s.count}</span>}
+                      <span class="muted small"> — {s.gloss}</span>
+                    </li>
+                  ))}
+                </ul>
+              </section>
+              <section>
+                <h2>Photos</h2>
+                {r.photos.length === 0 ? <p class="muted">No photos of these concepts yet.</p> : <PhotoGrid photos={r.photos} />}
+              </section>
+            </>
+          )}
+        </Loaded>
+      )}
+    </div>
+  );
+}

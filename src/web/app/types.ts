@@ -1,0 +1,73 @@
+// The shapes of the Pictograph HTTP API (v1) that the web app reads; mirrors the server's contract.
+
+export interface SynsetRef { wnid: string; name: string }
+
+export interface Hedged { wnid: string; name: string; score: number; target: number }
+
+export interface ScoredLabel { wnid: string; name: string; score: number }
+
+export interface PhotoSummary {
+  id: string;
+  owner: string;
+  visibility: 'public' | 'private';
+  width: number;
+  height: number;
+  hedged: Hedged | null;
+  labels: ScoredLabel[];
+  score?: number;
+  thumbnail: string;
+  thumbnail_large: string;
+}
+
+export interface Category { id: string; name: string; wnid: string; score?: number; count?: number; thumbnail?: string }
+
+export interface FeedbackEntry { correct: boolean; wnid: string | null; owner: string; at: string }
+
+export interface PhotoDetail extends PhotoSummary {
+  taken_at: string | null;
+  camera: string | null;
+  model: { id: string; sha256: string };
+  path: SynsetRef[];
+  categories: Category[];
+  similar: PhotoSummary[];
+  original: string;
+  feedback: FeedbackEntry[];
+}
+
+export interface PhotoPage { photos: PhotoSummary[]; next_cursor: string | null }
+
+export interface SynsetDetail {
+  wnid: string;
+  name: string;
+  lemmas: string[];
+  gloss: string;
+  path: SynsetRef[];
+  children: Array<SynsetRef & { count: number }>;
+  count: number;
+}
+
+export interface SynsetHit { wnid: string; name: string; gloss: string; count?: number }
+
+export interface Me { owner: string | null; admin: boolean }
+
+export interface Owner { name: string; photos: number }
+
+export interface TopCategory extends Category { count: number; score: number; examples: PhotoSummary[] }
+
+export interface Profile { owner: string; photos: number; top_categories: TopCategory[]; profile: ScoredLabel[] }
+
+export interface Asymmetry { wnid: string; name: string; a: number; b: number }
+
+export interface Comparison { a: string; b: string; shared: ScoredLabel[]; a_more: Asymmetry[]; b_more: Asymmetry[] }
+
+export interface Concept { id: string; name: string; value: number }
+
+export interface Classification {
+  model: { id: string; sha256: string };
+  concepts: Concept[];
+  hedged: Hedged | null;
+  path: SynsetRef[];
+  categories: Category[];
+}
+
+export interface UploadResult { file: string; photo?: PhotoSummary; error?: { code: string; message: string } }

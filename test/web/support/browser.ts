@@ -1,0 +1,70 @@
+// Headless Debian Chromium for the web tests and bench: launch with a fresh profile, screenshots, layout checks.
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../../support/env.js';
+
+export const chromiumPath = process.env.PICTOGRAPH_CHROMIUM ?? '/usr/bin/chromium';
+export const screenshotsDir = join(repoRoot, 'test-artifacts', 'screenshots');
+
+export function haveChromium(): boolean {
+  return existsSync(chromiumPath);
+}
+
+export interface Chromium {
+  context: BrowserContext;
+  /** A new tab with the given viewport size. */
+  newPage(width: number, height: number): Promise<Page>;
+  close(): Promise<void>;
+}
+
+export async function launchChromium(): Promise<Chromium> {
+  const profile = mkdtempSync(join(tmpdir(), 'pictograph-chromium-'));
+  // A fresh --user-data-dir per run (playwright passes it from the persistent-context argument).
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  return {
+    context,
+    async newPage(width, height) {
+      const page = await context.newPage();
+      await page.setViewportSize({ width, height });
+      return page;
+    },
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(screenshotsDir, { recursive: true });
+  const file = join(screenshotsDir, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: false });
+  return file;
+}
+
+/** How far the page is wider than its viewport (0 = no horizontal overflow). */
+export async function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - window.innerWidth);
+}
+
+/** Collects uncaught page errors and failed console errors so a test can assert there were none. */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  return errors;
+}
