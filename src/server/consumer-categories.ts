@@ -1,0 +1,59 @@
+// Everyday categories ("dog", "food", "beach") with how many visible photos fall in each and a cover photo,
+// from the categories stored with each photo's analysis (for the home page).
+import type { CategoryScore } from '../library/analysis.js';
+import type { LibraryDb } from '../library/db.js';
+import { resolveOwner } from '../library/photos.js';
+import { visibleTo, type Viewer } from '../library/viewer.js';
+
+export interface ConsumerCategoryCount {
+  id: string;
+  name: string;
+  wnid: string;
+  count: number;
+  /** The photo that fits the category best (its id), for a cover thumbnail. */
+  coverPhotoId: number;
+}
+
+/**
+ * Counts visible photos per consumer category (a photo counts in each stored category scoring at least
+ * `minScore`), by count descending. Scans the visible photos' analyses in id-ordered batches.
+ */
+export async function consumerCategoryCounts(
+  db: LibraryDb,
+  viewer: Viewer,
+  opts: { owner?: string; minScore?: number } = {},
+): Promise<ConsumerCategoryCount[]> {
+  const minScore = opts.minScore ?? 0.3;
+  const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner) : undefined;
+  const totals = new Map<string, ConsumerCategoryCount & { best: number }>();
+  const BATCH = 2000;
+  for (let afterId = 0; ; ) {
+    let q = db
+      .selectFrom('photos as p')
+      .innerJoin('analyses as a', 'a.photo_id', 'p.id')
+      .select(['p.id', 'a.categories'])
+      .where(visibleTo(viewer, 'p'))
+      .where('p.id', '>', afterId);
+    if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId);
+    const rows = await q.orderBy('p.id').limit(BATCH).execute();
+    for (const r of rows) {
+      for (const c of JSON.parse(r.categories) as CategoryScore[]) {
+        if (!(c.score >= minScore)) continue;
+        const t = totals.get(c.id);
+        if (!t) totals.set(c.id, { id: c.id, name: c.name, wnid: c.wnid, count: 1, coverPhotoId: r.id, best: c.score });
+        else {
+          t.count++;
+          if (c.score > t.best) {
+            t.best = c.score;
+            t.coverPhotoId = r.id;
+          }
+        }
+      }
+    }
+    if (rows.length < BATCH) break;
+    afterId = rows[rows.length - 1]!.id;
+  }
+  return [...totals.values()]
+    .sort((a, b) => b.count - a.count || (a.id < b.id ? -1 : 1))
+    .map(({ best: _best, ...c }) => c);
+}

@@ -1,0 +1,96 @@
+// `POST /v1/classify`: one image in (raw body or multipart `file`), concepts out; nothing stored. Requests are
+// micro-batched by the runtime; a full queue answers 429 with Retry-After.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { requireOwner } from '../auth.js';
+import { ApiError, badRequest, errorBodySchema } from '../errors.js';
+import { bearer, categorySchema, hedgedSchema, modelRefSchema, synsetRefSchema } from '../schemas.js';
+
+interface ClassifyQuery {
+  top: number;
+  target?: number;
+  model?: string;
+}
+
+export function registerClassifyRoutes(app: FastifyInstance): void {
+  const { runtime, config } = app.pictograph;
+  app.post<{ Querystring: ClassifyQuery }>(
+    '/v1/classify',
+    {
+      schema: {
+        summary: 'Classify one image (not stored).',
+        description:
+          'Send the image as the raw body (`image/*` or `application/octet-stream`) or as multipart field `file`.',
+        tags: ['classify'],
+        security: bearer,
+        querystring: {
+          type: 'object',
+          properties: {
+            top: { type: 'integer', minimum: 1, maximum: 100, default: 5 },
+            target: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+            model: { type: 'string', maxLength: 100 },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['model', 'concepts', 'hedged', 'path', 'categories'],
+            properties: {
+              model: modelRefSchema,
+              concepts: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['id', 'name', 'value'],
+                  properties: { id: { type: 'string' }, name: { type: 'string' }, value: { type: 'number' } },
+                },
+              },
+              hedged: hedgedSchema,
+              path: { type: 'array', items: synsetRefSchema },
+              categories: { type: 'array', items: categorySchema },
+            },
+          },
+          '4xx': errorBodySchema,
+          '5xx': errorBodySchema,
+        },
+      },
+    },
+    async (req) => {
+      if (config.classifyAccess === 'token' && !req.caller.admin) requireOwner(req);
+      const image = await imageFromRequest(req);
+      return runtime.classify(image, { top: req.query.top, target: req.query.target, model: req.query.model });
+    },
+  );
+}
+
+/** The image bytes of a classify request: the raw body, or the multipart field `file`. */
+export async function imageFromRequest(req: FastifyRequest): Promise<Buffer> {
+  if (req.isMultipart()) {
+    for await (const part of req.parts()) {
+      if (part.type === 'file') {
+        if (part.fieldname !== 'file') {
+          part.file.resume();
+          continue;
+        }
+        const data = await part.toBuffer();
+        if (data.length === 0) throw new ApiError(400, 'empty_body', 'The uploaded file is empty.');
+        return data;
+      }
+    }
+    throw badRequest('The multipart body has no `file` field.', 'empty_body');
+  }
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const body = req.body;
+  if (!Buffer.isBuffer(body) || body.length === 0) {
+    if (type !== '' && !type.startsWith('image/') && type !== 'application/octet-stream') throw unsupported(type);
+    throw new ApiError(400, 'empty_body', 'The request body is empty; send an image.');
+  }
+  return body;
+}
+
+function unsupported(type: string): ApiError {
+  return new ApiError(
+    415,
+    'unsupported_media_type',
+    `Content-Type ${type} is not accepted here; send image/*, application/octet-stream or multipart/form-data.`,
+  );
+}

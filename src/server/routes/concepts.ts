@@ -1,0 +1,246 @@
+// Concept routes: home-page categories, the category tree, WordNet synsets (detail and search-as-you-type)
+// and word search over photos — all counted over the photos the caller may see.
+import type { FastifyInstance } from 'fastify';
+import { categoryCounts, type CategoryNode } from '../../library/categories.js';
+import { searchPhotos } from '../../library/search.js';
+import { consumerCategoryCounts } from '../consumer-categories.js';
+import { ApiError, errorBodySchema } from '../errors.js';
+import { photoSummary, photoUrl } from '../presenters.js';
+import { bearer, photoSummarySchema, synsetRefSchema } from '../schemas.js';
+import { searchSynsetsByPrefix } from '../synset-search.js';
+
+const errors = { '4xx': errorBodySchema, '5xx': errorBodySchema };
+const ownerQuery = {
+  type: 'object',
+  properties: { owner: { type: 'string', minLength: 1, maxLength: 100 } },
+} as const;
+
+interface TreeOut {
+  wnid: string;
+  name: string;
+  count: number;
+  children: TreeOut[];
+}
+
+const treeSchema = {
+  $id: 'CategoryTree',
+  type: 'object',
+  properties: {
+    wnid: { type: 'string' },
+    name: { type: 'string' },
+    count: { type: 'integer' },
+    children: { type: 'array', items: { $ref: 'CategoryTree#' } },
+  },
+} as const;
+
+export function registerConceptRoutes(app: FastifyInstance): void {
+  const { db, runtime } = app.pictograph;
+  app.addSchema(treeSchema);
+
+  app.get<{ Querystring: { owner?: string } }>(
+    '/v1/categories',
+    {
+      schema: {
+        summary: 'Everyday categories with the number of photos you may see in each (and a cover thumbnail).',
+        tags: ['concepts'],
+        security: bearer,
+        querystring: ownerQuery,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              categories: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    id: { type: 'string' },
+                    name: { type: 'string' },
+                    wnid: { type: 'string' },
+                    count: { type: 'integer' },
+                    thumbnail: { type: 'string' },
+                  },
+                },
+              },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const counts = await consumerCategoryCounts(db, req.caller.viewer, { owner: req.query.owner });
+      return {
+        categories: counts.map((c) => ({
+          id: c.id,
+          name: c.name,
+          wnid: c.wnid,
+          count: c.count,
+          thumbnail: `${photoUrl(c.coverPhotoId)}/thumbnail?size=256`,
+        })),
+      };
+    },
+  );
+
+  app.get<{ Querystring: { owner?: string } }>(
+    '/v1/categories/tree',
+    {
+      schema: {
+        summary: 'Synsets with photos you may see, nested by primary hypernym from `entity` (for the treemap).',
+        tags: ['concepts'],
+        security: bearer,
+        querystring: ownerQuery,
+        response: { 200: { $ref: 'CategoryTree#' }, ...errors },
+      },
+    },
+    async (req) => {
+      const view = runtime.view();
+      const counts = await categoryCounts(db, req.caller.viewer, { owner: req.query.owner, taxonomy: view });
+      const convert = (n: CategoryNode): TreeOut => ({
+        wnid: n.wnid,
+        name: n.name ?? view?.name(n.wnid) ?? n.wnid,
+        count: n.count,
+        children: n.children.map(convert),
+      });
+      return counts.tree ? convert(counts.tree) : { wnid: 'n00001740', name: 'entity', count: counts.photos, children: [] };
+    },
+  );
+
+  app.get<{ Params: { wnid: string } }>(
+    '/v1/synsets/:wnid',
+    {
+      schema: {
+        summary: 'A WordNet noun: lemmas, gloss, path to `entity`, and its children with photos you may see.',
+        tags: ['concepts'],
+        security: bearer,
+        params: { type: 'object', required: ['wnid'], properties: { wnid: { type: 'string', maxLength: 20 } } },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              wnid: { type: 'string' },
+              name: { type: 'string' },
+              lemmas: { type: 'array', items: { type: 'string' } },
+              gloss: { type: 'string' },
+              path: { type: 'array', items: synsetRefSchema },
+              children: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: { wnid: { type: 'string' }, name: { type: 'string' }, count: { type: 'integer' } },
+                },
+              },
+              count: { type: 'integer' },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const { wnid } = req.params;
+      const { hierarchy } = await runtime.taxonomy();
+      const wordnet = hierarchy.wordnet;
+      const index = /^n\d{8}$/.test(wnid) ? wordnet.indexOf(wnid) : undefined;
+      if (index === undefined) throw new ApiError(404, 'unknown_synset', `${wnid} is not a WordNet 3.0 noun id (e.g. n02084071).`);
+      const path = wordnet.primaryPath(index).map((i) => ({ wnid: wordnet.wnid(i), name: wordnet.name(i) }));
+      const node = hierarchy.node(wnid);
+      let count = 0;
+      let children: Array<{ wnid: string; name: string; count: number }> = [];
+      if (node !== undefined) {
+        const counts = await categoryCounts(db, req.caller.viewer, {});
+        const byWnid = new Map(counts.counts.map((c) => [c.wnid, c.count]));
+        count = byWnid.get(wnid) ?? 0;
+        children = hierarchy.children[node]!
+          .map((c) => ({ wnid: hierarchy.wnids[c]!, name: hierarchy.names[c]!, count: byWnid.get(hierarchy.wnids[c]!) ?? 0 }))
+          .filter((c) => c.count > 0)
+          .sort((a, b) => b.count - a.count || (a.wnid < b.wnid ? -1 : 1));
+      }
+      return { wnid, name: wordnet.name(index), lemmas: wordnet.lemmas(index), gloss: wordnet.gloss(index), path, children, count };
+    },
+  );
+
+  app.get<{ Querystring: { q: string; limit: number } }>(
+    '/v1/synsets',
+    {
+      schema: {
+        summary: 'Search-as-you-type over WordNet noun lemmas.',
+        tags: ['concepts'],
+        querystring: {
+          type: 'object',
+          required: ['q'],
+          properties: { q: { type: 'string', minLength: 1, maxLength: 100 }, limit: { type: 'integer', minimum: 1, maximum: 50, default: 10 } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              synsets: {
+                type: 'array',
+                items: { type: 'object', properties: { wnid: { type: 'string' }, name: { type: 'string' }, gloss: { type: 'string' } } },
+              },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const { hierarchy } = await runtime.taxonomy();
+      const wordnet = hierarchy.wordnet;
+      const hits = searchSynsetsByPrefix(wordnet, req.query.q, req.query.limit, (w) => hierarchy.node(w) !== undefined);
+      return { synsets: hits.map((i) => ({ wnid: wordnet.wnid(i), name: wordnet.name(i), gloss: wordnet.gloss(i) })) };
+    },
+  );
+
+  app.get<{ Querystring: { q: string; owner?: string; limit: number } }>(
+    '/v1/search',
+    {
+      schema: {
+        summary: 'Word search: words resolve through WordNet lemmas and synonyms to synsets, then to photos.',
+        tags: ['concepts'],
+        security: bearer,
+        querystring: {
+          type: 'object',
+          required: ['q'],
+          properties: {
+            q: { type: 'string', minLength: 1, maxLength: 200 },
+            owner: { type: 'string', minLength: 1, maxLength: 100 },
+            limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              synsets: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: { wnid: { type: 'string' }, name: { type: 'string' }, gloss: { type: 'string' }, count: { type: 'integer' } },
+                },
+              },
+              photos: { type: 'array', items: photoSummarySchema },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const { hierarchy } = await runtime.taxonomy();
+      const view = runtime.view()!;
+      const result = await searchPhotos(db, req.caller.viewer, req.query.q, { taxonomy: view, owner: req.query.owner, limit: req.query.limit });
+      const counts = result.synsets.length > 0 ? await categoryCounts(db, req.caller.viewer, { owner: req.query.owner }) : null;
+      const byWnid = new Map((counts?.counts ?? []).map((c) => [c.wnid, c.count]));
+      const wordnet = hierarchy.wordnet;
+      return {
+        synsets: result.synsets.map((s) => {
+          const i = wordnet.indexOf(s.wnid);
+          return { wnid: s.wnid, name: s.name ?? (i !== undefined ? wordnet.name(i) : s.wnid), gloss: i !== undefined ? wordnet.gloss(i) : '', count: byWnid.get(s.wnid) ?? 0 };
+        }),
+        photos: result.photos.map(photoSummary),
+      };
+    },
+  );
+}

@@ -1,0 +1,266 @@
+// Owner routes: who am I, owners with visible photos, an owner's profile, comparing two owners, and the
+// admin's owner and token management.
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { compareOwners, ownerProfile } from '../../library/profile.js';
+import { listPhotos } from '../../library/photos.js';
+import { ensureOwner, findOwnerId } from '../../library/store.js';
+import { createToken } from '../../library/tokens.js';
+import { visibleTo, type Viewer } from '../../library/viewer.js';
+import type { LibraryDb } from '../../library/db.js';
+import { requireAdmin } from '../auth.js';
+import { consumerCategoryCounts } from '../consumer-categories.js';
+import { ApiError, errorBodySchema } from '../errors.js';
+import { photoSummary } from '../presenters.js';
+import { bearer, ownerNamePattern, photoSummarySchema, scoredSynsetSchema } from '../schemas.js';
+
+const errors = { '4xx': errorBodySchema, '5xx': errorBodySchema };
+const ownerName = { type: 'string', minLength: 1, maxLength: 100 } as const;
+const moreSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: { wnid: { type: 'string' }, name: { type: 'string' }, a: { type: 'number' }, b: { type: 'number' } },
+  },
+} as const;
+
+/** Owners with at least one photo `viewer` may see, with that count, most photos first. */
+export async function ownersWithPhotos(db: LibraryDb, viewer: Viewer): Promise<Array<{ name: string; photos: number }>> {
+  const rows = await db
+    .selectFrom('photos as p')
+    .innerJoin('owners as o', 'o.id', 'p.owner_id')
+    .innerJoin('analyses as a', 'a.photo_id', 'p.id')
+    .select(['o.name as name', sql<number>`count(*)`.as('photos')])
+    .where(visibleTo(viewer, 'p'))
+    .groupBy('o.name')
+    .orderBy(sql`count(*)`, 'desc')
+    .orderBy('o.name')
+    .execute();
+  return rows.map((r) => ({ name: r.name, photos: Number(r.photos) }));
+}
+
+export function registerOwnerRoutes(app: FastifyInstance): void {
+  const { db, runtime } = app.pictograph;
+
+  app.get(
+    '/v1/me',
+    {
+      schema: {
+        summary: 'Who the token belongs to.',
+        tags: ['owners'],
+        security: bearer,
+        response: {
+          200: { type: 'object', properties: { owner: { type: 'string', nullable: true }, admin: { type: 'boolean' } } },
+          ...errors,
+        },
+      },
+    },
+    async (req) => ({ owner: req.caller.owner?.name ?? null, admin: req.caller.admin }),
+  );
+
+  app.get(
+    '/v1/owners',
+    {
+      schema: {
+        summary: 'Owners with photos you may see.',
+        tags: ['owners'],
+        security: bearer,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              owners: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, photos: { type: 'integer' } } } },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => ({ owners: await ownersWithPhotos(db, req.caller.viewer) }),
+  );
+
+  app.get<{ Params: { name: string } }>(
+    '/v1/owners/:name/profile',
+    {
+      schema: {
+        summary: 'An owner’s profile over the photos you may see: top categories with examples, top synsets.',
+        tags: ['owners'],
+        security: bearer,
+        params: { type: 'object', required: ['name'], properties: { name: ownerName } },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              owner: { type: 'string' },
+              photos: { type: 'integer' },
+              top_categories: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    id: { type: 'string' },
+                    name: { type: 'string' },
+                    wnid: { type: 'string' },
+                    count: { type: 'integer' },
+                    score: { type: 'number' },
+                    examples: { type: 'array', items: photoSummarySchema },
+                  },
+                },
+              },
+              profile: { type: 'array', items: scoredSynsetSchema },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const viewer = req.caller.viewer;
+      const name = req.params.name;
+      const view = runtime.view();
+      const profile = await ownerProfile(db, viewer, name, { taxonomy: view, top: 20 });
+      const counts = new Map((await consumerCategoryCounts(db, viewer, { owner: name })).map((c) => [c.id, c.count]));
+      const top = profile.topCategories.slice(0, 8);
+      const topCategories = [];
+      for (const c of top) {
+        const examples = await listPhotos(db, viewer, { under: c.wnid, owner: name, limit: 4, taxonomy: view });
+        topCategories.push({
+          id: c.id,
+          name: c.name,
+          wnid: c.wnid,
+          count: counts.get(c.id) ?? 0,
+          score: c.mean,
+          examples: examples.photos.map(photoSummary),
+        });
+      }
+      return {
+        owner: profile.owner,
+        photos: profile.photos,
+        top_categories: topCategories,
+        profile: profile.topSynsets.map((s) => ({ wnid: s.wnid, name: s.name ?? view?.name(s.wnid) ?? s.wnid, score: s.value })),
+      };
+    },
+  );
+
+  app.get<{ Querystring: { a: string; b: string } }>(
+    '/v1/compare',
+    {
+      schema: {
+        summary: 'Compare two owners over the photos you may see: shared interests and asymmetries.',
+        tags: ['owners'],
+        security: bearer,
+        querystring: { type: 'object', required: ['a', 'b'], properties: { a: ownerName, b: ownerName } },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              a: { type: 'string' },
+              b: { type: 'string' },
+              a_photos: { type: 'integer' },
+              b_photos: { type: 'integer' },
+              similarity: { type: 'number' },
+              shared: { type: 'array', items: scoredSynsetSchema },
+              a_more: moreSchema,
+              b_more: moreSchema,
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const viewer = req.caller.viewer;
+      const { a, b } = req.query;
+      const view = runtime.view();
+      const cmp = await compareOwners(db, viewer, a, b, { taxonomy: view, top: 15 });
+      const [pa, pb] = [await ownerProfile(db, viewer, a, { top: 0 }), await ownerProfile(db, viewer, b, { top: 0 })];
+      const meanA = new Map(pa.nodes.map((n) => [n.wnid, n.mean]));
+      const meanB = new Map(pb.nodes.map((n) => [n.wnid, n.mean]));
+      const nameOf = (s: { wnid: string; name?: string }) => s.name ?? view?.name(s.wnid) ?? s.wnid;
+      const more = (list: typeof cmp.moreA) =>
+        list.map((s) => ({ wnid: s.wnid, name: nameOf(s), a: meanA.get(s.wnid) ?? 0, b: meanB.get(s.wnid) ?? 0 }));
+      return {
+        a: cmp.a.owner,
+        b: cmp.b.owner,
+        a_photos: cmp.a.photos,
+        b_photos: cmp.b.photos,
+        similarity: cmp.similarity,
+        shared: cmp.shared.map((s) => ({ wnid: s.wnid, name: nameOf(s), score: s.value })),
+        a_more: more(cmp.moreA),
+        b_more: more(cmp.moreB),
+      };
+    },
+  );
+
+  app.post<{ Body: { name: string } }>(
+    '/v1/owners',
+    {
+      schema: {
+        summary: 'Create an owner (admin).',
+        tags: ['admin'],
+        security: bearer,
+        body: {
+          type: 'object',
+          required: ['name'],
+          additionalProperties: false,
+          properties: { name: { type: 'string', pattern: ownerNamePattern } },
+        },
+        response: {
+          201: { type: 'object', properties: { owner: { type: 'object', properties: { name: { type: 'string' }, created: { type: 'boolean' } } } } },
+          ...errors,
+        },
+      },
+      preValidation: requireJson,
+    },
+    async (req, reply) => {
+      requireAdmin(req);
+      const existed = (await findOwnerId(db, req.body.name)) !== undefined;
+      await ensureOwner(db, req.body.name);
+      return reply.code(existed ? 200 : 201).send({ owner: { name: req.body.name, created: !existed } });
+    },
+  );
+
+  app.post<{ Body: { owner?: string; admin?: boolean } }>(
+    '/v1/tokens',
+    {
+      schema: {
+        summary: 'Create an API token for an owner (admin); the token is shown once and stored hashed.',
+        tags: ['admin'],
+        security: bearer,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { owner: { type: 'string', pattern: ownerNamePattern }, admin: { type: 'boolean', default: false } },
+        },
+        response: {
+          201: {
+            type: 'object',
+            properties: { token: { type: 'string' }, owner: { type: 'string', nullable: true }, admin: { type: 'boolean' } },
+          },
+          ...errors,
+        },
+      },
+      preValidation: requireJson,
+    },
+    async (req, reply) => {
+      requireAdmin(req);
+      const { owner, admin = false } = req.body;
+      if (owner === undefined && !admin) throw new ApiError(400, 'bad_request', 'Name an `owner` (or ask for an `admin` token).');
+      const ownerId = owner === undefined ? null : await findOwnerId(db, owner);
+      if (ownerId === undefined) throw new ApiError(404, 'unknown_owner', `No owner named ${owner}; create it with POST /v1/owners.`);
+      const { token } = await createToken(db, { ownerId, admin });
+      return reply.code(201).send({ token, owner: owner ?? null, admin });
+    },
+  );
+}
+
+/** preValidation hook: JSON bodies only (415 otherwise; 400 when there is none). */
+export async function requireJson(req: { headers: Record<string, unknown>; body: unknown }): Promise<void> {
+  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === '' && (req.body === undefined || req.body === null)) {
+    throw new ApiError(400, 'empty_body', 'Send a JSON object body (Content-Type: application/json).');
+  }
+  if (type !== 'application/json') {
+    throw new ApiError(415, 'unsupported_media_type', `Content-Type ${type || '(none)'} is not accepted here; send application/json.`);
+  }
+}

@@ -1,0 +1,263 @@
+// Photo routes: list (under a synset / by owner, keyset-paged), detail, thumbnails, originals, upload and
+// ingest, reclassify. Private photos of others are invisible (404); no response carries a server path.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { listPhotos, photoDetail, similarPhotos } from '../../library/photos.js';
+import { replaceAnalysis } from '../../library/store.js';
+import { feedbackOf } from '../../library/feedback.js';
+import { requireOwner } from '../auth.js';
+import { ApiError, errorBodySchema, forbidden } from '../errors.js';
+import { photoSummary, photoUrl } from '../presenters.js';
+import {
+  bearer,
+  categorySchema,
+  idParamsSchema,
+  modelRefSchema,
+  photoSummaryProperties,
+  photoSummarySchema,
+  synsetRefSchema,
+  wnidPattern,
+} from '../schemas.js';
+import { receiveUploads, ingestUploads } from '../uploads.js';
+import type { ServerContext } from '../app.js';
+import type { Caller } from '../auth.js';
+
+const errors = { '4xx': errorBodySchema, '5xx': errorBodySchema };
+
+export const photoDetailSchema = {
+  type: 'object',
+  properties: {
+    ...photoSummaryProperties,
+    taken_at: { type: 'string', nullable: true },
+    camera: { type: 'string', nullable: true },
+    model: modelRefSchema,
+    path: { type: 'array', items: synsetRefSchema },
+    categories: { type: 'array', items: categorySchema },
+    similar: { type: 'array', items: photoSummarySchema },
+    original: { type: 'string' },
+    feedback: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          correct: { type: 'boolean' },
+          wnid: { type: 'string', nullable: true },
+          owner: { type: 'string', nullable: true },
+          at: { type: 'string' },
+        },
+      },
+    },
+  },
+} as const;
+
+const MEDIA_TYPES: Record<string, string> = {
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  avif: 'image/avif',
+  tiff: 'image/tiff',
+  gif: 'image/gif',
+};
+
+export function registerPhotoRoutes(app: FastifyInstance): void {
+  const ctx = app.pictograph;
+  const { db, runtime } = ctx;
+
+  app.get<{ Querystring: { under?: string; owner?: string; cursor?: string; limit: number } }>(
+    '/v1/photos',
+    {
+      schema: {
+        summary: 'Photos you may see: under a synset (best first) or all (by id), optionally one owner’s.',
+        tags: ['photos'],
+        security: bearer,
+        querystring: {
+          type: 'object',
+          properties: {
+            under: { type: 'string', pattern: wnidPattern },
+            owner: { type: 'string', minLength: 1, maxLength: 100 },
+            cursor: { type: 'string', maxLength: 512 },
+            limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              photos: { type: 'array', items: photoSummarySchema },
+              next_cursor: { type: 'string', nullable: true },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const { under, owner, cursor, limit } = req.query;
+      const page = await listPhotos(db, req.caller.viewer, { under, owner, cursor, limit, taxonomy: runtime.view() });
+      return { photos: page.photos.map(photoSummary), next_cursor: page.nextCursor };
+    },
+  );
+
+  app.get<{ Params: { id: number } }>(
+    '/v1/photos/:id',
+    {
+      schema: {
+        summary: 'One photo: labels, hedged label and its path, categories, similar photos, your feedback.',
+        tags: ['photos'],
+        security: bearer,
+        params: idParamsSchema,
+        response: { 200: photoDetailSchema, ...errors },
+      },
+    },
+    async (req) => photoDetailResponse(ctx, req.caller, req.params.id),
+  );
+
+  app.get<{ Params: { id: number }; Querystring: { size: 256 | 1024 } }>(
+    '/v1/photos/:id/thumbnail',
+    {
+      schema: {
+        summary: 'A WebP thumbnail (longest side 256 or 1024 px).',
+        tags: ['photos'],
+        security: bearer,
+        params: idParamsSchema,
+        querystring: { type: 'object', properties: { size: { type: 'integer', enum: [256, 1024], default: 256 } } },
+        response: errors,
+      },
+    },
+    async (req, reply) => {
+      const photo = await photoDetail(db, req.caller.viewer, req.params.id, { nodes: 0 });
+      const name = req.query.size === 1024 ? (photo.thumbnails.large ?? photo.thumbnails.small) : (photo.thumbnails.small ?? photo.thumbnails.large);
+      if (!name) throw new ApiError(404, 'thumbnail_missing', `Photo ${photo.id} has no thumbnail.`);
+      const file = insideMedia(ctx, name);
+      return sendFile(reply, file, 'image/webp', photo.visibility, `"${name.replace(/[^\w.-]/g, '')}"`);
+    },
+  );
+
+  app.get<{ Params: { id: number } }>(
+    '/v1/photos/:id/original',
+    {
+      schema: { summary: 'The original file as ingested.', tags: ['photos'], security: bearer, params: idParamsSchema, response: errors },
+    },
+    async (req, reply) => {
+      const photo = await photoDetail(db, req.caller.viewer, req.params.id, { nodes: 0 });
+      const type = MEDIA_TYPES[photo.format] ?? 'application/octet-stream';
+      return sendFile(reply, photo.originalPath, type, photo.visibility, `"${photo.contentHash}"`);
+    },
+  );
+
+  app.post(
+    '/v1/photos',
+    {
+      schema: {
+        summary: 'Upload photos (multipart `file` fields, optional `visibility`); each is ingested for you.',
+        tags: ['photos'],
+        security: bearer,
+        consumes: ['multipart/form-data'],
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              results: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    file: { type: 'string' },
+                    photo: photoSummarySchema,
+                    error: errorBodySchema.properties.error,
+                  },
+                },
+              },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const owner = requireOwner(req);
+      if (!req.isMultipart()) {
+        throw new ApiError(415, 'unsupported_media_type', 'Upload photos as multipart/form-data with one or more `file` fields.');
+      }
+      const received = await receiveUploads(ctx, req);
+      const results = await ingestUploads(ctx, owner, received);
+      return { results };
+    },
+  );
+
+  app.post<{ Params: { id: number }; Querystring: { target?: number } }>(
+    '/v1/photos/:id/reclassify',
+    {
+      schema: {
+        summary: 'Classify a stored photo again with the current model (its owner or an admin).',
+        tags: ['photos'],
+        security: bearer,
+        params: idParamsSchema,
+        querystring: { type: 'object', properties: { target: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 } } },
+        response: { 200: photoDetailSchema, ...errors },
+      },
+    },
+    async (req) => {
+      const caller = req.caller;
+      if (!caller.owner && !caller.admin) throw new ApiError(401, 'unauthorized', 'Sign in to reclassify your photos.');
+      const photo = await photoDetail(db, caller.viewer, req.params.id, { nodes: 0 });
+      const ownerName = caller.owner?.name;
+      if (!caller.admin && photo.owner !== ownerName) throw forbidden('Only the photo’s owner or an admin may reclassify it.');
+      let prediction;
+      try {
+        prediction = await runtime.predict(photo.originalPath);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'not_found') {
+          throw new ApiError(409, 'original_missing', `The original file of photo ${photo.id} is no longer available.`);
+        }
+        throw err;
+      }
+      const analysis = await runtime.analyze(prediction, { target: req.query.target });
+      await replaceAnalysis(db, photo.id, analysis);
+      return photoDetailResponse(ctx, caller, photo.id);
+    },
+  );
+}
+
+/** GET /v1/photos/:id's body. */
+export async function photoDetailResponse(ctx: ServerContext, caller: Caller, id: number) {
+  const view = ctx.runtime.view();
+  const photo = await photoDetail(ctx.db, caller.viewer, id, { taxonomy: view, nodes: 0 });
+  const similar = await similarPhotos(ctx.db, caller.viewer, id, { limit: 8 });
+  const feedback = caller.owner ? await feedbackOf(ctx.db, id, caller.owner.id) : [];
+  return {
+    ...photoSummary(photo),
+    taken_at: photo.takenAt,
+    camera: photo.camera,
+    model: photo.model,
+    path: photo.path,
+    categories: photo.categories,
+    similar: similar.map(photoSummary),
+    original: `${photoUrl(photo.id)}/original`,
+    feedback: feedback.map((f) => ({ correct: f.correct, wnid: f.wnid, owner: f.owner, at: f.at })),
+  };
+}
+
+/** A media file path from a stored relative name, refusing anything that escapes the media folder. */
+function insideMedia(ctx: ServerContext, name: string): string {
+  const root = resolve(ctx.mediaDir);
+  const file = resolve(root, name);
+  if (!file.startsWith(root + sep)) throw new ApiError(404, 'thumbnail_missing', 'This thumbnail is not available.');
+  return file;
+}
+
+async function sendFile(reply: FastifyReply, file: string, type: string, visibility: string, etag: string) {
+  const cache = visibility === 'public' ? 'public, max-age=86400' : 'private, max-age=86400';
+  if (reply.request.headers['if-none-match'] === etag) return reply.code(304).header('etag', etag).header('cache-control', cache).send();
+  try {
+    const s = await stat(file);
+    if (!s.isFile()) throw new Error('not a file');
+    reply.header('content-length', s.size);
+  } catch {
+    throw new ApiError(404, 'file_missing', 'The stored file is no longer available on the server.');
+  }
+  return reply.type(type).header('etag', etag).header('cache-control', cache).send(createReadStream(file));
+}
+

@@ -1,0 +1,67 @@
+// JSON schemas of the API's shared shapes (used for validation, fast serialisation and the OpenAPI document).
+
+export const synsetRefSchema = {
+  type: 'object',
+  required: ['wnid', 'name'],
+  properties: { wnid: { type: 'string' }, name: { type: 'string' } },
+} as const;
+
+export const scoredSynsetSchema = {
+  type: 'object',
+  required: ['wnid', 'name', 'score'],
+  properties: { wnid: { type: 'string' }, name: { type: 'string' }, score: { type: 'number' } },
+} as const;
+
+export const hedgedSchema = {
+  type: 'object',
+  nullable: true,
+  required: ['wnid', 'name', 'score', 'target'],
+  properties: {
+    wnid: { type: 'string' },
+    name: { type: 'string' },
+    score: { type: 'number' },
+    target: { type: 'number' },
+  },
+} as const;
+
+export const categorySchema = {
+  type: 'object',
+  required: ['id', 'name', 'wnid', 'score'],
+  properties: { id: { type: 'string' }, name: { type: 'string' }, wnid: { type: 'string' }, score: { type: 'number' } },
+} as const;
+
+export const modelRefSchema = {
+  type: 'object',
+  required: ['id', 'sha256'],
+  properties: { id: { type: 'string' }, sha256: { type: 'string' } },
+} as const;
+
+export const photoSummaryProperties = {
+  id: { type: 'integer' },
+  owner: { type: 'string' },
+  visibility: { type: 'string', enum: ['private', 'public'] },
+  width: { type: 'integer' },
+  height: { type: 'integer' },
+  hedged: hedgedSchema,
+  labels: { type: 'array', items: scoredSynsetSchema },
+  score: { type: 'number' },
+  thumbnail: { type: 'string' },
+  thumbnail_large: { type: 'string' },
+} as const;
+
+export const photoSummarySchema = {
+  type: 'object',
+  required: ['id', 'owner', 'visibility', 'width', 'height', 'hedged', 'labels', 'thumbnail', 'thumbnail_large'],
+  properties: photoSummaryProperties,
+} as const;
+
+export const wnidPattern = '^n[0-9]{8}$';
+export const ownerNamePattern = '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$';
+
+export const idParamsSchema = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'integer', minimum: 1 } },
+} as const;
+
+export const bearer = [{ bearer: [] as string[] }];
