@@ -1,0 +1,90 @@
+// Category counts: how many visible photos fall under each synset (node score >= a threshold), as a tree.
+import type { LibraryDb } from './db.js';
+import { resolveOwner } from './photos.js';
+import { primaryPath, type TaxonomyView } from './taxonomy-view.js';
+import { visibleTo, type Viewer } from './viewer.js';
+
+export interface CategoryCount {
+  wnid: string;
+  name?: string;
+  /** Photos whose score for this synset is at least the threshold. */
+  count: number;
+}
+
+export interface CategoryNode extends CategoryCount {
+  children: CategoryNode[];
+}
+
+export interface CategoryCounts {
+  /** Photos counted (visible, and of the owner when one is given). */
+  photos: number;
+  minScore: number;
+  /** Every synset with a non-zero count, by count descending. */
+  counts: CategoryCount[];
+  /** The same counts nested by primary hypernym under the root (null without a taxonomy). */
+  tree: CategoryNode | null;
+}
+
+/**
+ * Counts photos under each synset. A photo is "under" a synset when its lifted score there is at least
+ * `minScore` (default 0.5: more likely than not). Scoped to `viewer`, optionally to one owner.
+ */
+export async function categoryCounts(
+  db: LibraryDb,
+  viewer: Viewer,
+  opts: { owner?: string; minScore?: number; taxonomy?: TaxonomyView } = {},
+): Promise<CategoryCounts> {
+  const minScore = opts.minScore ?? 0.5;
+  const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner) : undefined;
+  let total = db
+    .selectFrom('photos as p')
+    .innerJoin('analyses as a', 'a.photo_id', 'p.id')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where(visibleTo(viewer, 'p'));
+  let q = db
+    .selectFrom('node_scores as ns')
+    .innerJoin('photos as p', 'p.id', 'ns.photo_id')
+    .select(['ns.wnid', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('ns.score', '>=', minScore)
+    .where(visibleTo(viewer, 'p'));
+  if (ownerId !== undefined) {
+    total = total.where('p.owner_id', '=', ownerId);
+    q = q.where('p.owner_id', '=', ownerId);
+  }
+  const rows = await q.groupBy('ns.wnid').execute();
+  const t = opts.taxonomy;
+  const counts: CategoryCount[] = rows
+    .map((r) => {
+      const c: CategoryCount = { wnid: r.wnid, count: Number(r.n) };
+      const name = t?.name(r.wnid);
+      if (name !== undefined) c.name = name;
+      return c;
+    })
+    .sort((x, y) => y.count - x.count || (x.wnid < y.wnid ? -1 : 1));
+  const photos = Number((await total.executeTakeFirstOrThrow()).n);
+  return { photos, minScore, counts, tree: t ? buildTree(counts, t, photos) : null };
+}
+
+/** Nests counted synsets under their nearest counted primary ancestor, below the taxonomy's root. */
+export function buildTree(counts: CategoryCount[], t: TaxonomyView, rootCount: number): CategoryNode {
+  const nodes = new Map<string, CategoryNode>();
+  for (const c of counts) nodes.set(c.wnid, { ...c, children: [] });
+  let root = nodes.get(t.root);
+  if (!root) {
+    root = { wnid: t.root, count: rootCount, children: [] };
+    const name = t.name(t.root);
+    if (name !== undefined) root.name = name;
+    nodes.set(t.root, root);
+  }
+  for (const node of nodes.values()) {
+    if (node === root) continue;
+    const up = primaryPath(t, node.wnid).slice(1).find((w) => nodes.has(w));
+    (nodes.get(up ?? t.root) ?? root).children.push(node);
+  }
+  const sort = (n: CategoryNode) => {
+    n.children.sort((x, y) => y.count - x.count || (x.wnid < y.wnid ? -1 : 1));
+    n.children.forEach(sort);
+  };
+  sort(root);
+  return root;
+}

@@ -1,0 +1,94 @@
+// Pure math over owner profiles: shared interests (elementwise product lifted through the tree) and asymmetries.
+import { informationBits, type TaxonomyView } from './taxonomy-view.js';
+
+/** An owner's profile: mean node score per synset over their photos (sum of node scores / photo count). */
+export type Profile = Map<string, number>;
+
+export interface ScoredSynset {
+  wnid: string;
+  name?: string;
+  /** The quantity itself (shared mass, or difference of means). */
+  value: number;
+  /** value weighted by the synset's information content: how the list is ranked. */
+  weight: number;
+}
+
+export interface Comparison {
+  /** Synsets both owners photograph, most telling first. */
+  shared: ScoredSynset[];
+  /** What A photographs much more than B (per photo), most telling first. */
+  moreA: ScoredSynset[];
+  /** What B photographs much more than A (per photo), most telling first. */
+  moreB: ScoredSynset[];
+  /** Cosine similarity of the two leaf-level profiles (0..1). */
+  similarity: number;
+}
+
+// Every ancestor of a synset in the DAG (itself included), each once.
+function ancestors(t: TaxonomyView, wnid: string): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const stack = [wnid];
+  while (stack.length) {
+    const w = stack.pop() as string;
+    if (seen.has(w)) continue;
+    seen.add(w);
+    out.push(w);
+    for (const p of t.parents(w)) stack.push(p);
+  }
+  return out;
+}
+
+function rank(values: Map<string, number>, t: TaxonomyView | undefined, top: number, minValue: number): ScoredSynset[] {
+  const out: ScoredSynset[] = [];
+  for (const [wnid, value] of values) {
+    if (!(value > minValue)) continue;
+    const bits = t ? informationBits(t, wnid) : 1;
+    if (t && bits <= 0) continue; // the root says nothing
+    const item: ScoredSynset = { wnid, value, weight: value * bits };
+    const name = t?.name(wnid);
+    if (name !== undefined) item.name = name;
+    out.push(item);
+  }
+  out.sort((x, y) => y.weight - x.weight || (x.wnid < y.wnid ? -1 : 1));
+  return out.slice(0, top);
+}
+
+/**
+ * Compares two profiles as the seed report describes: the elementwise product of the two owners' leaf
+ * profiles, normalised to sum 1 and lifted through the hierarchy (each node = sum over the leaves under it),
+ * gives what both photograph; the difference of the (per-photo) profiles gives the asymmetries. Lists are
+ * ranked by value x information bits so that `entity` and other near-universal nodes do not dominate.
+ * Without a taxonomy the product is taken node by node.
+ */
+export function compareProfiles(a: Profile, b: Profile, t?: TaxonomyView, top = 10): Comparison {
+  const shared = new Map<string, number>();
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  const isLeaf = (w: string) => (t ? t.leavesUnder(w) === 1 && t.has(w) : true);
+  for (const [w, x] of a) if (isLeaf(w)) na += x * x;
+  for (const [w, y] of b) if (isLeaf(w)) nb += y * y;
+  for (const [w, x] of a) {
+    const y = b.get(w);
+    if (y === undefined || !isLeaf(w)) continue;
+    const p = x * y;
+    dot += p;
+    if (t) for (const up of ancestors(t, w)) shared.set(up, (shared.get(up) ?? 0) + p);
+    else shared.set(w, p);
+  }
+  if (dot > 0) for (const [w, v] of shared) shared.set(w, v / dot);
+  const diffA = new Map<string, number>();
+  const diffB = new Map<string, number>();
+  for (const w of new Set([...a.keys(), ...b.keys()])) {
+    const d = (a.get(w) ?? 0) - (b.get(w) ?? 0);
+    if (d > 0) diffA.set(w, d);
+    else if (d < 0) diffB.set(w, -d);
+  }
+  return {
+    shared: rank(shared, t, top, 0),
+    moreA: rank(diffA, t, top, 0.01),
+    moreB: rank(diffB, t, top, 0.01),
+    similarity: na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0,
+  };
+}

@@ -1,0 +1,111 @@
+// Opens the library database (SQLite in the Pictograph home, or PostgreSQL when DATABASE_URL is set) and migrates it.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { pictographHome } from '../config/paths.js';
+import { migrationProvider, type Dialect } from './migrations.js';
+import type { LibrarySchema } from './schema.js';
+
+export type LibraryDb = Kysely<LibrarySchema>;
+
+export interface Library {
+  db: LibraryDb;
+  dialect: Dialect;
+  /** Human-readable location (file path or URL without password). */
+  location: string;
+  close(): Promise<void>;
+}
+
+export interface OpenLibraryOptions {
+  env?: NodeJS.ProcessEnv;
+  /** PostgreSQL URL; defaults to env.DATABASE_URL. When absent, SQLite is used. */
+  databaseUrl?: string;
+  /** SQLite file; defaults to `pictographHome()/pictograph.db`. */
+  sqlitePath?: string;
+  /** PostgreSQL schema to use (created if missing); lets test runs stay apart. */
+  pgSchema?: string;
+}
+
+// PostgreSQL returns int8/numeric as strings; the library only counts small things, so parse them.
+pg.types.setTypeParser(20, (v: string) => Number(v));
+pg.types.setTypeParser(1700, (v: string) => Number(v));
+
+export async function openLibrary(opts: OpenLibraryOptions = {}): Promise<Library> {
+  const env = opts.env ?? process.env;
+  const url = opts.databaseUrl ?? (env.DATABASE_URL && env.DATABASE_URL.trim() !== '' ? env.DATABASE_URL : undefined);
+  let lib: Library;
+  if (url) {
+    const schema = opts.pgSchema;
+    if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`bad PostgreSQL schema name: ${schema}`);
+    if (schema) {
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      try {
+        await admin.query(`create schema if not exists ${schema}`);
+      } finally {
+        await admin.end();
+      }
+    }
+    const pool = new pg.Pool({ connectionString: url, max: 8, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
+    const db = new Kysely<LibrarySchema>({ dialect: new PostgresDialect({ pool }) });
+    lib = { db, dialect: 'postgres', location: redact(url), close: () => db.destroy() };
+  } else {
+    const file = opts.sqlitePath ?? join(pictographHome(env), 'pictograph.db');
+    mkdirSync(join(file, '..'), { recursive: true });
+    const sqlite = new Database(file);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('busy_timeout = 10000');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    const db = new Kysely<LibrarySchema>({ dialect: new SqliteDialect({ database: sqlite }) });
+    lib = { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+  }
+  try {
+    await migrate(lib);
+  } catch (err) {
+    await lib.close();
+    throw err;
+  }
+  return lib;
+}
+
+/** Brings the schema up to the latest migration; concurrent openers are serialised by the migrator's lock. */
+export async function migrate(lib: Library): Promise<void> {
+  const migrator = new Migrator({ db: lib.db, provider: migrationProvider(lib.dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    const why = error instanceof Error ? error.message : String(error);
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed on ${lib.location}: ${why}`);
+  }
+}
+
+/** Drops a PostgreSQL schema (test clean-up). */
+export async function dropPgSchema(url: string, schema: string): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`bad PostgreSQL schema name: ${schema}`);
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query(`drop schema if exists ${schema} cascade`);
+  } finally {
+    await admin.end();
+  }
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres';
+  }
+}
+
+/** Current time as stored in the database (ISO-8601 UTC). */
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+

@@ -1,0 +1,276 @@
+// Photo queries: pages of photos (optionally under a synset, best first, keyset-paged), one photo's detail, similar photos.
+import type { CategoryScore, HedgedLabel, Label, ModelRef } from './analysis.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import type { LibraryDb } from './db.js';
+import { bytesToEmbedding, cosine } from './embedding.js';
+import { LibraryError } from './errors.js';
+import { findOwnerId } from './store.js';
+import { primaryPath, type TaxonomyView } from './taxonomy-view.js';
+import { visibleTo, type Viewer } from './viewer.js';
+
+export interface PhotoSummary {
+  id: number;
+  owner: string;
+  /** The file's name (no folders). */
+  file: string;
+  /** Where the file was ingested from, on the ingesting machine (the server must not expose it). */
+  originalPath: string;
+  visibility: 'private' | 'public';
+  width: number;
+  height: number;
+  takenAt: string | null;
+  model: ModelRef;
+  hedged: HedgedLabel | null;
+  labels: Label[];
+  /** Thumbnail file names relative to the media dir. */
+  thumbnails: { small: string | null; large: string | null };
+  /** Score of the synset the listing is under (absent for unordered listings). */
+  score?: number;
+}
+
+export interface PhotoPage {
+  photos: PhotoSummary[];
+  /** Cursor for the next page, null at the end. */
+  nextCursor: string | null;
+}
+
+export interface ListPhotosOptions {
+  /** Only photos under this synset (descendants included), best first. */
+  under?: string;
+  /** Only this owner's photos (by name). */
+  owner?: string;
+  limit?: number;
+  cursor?: string;
+  taxonomy?: TaxonomyView;
+}
+
+export const MAX_PAGE = 500;
+
+export function checkWnid(wnid: string, taxonomy?: TaxonomyView): void {
+  if (!/^n\d{8}$/.test(wnid)) throw new LibraryError('unknown_wnid', `not a WordNet noun id: ${JSON.stringify(wnid)} (expected e.g. n02084071)`);
+  if (taxonomy && !taxonomy.has(wnid)) throw new LibraryError('unknown_wnid', `synset ${wnid} is not in the model's hierarchy`);
+}
+
+export function checkLimit(limit: number | undefined, fallback = 50): number {
+  const n = limit ?? fallback;
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_PAGE) throw new LibraryError('bad_limit', `limit must be an integer from 1 to ${MAX_PAGE}`);
+  return n;
+}
+
+export async function resolveOwner(db: LibraryDb, name: string): Promise<number> {
+  const id = await findOwnerId(db, name);
+  if (id === undefined) throw new LibraryError('unknown_owner', `no owner named ${JSON.stringify(name)}`);
+  return id;
+}
+
+interface SummaryRow {
+  id: number;
+  owner: string;
+  file_name: string;
+  original_path: string;
+  visibility: 'private' | 'public';
+  width: number;
+  height: number;
+  taken_at: string | null;
+  thumb_small: string | null;
+  thumb_large: string | null;
+  model_id: string;
+  model_sha256: string;
+  hedged_wnid: string | null;
+  hedged_name: string | null;
+  hedged_score: number | null;
+  hedged_target: number | null;
+  labels: string;
+  score?: number;
+}
+
+function baseQuery(db: LibraryDb) {
+  return db
+    .selectFrom('photos as p')
+    .innerJoin('owners as o', 'o.id', 'p.owner_id')
+    .innerJoin('analyses as a', 'a.photo_id', 'p.id')
+    .select([
+      'p.id',
+      'o.name as owner',
+      'p.file_name',
+      'p.original_path',
+      'p.visibility',
+      'p.width',
+      'p.height',
+      'p.taken_at',
+      'p.thumb_small',
+      'p.thumb_large',
+      'a.model_id',
+      'a.model_sha256',
+      'a.hedged_wnid',
+      'a.hedged_name',
+      'a.hedged_score',
+      'a.hedged_target',
+      'a.labels',
+    ]);
+}
+
+function toSummary(r: SummaryRow): PhotoSummary {
+  const s: PhotoSummary = {
+    id: r.id,
+    owner: r.owner,
+    file: r.file_name,
+    originalPath: r.original_path,
+    visibility: r.visibility,
+    width: r.width,
+    height: r.height,
+    takenAt: r.taken_at,
+    model: { id: r.model_id, sha256: r.model_sha256 },
+    hedged:
+      r.hedged_wnid === null
+        ? null
+        : { wnid: r.hedged_wnid, name: r.hedged_name ?? r.hedged_wnid, score: r.hedged_score ?? 0, target: r.hedged_target ?? 0 },
+    labels: JSON.parse(r.labels) as Label[],
+    thumbnails: { small: r.thumb_small, large: r.thumb_large },
+  };
+  if (r.score !== undefined) s.score = r.score;
+  return s;
+}
+
+/** A page of the photos `viewer` may see: all of them by id, or those under a synset by score then id. */
+export async function listPhotos(db: LibraryDb, viewer: Viewer, opts: ListPhotosOptions = {}): Promise<PhotoPage> {
+  const limit = checkLimit(opts.limit);
+  const under = opts.under ?? null;
+  if (under !== null) checkWnid(under, opts.taxonomy);
+  const after = opts.cursor ? decodeCursor(opts.cursor, under) : null;
+  const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner) : undefined;
+
+  let rows: SummaryRow[];
+  if (under === null) {
+    let q = baseQuery(db).where(visibleTo(viewer, 'p'));
+    if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId);
+    if (after) q = q.where('p.id', '>', after.id);
+    rows = await q.orderBy('p.id', 'asc').limit(limit + 1).execute();
+  } else {
+    let q = baseQuery(db)
+      .innerJoin('node_scores as ns', 'ns.photo_id', 'p.id')
+      .select('ns.score')
+      .where('ns.wnid', '=', under)
+      .where(visibleTo(viewer, 'p'));
+    if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId);
+    if (after && after.score !== null) {
+      const s = after.score;
+      const id = after.id;
+      q = q.where((eb) => eb.or([eb('ns.score', '<', s), eb.and([eb('ns.score', '=', s), eb('ns.photo_id', '>', id)])]));
+    }
+    rows = await q.orderBy('ns.score', 'desc').orderBy('ns.photo_id', 'asc').limit(limit + 1).execute();
+  }
+  const more = rows.length > limit;
+  const page = rows.slice(0, limit).map(toSummary);
+  const last = page[page.length - 1];
+  const nextCursor = more && last ? encodeCursor({ under, score: under === null ? null : (last.score ?? 0), id: last.id }) : null;
+  return { photos: page, nextCursor };
+}
+
+export interface PhotoDetail extends PhotoSummary {
+  contentHash: string;
+  size: number;
+  format: string;
+  camera: string | null;
+  orientation: number | null;
+  gps: { lat: number; lon: number } | null;
+  categories: CategoryScore[];
+  /** The hedged label's primary hypernym chain up to the root (needs the taxonomy). */
+  path: { wnid: string; name: string }[];
+  /** Highest node scores, best first. */
+  nodeScores: { wnid: string; score: number }[];
+  analyzedAt: string;
+}
+
+/** One photo, if `viewer` may see it; otherwise `not_found` (never "forbidden"). */
+export async function photoDetail(db: LibraryDb, viewer: Viewer, photoId: number, opts: { taxonomy?: TaxonomyView; nodes?: number } = {}): Promise<PhotoDetail> {
+  if (!Number.isSafeInteger(photoId) || photoId < 1) throw new LibraryError('not_found', `no photo ${photoId}`);
+  const row = await baseQuery(db)
+    .select(['p.content_hash', 'p.size', 'p.format', 'p.camera', 'p.orientation', 'p.gps_lat', 'p.gps_lon', 'a.categories', 'a.created_at as analyzed_at'])
+    .where('p.id', '=', photoId)
+    .where(visibleTo(viewer, 'p'))
+    .executeTakeFirst();
+  if (!row) throw new LibraryError('not_found', `no photo ${photoId}`);
+  const nodes = await db
+    .selectFrom('node_scores')
+    .select(['wnid', 'score'])
+    .where('photo_id', '=', photoId)
+    .orderBy('score', 'desc')
+    .orderBy('wnid', 'asc')
+    .limit(opts.nodes ?? 25)
+    .execute();
+  const t = opts.taxonomy;
+  const summary = toSummary(row);
+  return {
+    ...summary,
+    contentHash: row.content_hash,
+    size: row.size,
+    format: row.format,
+    camera: row.camera,
+    orientation: row.orientation,
+    gps: row.gps_lat !== null && row.gps_lon !== null ? { lat: row.gps_lat, lon: row.gps_lon } : null,
+    categories: JSON.parse(row.categories) as CategoryScore[],
+    path: t && summary.hedged ? primaryPath(t, summary.hedged.wnid).map((w) => ({ wnid: w, name: t.name(w) ?? w })) : [],
+    nodeScores: nodes.map((n) => ({ wnid: n.wnid, score: n.score })),
+    analyzedAt: row.analyzed_at,
+  };
+}
+
+export interface SimilarPhoto extends PhotoSummary {
+  similarity: number;
+}
+
+/**
+ * Photos most similar to one photo by embedding cosine (brute force over the visible photos analysed by the
+ * same model; embeddings of different models are not comparable).
+ */
+export async function similarPhotos(db: LibraryDb, viewer: Viewer, photoId: number, opts: { limit?: number; owner?: string } = {}): Promise<SimilarPhoto[]> {
+  const limit = checkLimit(opts.limit, 12);
+  const target = await db
+    .selectFrom('photos as p')
+    .innerJoin('analyses as a', 'a.photo_id', 'p.id')
+    .select(['a.embedding', 'a.model_id'])
+    .where('p.id', '=', photoId)
+    .where(visibleTo(viewer, 'p'))
+    .executeTakeFirst();
+  if (!target) throw new LibraryError('not_found', `no photo ${photoId}`);
+  const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner) : undefined;
+  const query = bytesToEmbedding(target.embedding);
+  let q = db
+    .selectFrom('photos as p')
+    .innerJoin('analyses as a', 'a.photo_id', 'p.id')
+    .select(['p.id', 'a.embedding'])
+    .where('a.model_id', '=', target.model_id)
+    .where('p.id', '<>', photoId)
+    .where(visibleTo(viewer, 'p'));
+  if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId);
+  const best: { id: number; sim: number }[] = [];
+  // Brute force in id-ordered batches (bounded memory on both databases).
+  for (let afterId = 0; ; ) {
+    const batch = await q.where('p.id', '>', afterId).orderBy('p.id', 'asc').limit(1000).execute();
+    for (const r of batch) {
+      const sim = cosine(query, bytesToEmbedding(r.embedding));
+      if (best.length < limit || sim > best[best.length - 1].sim) {
+        best.push({ id: r.id, sim });
+        best.sort((x, y) => y.sim - x.sim || x.id - y.id);
+        if (best.length > limit) best.pop();
+      }
+    }
+    if (batch.length < 1000) break;
+    afterId = batch[batch.length - 1].id;
+  }
+  if (best.length === 0) return [];
+  const rows = await baseQuery(db)
+    .where(
+      'p.id',
+      'in',
+      best.map((b) => b.id),
+    )
+    .execute();
+  const byId = new Map(rows.map((r) => [r.id, toSummary(r)]));
+  return best.flatMap((b) => {
+    const s = byId.get(b.id);
+    return s ? [{ ...s, similarity: b.sim }] : [];
+  });
+}
+

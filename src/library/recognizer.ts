@@ -1,0 +1,67 @@
+// The real recognition pipeline behind ingest: vision decode (one decode -> tensor + thumbnails), micro-batched
+// inference, and the taxonomy's analysis (labels, hedged label, node scores, categories).
+import { loadTaxonomy, type Taxonomy } from '../taxonomy/load.js';
+import { analyzePrediction } from '../taxonomy/analysis.js';
+import { MicroBatcher } from '../vision/batcher.js';
+import { decodePhoto } from '../vision/decode.js';
+import { Engine } from '../vision/engine.js';
+import { hierarchyView } from './hierarchy-view.js';
+import { THUMBNAIL_SIZES, type PhotoRecognizer, type RecognizedPhoto } from './ingest.js';
+import type { TaxonomyView } from './taxonomy-view.js';
+
+export interface LoadedRecognizer extends PhotoRecognizer {
+  engine: Engine;
+  taxonomy: Taxonomy;
+  view: TaxonomyView;
+  batcher: MicroBatcher;
+  close(): Promise<void>;
+}
+
+/** Builds a recognizer over an already loaded engine and taxonomy. */
+export function recognizerFor(engine: Engine, taxonomy: Taxonomy, opts: { top?: number } = {}): LoadedRecognizer {
+  const batcher = new MicroBatcher(engine, { maxQueue: 100_000 });
+  const model = { id: engine.model.id, sha256: engine.model.sha256 };
+  return {
+    model,
+    engine,
+    taxonomy,
+    view: hierarchyView(taxonomy.hierarchy),
+    batcher,
+    async recognize(bytes: Buffer): Promise<RecognizedPhoto> {
+      const decoded = await decodePhoto(bytes, engine.model.spec, { thumbnails: [...THUMBNAIL_SIZES] });
+      const prediction = await batcher.submit(decoded.tensor);
+      const analysis = analyzePrediction(prediction, {
+        hierarchy: taxonomy.hierarchy,
+        calibration: taxonomy.calibration,
+        policy: taxonomy.policy,
+        categories: taxonomy.categories,
+        top: opts.top ?? 5,
+        model,
+      });
+      return {
+        width: decoded.width,
+        height: decoded.height,
+        format: decoded.format,
+        orientation: decoded.orientation,
+        thumbnails: (decoded.thumbnails ?? []).map((t) => ({ size: t.size, webp: t.webp })),
+        analysis,
+      };
+    },
+    async close() {
+      await batcher.drain();
+      await engine.close();
+    },
+  };
+}
+
+/** Loads the model (cache / mirror / download) and its taxonomy, ready for ingest. */
+export async function loadRecognizer(opts: { modelId?: string; env?: NodeJS.ProcessEnv; target?: number } = {}): Promise<LoadedRecognizer> {
+  const engine = await Engine.load({ modelId: opts.modelId, env: opts.env });
+  try {
+    const taxonomy = await loadTaxonomy({ modelId: engine.model.id, target: opts.target, env: opts.env });
+    return recognizerFor(engine, taxonomy);
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+}
