@@ -57,7 +57,11 @@ const libraryErrors: Record<string, { status: number; code: string }> = {
 
 /** Codes of framework errors we translate, by Fastify/multipart error code. */
 const frameworkErrors: Record<string, { status: number; code: string; message?: string }> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    code: 'unsupported_media_type',
+    message: 'This Content-Type is not accepted here (JSON bodies: application/json; images: image/*, application/octet-stream or multipart/form-data).',
+  },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'bad_request' },
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large', message: 'The request body is larger than this server accepts.' },
   FST_REQ_FILE_TOO_LARGE: { status: 413, code: 'payload_too_large', message: 'An uploaded file is larger than this server accepts.' },

@@ -1,0 +1,97 @@
+// `pictograph serve`: the HTTP API (and the built web app) over the library, with the model loaded in the
+// background (readyz 503 until then) and a graceful shutdown on SIGINT/SIGTERM.
+import type { Command } from 'commander';
+import { openLibrary } from '../library/db.js';
+import { createServer } from '../server/app.js';
+import { serverConfig, type ClassifyAccess } from '../server/config.js';
+import { loadTaxonomy } from '../taxonomy/analysis.js';
+import { Engine } from '../vision/engine.js';
+
+interface ServeOptions {
+  port: string;
+  host: string;
+  openClassify?: boolean;
+  tokenClassify?: boolean;
+  model?: string;
+  target?: string;
+  maxQueue?: string;
+  maxBatch?: string;
+  threads?: string;
+  web?: string | false;
+  logLevel: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('Serve the HTTP API (and the web app when built) on the library database.')
+    .option('--port <n>', 'TCP port (0 = any free port)', '8080')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--open-classify', 'POST /v1/classify open to anonymous callers (default)')
+    .option('--token-classify', 'POST /v1/classify needs a token')
+    .option('--model <id>', 'model to load (default: mobilenetv2-12-int8)')
+    .option('--target <p>', 'accuracy target of hedged labels', '0.9')
+    .option('--max-queue <n>', 'most images waiting for inference before 429', '256')
+    .option('--max-batch <n>', 'largest inference batch', '16')
+    .option('--threads <n>', 'inference threads (default: all cores)')
+    .option('--web <dir>', 'folder of the built web app (default: dist/web when present)')
+    .option('--no-web', 'serve the API only')
+    .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
+    .action(async (opts: ServeOptions) => {
+      if (opts.openClassify && opts.tokenClassify) throw new Error('choose one of --open-classify and --token-classify');
+      const port = parseIntOption('--port', opts.port, 0, 65535);
+      const target = Number(opts.target);
+      if (!(target > 0 && target < 1)) throw new Error('--target must be between 0 and 1 (e.g. 0.9)');
+      const classifyAccess: ClassifyAccess = opts.tokenClassify ? 'token' : 'open';
+      const env = process.env;
+      const lib = await openLibrary({ env });
+      const threads = opts.threads !== undefined ? parseIntOption('--threads', opts.threads, 1, 1024) : undefined;
+      const config = serverConfig({
+        classifyAccess,
+        defaultTarget: target,
+        batch: {
+          maxQueue: parseIntOption('--max-queue', opts.maxQueue ?? '256', 1, 100000),
+          maxBatch: parseIntOption('--max-batch', opts.maxBatch ?? '16', 1, 256),
+          maxWaitMs: 3,
+        },
+        logger: { level: opts.logLevel },
+        ...(opts.web === false ? { webRoot: null } : typeof opts.web === 'string' ? { webRoot: opts.web } : {}),
+      });
+      const app = await createServer({
+        db: lib.db,
+        env,
+        config,
+        load: async () => {
+          const engine = await Engine.load({ modelId: opts.model, env, threads });
+          const taxonomy = await loadTaxonomy({ modelId: engine.model.id, target, env });
+          return { engine, taxonomy };
+        },
+      });
+      let closing = false;
+      const shutdown = (signal: string) => {
+        if (closing) return;
+        closing = true;
+        app.log.info({ signal }, 'shutting down: finishing requests in flight');
+        app
+          .close()
+          .then(() => lib.close())
+          .then(
+            () => process.exit(0),
+            (err: unknown) => {
+              app.log.error({ err }, 'shutdown failed');
+              process.exit(1);
+            },
+          );
+      };
+      process.once('SIGINT', () => shutdown('SIGINT'));
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      await app.listen({ port, host: opts.host });
+      app.log.info({ database: lib.dialect, classify: classifyAccess }, 'pictograph API listening; the model loads in the background');
+    });
+}
+
+function parseIntOption(name: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
+  return n;
+}
