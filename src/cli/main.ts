@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 // Each command module exports `register(program)`; add new ones here (one line each).
 const commandModules: Array<() => Promise<{ register: (program: Command) => void }>> = [
+  () => import('./serve.js'),
+  () => import('./tokens.js'),
 ];
 
 export async function main(argv: string[] = process.argv): Promise<void> {
