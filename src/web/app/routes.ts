@@ -40,7 +40,7 @@ function withQuery(path: string, params: Record<string, string | null | undefine
 export const href = {
   home: () => '/',
   category: (wnid: string, owner?: string | null) => withQuery(`/c/${encodeURIComponent(wnid)}`, { owner }),
-  photo: (id: string) => `/p/${encodeURIComponent(id)}`,
+  photo: (id: string | number) => `/p/${encodeURIComponent(id)}`,
   person: (name: string) => `/u/${encodeURIComponent(name)}`,
   compare: (a?: string | null, b?: string | null) => withQuery('/compare', { a, b }),
   search: (q: string) => withQuery('/search', { q }),

@@ -7,7 +7,8 @@ export interface Hedged { wnid: string; name: string; score: number; target: num
 export interface ScoredLabel { wnid: string; name: string; score: number }
 
 export interface PhotoSummary {
-  id: string;
+  /** The server's photo id (a number today; treated as opaque). */
+  id: string | number;
   owner: string;
   visibility: 'public' | 'private';
   width: number;

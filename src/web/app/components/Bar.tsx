@@ -6,7 +6,7 @@ export function Bar({ label, value, href, note }: { label: string; value: number
     <div class="bar-row">
       <div class="bar-text">
         {name}
-        <span class="bar-value">{note ?? `${pct.toFixed(pct >= 10 ? 0 : 1)}%`}</span>
+        <span class="bar-value">{note ?? (pct > 0 && pct < 0.1 ? '<0.1%' : `${pct.toFixed(pct >= 10 ? 0 : 1)}%`)}</span>
       </div>
       <div class="bar" role="meter" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(pct)} aria-label={label}>
         <div class="bar-fill" style={{ width: `${pct}%` }} />

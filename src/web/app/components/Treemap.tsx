@@ -22,15 +22,23 @@ export function Treemap({ categories, onPick }: { categories: TopCategory[]; onP
   const [ref, width] = useWidth<HTMLDivElement>();
   const height = Math.round(Math.max(320, Math.min(560, width * 0.6)));
   const cells = layoutTreemap(categories, (c) => c.count, width, height);
+  // Nested categories (animal > mammal > dog) share their best photos; give each cell a different one.
+  const used = new Set<string>();
+  const exampleOf = new Map<string, TopCategory['examples'][number] | undefined>();
+  for (const { item } of cells) {
+    const example = item.examples.find((e) => !used.has(String(e.id))) ?? item.examples[0];
+    if (example) used.add(String(example.id));
+    exampleOf.set(item.wnid, example);
+  }
   return (
     <div class="treemap" ref={ref} style={{ height: `${height}px` }} data-testid="treemap">
       {cells.map(({ item, x, y, width: w, height: h }) => {
-        const example = item.examples[0];
+        const example = exampleOf.get(item.wnid);
         return (
           <button
             type="button"
             key={item.wnid}
-            class="cell"
+            class={`cell${w < 120 || h < 70 ? ' cell-small' : ''}`}
             data-wnid={item.wnid}
             data-count={item.count}
             title={`${item.name}: ${item.count} photos`}

@@ -5,6 +5,21 @@ import { navigate } from '../router.js';
 import { href } from '../routes.js';
 import type { Asymmetry, Owner } from '../types.js';
 
+/** Nodes too general to say anything about what someone photographs. */
+const TOO_GENERAL = new Set([
+  'n00001740', // entity
+  'n00001930', // physical entity
+  'n00002684', // object
+  'n00003553', // whole
+  'n00002137', // abstraction
+  'n00004258', // living thing
+  'n00004475', // organism
+  'n00021939', // artifact
+  'n03575240', // instrumentality
+]);
+const SHOWN = 12;
+const pct = (v: number) => `${Math.round(v * 100)}%`;
+
 function OwnerPicker({ label, value, owners, onChange }: { label: string; value: string | null; owners: Owner[]; onChange: (v: string) => void }) {
   return (
     <label class="picker-label">
@@ -22,6 +37,7 @@ function OwnerPicker({ label, value, owners, onChange }: { label: string; value:
 }
 
 function MoreColumn({ who, other, rows, side }: { who: string; other: string; rows: Asymmetry[]; side: 'a' | 'b' }) {
+  rows = rows.filter((r) => !TOO_GENERAL.has(r.wnid)).slice(0, SHOWN);
   const max = Math.max(1e-9, ...rows.flatMap((r) => [r.a, r.b]));
   return (
     <section class={`more more-${side}`} data-testid={`more-${side}`}>
@@ -34,9 +50,13 @@ function MoreColumn({ who, other, rows, side }: { who: string; other: string; ro
         const theirs = side === 'a' ? r.b : r.a;
         return (
           <div class="pair" key={r.wnid}>
-            <a href={href.category(r.wnid, who)} class="pair-name">
-              {r.name}
-            </a>
+            <span class="pair-name">
+              <a href={href.category(r.wnid, who)}>{r.name}</a>
+              <span class="muted small">
+                {' '}
+                {pct(mine)} vs {pct(theirs)}
+              </span>
+            </span>
             <div class="pair-bars">
               <div class="bar" title={`${who}: ${mine.toFixed(3)}`}>
                 <div class={`bar-fill fill-${side}`} style={{ width: `${(mine / max) * 100}%` }} />
@@ -57,7 +77,10 @@ function Comparison({ a, b }: { a: string; b: string }) {
   return (
     <Loaded state={result}>
       {(c) => {
-        const maxShared = Math.max(1e-9, ...c.shared.map((s) => s.score));
+        const shared = c.shared.filter((s) => !TOO_GENERAL.has(s.wnid)).slice(0, 16);
+        const maxShared = Math.max(1e-9, ...shared.map((s) => s.score));
+        const minShared = Math.min(maxShared, ...shared.map((s) => s.score));
+        const size = (score: number) => 0.85 + (maxShared > minShared ? (0.45 * (score - minShared)) / (maxShared - minShared) : 0.15);
         return (
           <>
             <p class="legend">
@@ -65,14 +88,14 @@ function Comparison({ a, b }: { a: string; b: string }) {
             </p>
             <section class="shared panel" data-testid="shared">
               <h2>Both photograph</h2>
-              {c.shared.length === 0 && <p class="muted">No shared interests found.</p>}
+              {shared.length === 0 && <p class="muted">No shared interests found.</p>}
               <div class="chips">
-                {c.shared.slice(0, 16).map((s) => (
+                {shared.map((s) => (
                   <a
                     class="chip"
                     key={s.wnid}
                     href={href.category(s.wnid)}
-                    style={{ fontSize: `${0.85 + 0.5 * (s.score / maxShared)}rem` }}
+                    style={{ fontSize: `${size(s.score)}rem` }}
                   >
                     {s.name}
                   </a>

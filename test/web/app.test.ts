@@ -1,0 +1,58 @@
+// The web app's pure parts (treemap layout, URL scheme) and its type-check, without a browser.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { repoRoot } from '../support/env.js';
+import { layoutTreemap } from '../../src/web/app/treemap.js';
+import { href, matchRoute } from '../../src/web/app/routes.js';
+
+test('treemap cells tile the box with areas proportional to counts', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 1, max: 10_000 }), { minLength: 1, maxLength: 12 }),
+      fc.integer({ min: 50, max: 2000 }),
+      fc.integer({ min: 50, max: 1200 }),
+      (counts, width, height) => {
+        const cells = layoutTreemap(counts, (c) => c, width, height);
+        assert.equal(cells.length, counts.length);
+        const total = counts.reduce((s, c) => s + c, 0);
+        let area = 0;
+        for (const cell of cells) {
+          const a = cell.width * cell.height;
+          area += a;
+          assert.ok(Math.abs(a / (width * height) - cell.item / total) < 1e-6);
+          assert.ok(cell.x >= -1e-6 && cell.y >= -1e-6 && cell.x + cell.width <= width + 1e-6 && cell.y + cell.height <= height + 1e-6);
+        }
+        assert.ok(Math.abs(area - width * height) < 1e-6 * width * height);
+      },
+    ),
+  );
+});
+
+test('treemap drops empty categories and empty boxes', () => {
+  assert.deepEqual(layoutTreemap([0, -1], (c) => c, 100, 100), []);
+  assert.deepEqual(layoutTreemap([3], (c) => c, 0, 100), []);
+  const [only] = layoutTreemap([{ n: 5 }], (c) => c.n, 300, 200);
+  assert.deepEqual({ x: only.x, y: only.y, w: only.width, h: only.height }, { x: 0, y: 0, w: 300, h: 200 });
+});
+
+test('routes match the links the app makes', () => {
+  assert.deepEqual(matchRoute('/', ''), { page: 'home' });
+  const cat = new URL(href.category('n02084071', 'alice bob'), 'http://x');
+  assert.deepEqual(matchRoute(cat.pathname, cat.search), { page: 'category', wnid: 'n02084071', owner: 'alice bob' });
+  assert.deepEqual(matchRoute(href.photo(42), ''), { page: 'photo', id: '42' });
+  assert.deepEqual(matchRoute(href.person('Zoë'), ''), { page: 'person', name: 'Zoë' });
+  const cmp = new URL(href.compare('a', 'b'), 'http://x');
+  assert.deepEqual(matchRoute(cmp.pathname, cmp.search), { page: 'compare', a: 'a', b: 'b' });
+  const search = new URL(href.search('red wine'), 'http://x');
+  assert.deepEqual(matchRoute(search.pathname, search.search), { page: 'search', q: 'red wine' });
+  assert.deepEqual(matchRoute('/upload', ''), { page: 'upload' });
+  assert.equal(matchRoute('/nope/x/y', '').page, 'not-found');
+});
+
+test('the web app type-checks (strict, Preact JSX)', () => {
+  const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+  execFileSync(process.execPath, [tsc, '-p', join(repoRoot, 'src', 'web', 'app', 'tsconfig.json')], { stdio: 'pipe' });
+});
