@@ -2,6 +2,9 @@
 import { Command } from 'commander';
 // Each command module exports `register(program)`; add new ones here (one line each).
 const commandModules: Array<() => Promise<{ register: (program: Command) => void }>> = [
+  () => import('./tree.js'),
+  () => import('./calibrate.js'),
+  () => import('./eval.js'),
   () => import('./serve.js'),
   () => import('./tokens.js'),
 ];

@@ -39,6 +39,9 @@ export interface Calibration {
   lowerBound: number;
   meanInfoGainBits: number;
   createdAt: string;
+  /** Provenance, when known: the model file's sha256 and the labelled set used. */
+  modelSha256?: string;
+  dataset?: string;
 }
 
 /** Predictions prepared for repeated hedging: node scores per photo and the true label. */
@@ -50,7 +53,7 @@ export interface HedgeSample {
 }
 
 /** Resolves truths given as label indexes or wnids to label indexes. */
-export function truthLabels(hierarchy: Hierarchy, truths: ReadonlyArray<number | string>): Int32Array {
+export function truthLabels(hierarchy: Hierarchy, truths: ArrayLike<number | string>): Int32Array {
   return Int32Array.from(truths, (t) => {
     if (typeof t === 'number') return t;
     const n = hierarchy.node(t);
@@ -63,7 +66,7 @@ export function truthLabels(hierarchy: Hierarchy, truths: ReadonlyArray<number |
 export function prepareSample(
   hierarchy: Hierarchy,
   predictions: ReadonlyArray<ArrayLike<number>>,
-  truths: ReadonlyArray<number | string>,
+  truths: ArrayLike<number | string>,
   rule: ScoreRule = 'sum',
 ): HedgeSample {
   if (predictions.length !== truths.length) throw new Error(`${predictions.length} predictions but ${truths.length} truths`);

@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, statSync } from 'node:fs';
+import { parseDataLine, parseIndexNoun, wnidOf, offsetOf } from '../../src/taxonomy/wordnet-parse.js';
+import { loadWordNet, wordnetCacheFile } from '../../src/taxonomy/wordnet-store.js';
+import { WordNet } from '../../src/taxonomy/wordnet.js';
+import { env } from './fixtures.js';
+
+test('parses a data.noun line: lemmas, gloss, @ and @i pointers, ignoring other pointers', () => {
+  const line =
+    '02084071 05 n 03 dog 0 domestic_dog 0 Canis_familiaris 0 004 @ 02083346 n 0000 @ 01317541 n 0000 #m 02083863 n 0000 ~ 01322604 n 0000 | a member of the genus Canis; "the dog barked all night"  ';
+  const r = parseDataLine(line);
+  assert.equal(r.offset, 2084071);
+  assert.deepEqual(r.lemmas, ['dog', 'domestic_dog', 'Canis_familiaris']);
+  assert.deepEqual(r.hypernyms, [2083346, 1317541]);
+  assert.deepEqual(r.instanceHypernyms, []);
+  assert.equal(r.gloss, 'a member of the genus Canis; "the dog barked all night"');
+  const inst = parseDataLine('00060548 04 n 02 Hegira 1 Hejira 1 001 @i 00058743 n 0000 | the flight of Muhammad');
+  assert.deepEqual(inst.instanceHypernyms, [58743]);
+  assert.deepEqual(inst.hypernyms, []);
+});
+
+test('parses index.noun lines into senses in order', () => {
+  const index = parseIndexNoun('  1 license header\ndog n 7 5 @ ~ #m #p %p 7 1 02084071 10114209 10023039 09886220 07676602 03901548 02710044  \n');
+  assert.deepEqual(index.get('dog'), [2084071, 10114209, 10023039, 9886220, 7676602, 3901548, 2710044]);
+});
+
+test('wnids are n + 8-digit offsets', () => {
+  assert.equal(wnidOf(2085620), 'n02085620');
+  assert.equal(offsetOf('n00001740'), 1740);
+  assert.equal(offsetOf('dog'), undefined);
+});
+
+test('WordNet 3.0 nouns: Chihuahua, dog, path to entity, lookups', async () => {
+  const wn = await loadWordNet({ env });
+  assert.equal(wn.size, 82115);
+  const chihuahua = wn.indexOf('n02085620')!;
+  assert.equal(wn.name(chihuahua), 'Chihuahua');
+  const dog = wn.synset(wn.indexOf('n02084071')!);
+  assert.deepEqual(dog.lemmas, ['dog', 'domestic dog', 'Canis familiaris']);
+  assert.deepEqual(dog.hypernyms, ['n02083346', 'n01317541']);
+  const path = wn.primaryPath(wn.indexOf('n02084071')!).map((i) => wn.wnid(i));
+  assert.equal(path[path.length - 1], 'n00001740');
+  assert.equal(wn.name(wn.indexOf('n00001740')!), 'entity');
+  assert.equal(wn.wnid(wn.lookup('dog')[0]), 'n02084071');
+  assert.equal(wn.wnid(wn.lookup('Dogs')[0]), 'n02084071');
+  assert.equal(wn.wnid(wn.lookup('golden retriever')[0]), 'n02099601');
+  assert.equal(wn.wnid(wn.lookup('mice')[0]), wn.wnid(wn.lookup('mouse')[0]));
+  assert.deepEqual(wn.lookup('qwxzzy'), []);
+  assert.ok(wn.children(wn.indexOf('n02084071')!).map((c) => wn.wnid(c)).includes('n02085374'));
+  // instance hypernyms are parents too: Hegira is an instance of a journey
+  assert.ok(wn.parents(wn.indexOf('n00060548')!).length > 0);
+});
+
+test('the compiled cache is reused when fresh and rebuilt when stale', async () => {
+  const file = wordnetCacheFile(env);
+  await loadWordNet({ env });
+  const data = JSON.parse(readFileSync(file, 'utf8'));
+  // Make the cache stale (different source fingerprint, damaged content): a fresh load must rebuild it.
+  writeFileSync(file, JSON.stringify({ ...data, source: 'stale', lemmas: 'broken' }));
+  const before = statSync(file).size;
+  const { loadWordNet: load2 } = await import(`../../src/taxonomy/wordnet-store.js?fresh=${Date.now()}`);
+  const wn: WordNet = await load2({ env });
+  assert.equal(wn.name(wn.indexOf('n02085620')!), 'Chihuahua');
+  assert.notEqual(statSync(file).size, before);
+  assert.equal(JSON.parse(readFileSync(file, 'utf8')).source, data.source);
+});
