@@ -2,6 +2,10 @@
 import { Command } from 'commander';
 // Each command module exports `register(program)`; add new ones here (one line each).
 const commandModules: Array<() => Promise<{ register: (program: Command) => void }>> = [
+  () => import('./ingest.js'),
+  () => import('./photos.js'),
+  () => import('./query.js'),
+  () => import('./reindex.js'),
   () => import('./tree.js'),
   () => import('./calibrate.js'),
   () => import('./eval.js'),

@@ -72,7 +72,7 @@ export interface IngestOptions {
   recognizer: PhotoRecognizer;
   db: LibraryDb;
   env?: NodeJS.ProcessEnv;
-  /** Files in flight at once (default: 2 x cores, so decode and inference overlap). */
+  /** Files in flight at once (default: 4 x cores, so decode, thumbnails and inference overlap). */
   concurrency?: number;
   /** Copy the analysis of identical content already classified for another owner (default true). */
   reuse?: boolean;
@@ -128,7 +128,7 @@ export async function ingestFiles(inputs: string[], opts: IngestOptions): Promis
   const media = mediaDir(opts.env);
   const ownerId = await ensureOwner(db, opts.owner);
   const files = await expandInputs(inputs);
-  const concurrency = Math.max(1, opts.concurrency ?? availableParallelism() * 2);
+  const concurrency = Math.max(1, opts.concurrency ?? availableParallelism() * 4);
   const summary: IngestSummary = {
     owner: opts.owner.trim(),
     model,
