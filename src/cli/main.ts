@@ -11,6 +11,8 @@ const commandModules: Array<() => Promise<{ register: (program: Command) => void
   () => import('./eval.js'),
   () => import('./serve.js'),
   () => import('./tokens.js'),
+  () => import('./classify.js'),
+  () => import('./models.js'),
 ];
 
 export async function main(argv: string[] = process.argv): Promise<void> {

@@ -1,12 +1,14 @@
-// The inference engine: one ONNX Runtime session per model, loaded once; batched runs; softmax; top-k;
-// the pooled penultimate features as an L2-normalised image embedding.
+// The inference engine: one ONNX Runtime session per model, loaded once on a worker thread; batched runs;
+// softmax; top-k; the pooled penultimate features as an L2-normalised image embedding.
 import { availableParallelism } from 'node:os';
 import { readFile } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { Label, ModelRef } from '../library/analysis.js';
 import { imagenetLabels, type ClassLabel } from './labels.js';
 import { DEFAULT_MODEL_ID, type ModelSpec } from './manifest.js';
 import { withExtraOutputs } from './onnx-graph.js';
+import type { WorkerInit, WorkerReply, WorkerRequest } from './engine-worker.js';
 import { resolveModel, type FetchProgress } from './store.js';
 
 /** One model's judgement of one photo. */
@@ -85,20 +87,57 @@ function providerAvailable(name: ExecutionProvider): boolean {
   }
 }
 
+/**
+ * Starts the worker script beside this module: `.js` once compiled; under tsx (tests, bench) the `.ts`
+ * source, through a tiny bootstrap that registers tsx in the worker thread first.
+ */
+function startWorker(init: WorkerInit): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./engine-worker.js', import.meta.url), { workerData: init });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const script = new URL('./engine-worker.ts', import.meta.url).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(script)}); });`;
+  return new Worker(boot, { eval: true, workerData: init });
+}
+
 export class Engine {
   /** Input tensors run so far, and `session.run` calls (for metrics). */
   readonly counters = { images: 0, runs: 0 };
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (o: Record<string, Float32Array>) => void; reject: (e: Error) => void }>();
+  private closed = false;
 
   private constructor(
     readonly model: { id: string; sha256: string; spec: ModelSpec },
     readonly labels: ClassLabel[],
-    private readonly session: ort.InferenceSession,
+    private readonly worker: Worker,
     private readonly embeddingOutput: string | null,
     /** Intra-op threads of the session. */
     readonly threads: number,
-  ) {}
+  ) {
+    worker.on('message', (m: WorkerReply) => {
+      if (m.type !== 'result' && m.type !== 'error') return;
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (this.pending.size === 0) worker.unref();
+      if (m.type === 'result') p.resolve(m.outputs);
+      else p.reject(new EngineError(`model ${model.id}: inference failed: ${m.message}`));
+    });
+    worker.on('error', (err) => this.failAll(err));
+    worker.on('exit', () => this.failAll(new EngineError(`model ${model.id}: inference worker stopped`)));
+    worker.unref();
+  }
 
-  /** Resolves (cache / mirror / download) and verifies the model, then opens one session for it. */
+  private failAll(err: Error): void {
+    this.closed = true;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  /**
+   * Resolves (cache / mirror / download) and verifies the model, then opens one session for it on a
+   * worker thread (so inference never blocks the event loop).
+   */
   static async load(opts: EngineOptions = {}): Promise<Engine> {
     const resolved = await resolveModel(opts.modelId ?? DEFAULT_MODEL_ID, {
       env: opts.env,
@@ -117,40 +156,57 @@ export class Engine {
         );
       }
     }
-    let bytes: Uint8Array = await readFile(resolved.path);
-    let embeddingOutput: string | null = null;
+    const plain: Uint8Array = await readFile(resolved.path);
+    let extended: Uint8Array | null = null;
+    const embeddingOutput = 'pictograph_embedding';
     if (spec.embedding) {
       const e = spec.embedding;
-      embeddingOutput = 'pictograph_embedding';
-      bytes = e.dequantize
-        ? withExtraOutputs(bytes, [embeddingOutput], [
+      extended = e.dequantize
+        ? withExtraOutputs(plain, [embeddingOutput], [
             { opType: 'DequantizeLinear', inputs: [e.tensor, e.dequantize.scale, e.dequantize.zeroPoint], outputs: [embeddingOutput], name: 'pictograph_embedding_dq' },
           ])
-        : withExtraOutputs(bytes, [embeddingOutput], [{ opType: 'Identity', inputs: [e.tensor], outputs: [embeddingOutput], name: 'pictograph_embedding_id' }]);
+        : withExtraOutputs(plain, [embeddingOutput], [{ opType: 'Identity', inputs: [e.tensor], outputs: [embeddingOutput], name: 'pictograph_embedding_id' }]);
     }
     const threads = Math.max(1, opts.threads ?? availableParallelism());
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      executionProviders: providers,
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-      extra: { session: { intra_op: { allow_spinning: opts.spinning ? '1' : '0' } } },
+    const init: WorkerInit = {
+      extended,
+      plain,
+      inputName: spec.input.inputName,
+      size: spec.input.size,
+      options: {
+        executionProviders: providers,
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+        executionMode: 'sequential',
+        extra: { session: { intra_op: { allow_spinning: opts.spinning ? '1' : '0' } } },
+      },
     };
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(bytes, sessionOptions);
-    } catch (err) {
-      if (!embeddingOutput) throw err;
-      // The graph refused the extra output: fall back to the probability vector as embedding.
-      session = await ort.InferenceSession.create(await readFile(resolved.path), sessionOptions);
-      embeddingOutput = null;
+    const worker = startWorker(init);
+    const ready = await new Promise<WorkerReply>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    if (ready.type !== 'ready') {
+      await worker.terminate();
+      throw new EngineError(`model ${spec.id}: cannot open an ONNX Runtime session: ${ready.type === 'failed' ? ready.message : ready.type}`);
     }
-    if (!session.inputNames.includes(spec.input.inputName) || !session.outputNames.includes(spec.output.name)) {
-      await session.release();
-      throw new EngineError(`model ${spec.id}: graph has inputs ${session.inputNames} and outputs ${session.outputNames}, not what the manifest says`);
+    if (!ready.inputNames.includes(spec.input.inputName) || !ready.outputNames.includes(spec.output.name)) {
+      await worker.terminate();
+      throw new EngineError(`model ${spec.id}: graph has inputs ${ready.inputNames} and outputs ${ready.outputNames}, not what the manifest says`);
     }
-    return new Engine({ id: spec.id, sha256: resolved.sha256, spec }, imagenetLabels(), session, embeddingOutput, threads);
+    return new Engine({ id: spec.id, sha256: resolved.sha256, spec }, imagenetLabels(), worker, ready.extended ? embeddingOutput : null, threads);
+  }
+
+  private runBatch(data: Float32Array, n: number, fetches: string[]): Promise<Record<string, Float32Array>> {
+    if (this.closed) return Promise.reject(new EngineError(`model ${this.model.id}: engine is closed`));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.ref();
+      const msg: WorkerRequest = { type: 'run', id, data, n, fetches };
+      this.worker.postMessage(msg, [data.buffer as ArrayBuffer]);
+    });
   }
 
   /** Classifies preprocessed tensors (each 3 x size x size), in batches of at most the model's maxBatch. */
@@ -158,25 +214,26 @@ export class Engine {
     const { spec } = this.model;
     const size = spec.input.size;
     const per = 3 * size * size;
-    const out: Prediction[] = [];
+    for (const t of tensors) if (t.length !== per) throw new EngineError(`input tensor has ${t.length} values, expected ${per}`);
+    const fetches = this.embeddingOutput ? [spec.output.name, this.embeddingOutput] : [spec.output.name];
+    const chunks: Array<Promise<Record<string, Float32Array>>> = [];
+    const sizes: number[] = [];
     for (let start = 0; start < tensors.length; start += spec.maxBatch) {
       const chunk = tensors.slice(start, start + spec.maxBatch);
-      const n = chunk.length;
-      let data: Float32Array;
-      if (n === 1) data = chunk[0];
-      else {
-        data = new Float32Array(n * per);
-        chunk.forEach((t, i) => data.set(t, i * per));
-      }
-      for (const t of chunk) if (t.length !== per) throw new EngineError(`input tensor has ${t.length} values, expected ${per}`);
-      const feeds = { [spec.input.inputName]: new ort.Tensor('float32', data, [n, 3, size, size]) };
-      const fetches = this.embeddingOutput ? [spec.output.name, this.embeddingOutput] : [spec.output.name];
-      const result = await this.session.run(feeds, fetches);
+      // A fresh buffer per batch: it is transferred to the worker, the callers' tensors stay intact.
+      const data = new Float32Array(chunk.length * per);
+      chunk.forEach((t, i) => data.set(t, i * per));
+      chunks.push(this.runBatch(data, chunk.length, fetches));
+      sizes.push(chunk.length);
+    }
+    const out: Prediction[] = [];
+    for (const [c, result] of (await Promise.all(chunks)).entries()) {
+      const n = sizes[c];
       this.counters.runs++;
       this.counters.images += n;
-      const scores = result[spec.output.name].data as Float32Array;
+      const scores = result[spec.output.name];
       const classes = scores.length / n;
-      const emb = this.embeddingOutput ? (result[this.embeddingOutput].data as Float32Array) : null;
+      const emb = this.embeddingOutput ? result[this.embeddingOutput] : null;
       const dims = emb ? emb.length / n : 0;
       for (let i = 0; i < n; i++) {
         const probs = scores.slice(i * classes, (i + 1) * classes);
@@ -184,9 +241,13 @@ export class Engine {
         const embedding = l2NormalizeInPlace(emb ? emb.slice(i * dims, (i + 1) * dims) : probs.slice());
         out.push({ model: { id: this.model.id, sha256: this.model.sha256 }, probs, embedding });
       }
-      for (const t of Object.values(result)) t.dispose();
     }
     return out;
+  }
+
+  /** True when the embedding is the pooled penultimate features (false: the probability vector). */
+  get hasFeatureEmbedding(): boolean {
+    return this.embeddingOutput !== null;
   }
 
   /** The k most probable classes of `probs`, with wnid, index and name. */
@@ -194,7 +255,18 @@ export class Engine {
     return topK(probs, this.labels, k);
   }
 
+  /** Releases the session and stops its worker. */
   async close(): Promise<void> {
-    await this.session.release();
+    if (this.closed) return;
+    this.closed = true;
+    this.worker.postMessage({ type: 'close' } satisfies WorkerRequest);
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => void this.worker.terminate().then(() => resolve()), 2000);
+      this.worker.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      this.worker.ref();
+    });
   }
 }

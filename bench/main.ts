@@ -1,0 +1,50 @@
+// `npm run bench [folder] [--only name,...]`: runs each benchmark section, prints a table per section and
+// writes its JSON report to bench/out/<section>.json. Add a section with one line in `sections`.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface BenchOptions {
+  /** Folder of sample images (default ../shared/data/imagenet-calib/images). */
+  folder: string;
+  /** Where JSON reports go. */
+  outDir: string;
+}
+
+type Section = { name: string; run: (opts: BenchOptions) => Promise<Record<string, unknown>> };
+
+const sections: Section[] = [
+  { name: 'engine', run: async (o) => (await import('./engine.js')).benchEngine(o) },
+];
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const onlyAt = args.indexOf('--only');
+const only = onlyAt >= 0 ? new Set((args.splice(onlyAt, 2)[1] ?? '').split(',')) : null;
+const opts: BenchOptions = {
+  folder: resolve(args[0] ?? join(here, '..', '..', 'shared', 'data', 'imagenet-calib', 'images')),
+  outDir: join(here, 'out'),
+};
+mkdirSync(opts.outDir, { recursive: true });
+
+function printTable(name: string, report: Record<string, unknown>): void {
+  const rows = Object.entries(report).filter(([, v]) => typeof v !== 'object' || v === null);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  console.log(`\n== ${name} ==`);
+  for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${typeof v === 'number' ? Number(v.toFixed(3)) : String(v)}`);
+}
+
+let failed = false;
+for (const section of sections) {
+  if (only && !only.has(section.name)) continue;
+  try {
+    const report = await section.run(opts);
+    writeFileSync(join(opts.outDir, `${section.name}.json`), JSON.stringify(report, null, 2) + '\n');
+    console.log(JSON.stringify({ section: section.name, ...report }));
+    printTable(section.name, report);
+  } catch (err) {
+    failed = true;
+    console.error(`bench section ${section.name} failed:`, err);
+  }
+}
+if (failed) process.exitCode = 1;

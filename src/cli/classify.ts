@@ -1,0 +1,86 @@
+// `pictograph classify <files|dirs...>`: top-k ImageNet labels per photo, as a table or JSON lines.
+import type { Command } from 'commander';
+import type { Label, ModelRef } from '../library/analysis.js';
+import { Engine, type ExecutionProvider, type Prediction } from '../vision/engine.js';
+import { DEFAULT_MODEL_ID } from '../vision/manifest.js';
+import { classifyFiles, expandInputs, type ClassifyItem } from '../vision/pipeline.js';
+import { downloadProgress } from './models.js';
+
+/** One photo's classification as printed by `classify --json` (the one place its shape is built). */
+export interface ClassificationRecord {
+  file: string;
+  model: ModelRef;
+  labels: Label[];
+}
+
+export interface ClassificationFailure {
+  file: string;
+  error: { code: string; message: string };
+}
+
+const round = (x: number): number => Math.round(x * 1e6) / 1e6;
+
+export function classificationRecord(file: string, prediction: Prediction, engine: Engine, top: number): ClassificationRecord {
+  return {
+    file,
+    model: { id: prediction.model.id, sha256: prediction.model.sha256 },
+    labels: engine.topK(prediction.probs, top).map((l) => ({ ...l, score: round(l.score) })),
+  };
+}
+
+export function failureRecord(item: Extract<ClassifyItem, { error: unknown }>): ClassificationFailure {
+  return { file: item.file, error: { code: item.error.code, message: item.error.message } };
+}
+
+function tableRow(r: ClassificationRecord | ClassificationFailure, fileWidth: number): string {
+  const file = r.file.length > fileWidth ? '…' + r.file.slice(r.file.length - fileWidth + 1) : r.file.padEnd(fileWidth);
+  if ('error' in r) return `${file}  ERROR ${r.error.code}: ${r.error.message}`;
+  return `${file}  ${r.labels.map((l) => `${l.name} ${(l.score * 100).toFixed(1)}%`).join(', ')}`;
+}
+
+interface ClassifyCliOptions {
+  model: string;
+  top: string;
+  json?: boolean;
+  threads?: string;
+  provider: string;
+  allowUnverified?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('classify')
+    .description('classify photos (files or folders, recursively) with an ImageNet model')
+    .argument('<paths...>', 'image files or folders')
+    .option('-m, --model <id>', 'model id (see `pictograph models list`)', DEFAULT_MODEL_ID)
+    .option('-k, --top <k>', 'how many labels per photo', '5')
+    .option('--json', 'one JSON object per line per photo')
+    .option('--threads <n>', 'inference threads (default: every core)')
+    .option('--provider <list>', 'execution providers in order, comma-separated (cpu, cuda)', 'cpu')
+    .option('--allow-unverified', 'use a model whose manifest entry has no checksum')
+    .action(async (paths: string[], o: ClassifyCliOptions) => {
+      const top = Number(o.top);
+      if (!Number.isInteger(top) || top < 1 || top > 1000) throw new Error(`--top must be an integer from 1 to 1000, got ${o.top}`);
+      const progress = downloadProgress();
+      const engine = await Engine.load({
+        modelId: o.model,
+        threads: o.threads ? Number(o.threads) : undefined,
+        executionProviders: o.provider.split(',').map((p) => p.trim()) as ExecutionProvider[],
+        allowUnverified: o.allowUnverified,
+        onProgress: progress.update,
+      }).finally(progress.stop);
+      const files = await expandInputs(paths);
+      if (files.length === 0) throw new Error(`no images found in ${paths.join(', ')}`);
+      const fileWidth = Math.min(60, Math.max(...files.map((f) => f.length)));
+      let failed = 0;
+      if (!o.json) console.log(`${'FILE'.padEnd(fileWidth)}  LABELS (${engine.model.id})`);
+      for await (const item of classifyFiles(files, { engine })) {
+        const record = 'error' in item ? failureRecord(item) : classificationRecord(item.file, item.prediction, engine, top);
+        if ('error' in record) failed++;
+        console.log(o.json ? JSON.stringify(record) : tableRow(record, fileWidth));
+      }
+      await engine.close();
+      if (!o.json) console.error(`${files.length - failed} classified, ${failed} failed`);
+      if (failed > 0) process.exitCode = 1;
+    });
+}
