@@ -62,10 +62,11 @@ const loaded = new Map<string, Promise<WordNet>>();
 
 /**
  * WordNet 3.0 nouns, from the JSON cache when it is present and matches the source files,
- * otherwise compiled from the package and written to the cache. Memoised per cache file.
+ * otherwise compiled from the package and written to the cache. Memoised per cache file unless `fresh`.
  */
-export function loadWordNet(opts: { env?: NodeJS.ProcessEnv } = {}): Promise<WordNet> {
+export function loadWordNet(opts: { env?: NodeJS.ProcessEnv; fresh?: boolean } = {}): Promise<WordNet> {
   const file = wordnetCacheFile(opts.env);
+  if (opts.fresh) return loadUncached(file);
   let promise = loaded.get(file);
   if (!promise) {
     promise = loadUncached(file);
