@@ -129,6 +129,15 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   registerOwnerRoutes(app);
   registerFeedbackRoutes(app);
 
+  // Graceful shutdown: while closing, answers in flight tell keep-alive clients to go, so the server does not
+  // wait out their idle timeout; the runtime closes after the last request.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   app.addHook('onClose', async () => {
     await runtime.close();
   });
