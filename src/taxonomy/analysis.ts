@@ -4,7 +4,7 @@ import { applyPolicyToCategories, applyPolicyToHedged, applyPolicyToLabels, disp
 import { scoreCategories, type Categories } from './categories.js';
 import { hedge, type Calibration } from './hedge.js';
 import type { Hierarchy } from './hierarchy.js';
-import { scoreNodes, topNodes } from './score.js';
+import { scoreNodes, topLabels, topNodes } from './score.js';
 
 export { loadTaxonomy, loadHierarchy, type Taxonomy } from './load.js';
 
@@ -37,7 +37,8 @@ export function analyzePrediction(prediction: PredictionInput, opts: AnalyzeOpti
   const probs = prediction.probs;
   const scores = scoreNodes(hierarchy, probs, 'sum');
 
-  const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a]);
+  // A few spare candidates so labels held back by the policy can be replaced by the next best.
+  const order = topLabels(probs, Math.min(probs.length, top + 20));
   let labels: Label[] = [];
   for (const index of order) {
     if (labels.length >= top) break;

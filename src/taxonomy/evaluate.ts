@@ -1,7 +1,7 @@
 // Evaluation of a model with the taxonomy on labelled predictions: top-1/5, hedged accuracy and information gain, mistake severity.
 import { calibrateSample, hedgeStats, prepareSample, truthLabels, type Calibration, type CalibrationBound } from './hedge.js';
 import type { Hierarchy } from './hierarchy.js';
-import type { ScoreRule } from './score.js';
+import { topLabels, type ScoreRule } from './score.js';
 
 export interface HedgedReport {
   target: number;
@@ -32,18 +32,6 @@ export interface EvalReport extends RuleReport {
   mean: RuleReport;
 }
 
-function topK(probs: ArrayLike<number>, k: number): number[] {
-  const best: number[] = [];
-  for (let i = 0; i < probs.length; i++) {
-    if (best.length < k || probs[i] > probs[best[best.length - 1]]) {
-      best.push(i);
-      best.sort((a, b) => probs[b] - probs[a]);
-      if (best.length > k) best.pop();
-    }
-  }
-  return best;
-}
-
 /** Leaf-level metrics (the same under both rules). */
 export function leafMetrics(hierarchy: Hierarchy, predictions: ReadonlyArray<ArrayLike<number>>, truths: Int32Array): { top1: number; top5: number; mistakeSeverity: number } {
   let top1 = 0;
@@ -51,7 +39,7 @@ export function leafMetrics(hierarchy: Hierarchy, predictions: ReadonlyArray<Arr
   let severity = 0;
   let errors = 0;
   predictions.forEach((p, i) => {
-    const best = topK(p, 5);
+    const best = topLabels(p, 5);
     if (best[0] === truths[i]) top1++;
     else {
       const lca = hierarchy.lowestCommonAncestor(hierarchy.leafNode[best[0]], hierarchy.leafNode[truths[i]]);

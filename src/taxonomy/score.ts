@@ -67,3 +67,16 @@ export function topNodes(scores: NodeScores, floor = 0.01): Array<{ node: number
   for (let n = 0; n < values.length; n++) if (values[n] >= floor) out.push({ node: n, wnid: hierarchy.wnids[n], score: values[n] });
   return out.sort((a, b) => b.score - a.score || hierarchy.leaves[a.node].length - hierarchy.leaves[b.node].length);
 }
+
+/** Indexes of the k largest probabilities, best first (ties: lower index first). */
+export function topLabels(probs: ArrayLike<number>, k: number): number[] {
+  const best: number[] = [];
+  for (let i = 0; i < probs.length; i++) {
+    if (best.length === k && probs[i] <= probs[best[k - 1]]) continue;
+    let at = best.length;
+    while (at > 0 && probs[best[at - 1]] < probs[i]) at--;
+    best.splice(at, 0, i);
+    if (best.length > k) best.pop();
+  }
+  return best;
+}

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { scoreNodes, topNodes } from '../../src/taxonomy/score.js';
+import { scoreNodes, topLabels, topNodes } from '../../src/taxonomy/score.js';
 import { Hierarchy } from '../../src/taxonomy/hierarchy.js';
 import { mapLabelSet } from '../../src/taxonomy/label-set.js';
 import { hierarchy, probsFrom } from './fixtures.js';
@@ -104,4 +104,14 @@ test('custom label sets map words and wnids onto synsets', async () => {
   assert.ok(Math.abs(values[small.root] - 1) < 1e-6);
   assert.ok(Math.abs(values[small.node('n02121620')!] - 0.5) < 1e-6);
   assert.throws(() => mapLabelSet(h.wordnet, 'bad', ['dog', 'qwxzzy']), /qwxzzy/);
+});
+
+test('topLabels returns the k best indexes, best first', () => {
+  fc.assert(
+    fc.property(fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 200 }), fc.integer({ min: 1, max: 10 }), (xs, k) => {
+      const got = topLabels(xs, k);
+      const want = Array.from(xs.keys()).sort((a, b) => xs[b] - xs[a] || a - b).slice(0, k);
+      assert.deepEqual(got.map((i) => xs[i]), want.map((i) => xs[i]));
+    }),
+  );
 });
