@@ -40,9 +40,21 @@ function ancestors(t: TaxonomyView, wnid: string): string[] {
 }
 
 function rank(values: Map<string, number>, t: TaxonomyView | undefined, top: number, minValue: number): ScoredSynset[] {
+  // A node holding (almost) the same value as one of its children says the same thing less specifically
+  // ("organism" over "animal" when every organism is an animal): keep the child only.
+  const redundant = new Set<string>();
+  if (t) {
+    for (const [wnid, value] of values) {
+      if (!(value > minValue)) continue;
+      for (const p of t.parents(wnid)) {
+        const up = values.get(p);
+        if (up !== undefined && up - value <= 0.02 * up) redundant.add(p);
+      }
+    }
+  }
   const out: ScoredSynset[] = [];
   for (const [wnid, value] of values) {
-    if (!(value > minValue)) continue;
+    if (!(value > minValue) || redundant.has(wnid)) continue;
     const bits = t ? informationBits(t, wnid) : 1;
     if (t && bits <= 0) continue; // the root says nothing
     const item: ScoredSynset = { wnid, value, weight: value * bits };
