@@ -1,6 +1,6 @@
 // Photo decoding and model preprocessing: ONE sharp decode per photo (EXIF-rotated, shrink-on-load for big
 // JPEGs) feeds the model's input tensor and the WebP thumbnails; hostile inputs are refused from the header.
-import { stat } from 'node:fs/promises';
+import { open as openFile, stat } from 'node:fs/promises';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import type { InputSpec, ModelSpec } from './manifest.js';
 
@@ -206,8 +206,35 @@ export async function decodePhoto(input: Input, spec: ModelSpec | InputSpec, opt
     }
     return { tensor, width, height, orientation, format, exif: meta.exif, thumbnails };
   } catch (err) {
-    throw fromSharpError(err, input);
+    const e = fromSharpError(err, input);
+    // libvips reports errors through a per-thread buffer and under load the message can be lost
+    // ("Unknown error"): a file whose end marker is missing is truncated, whatever the message says.
+    if (e.code === 'decode_failed' && (await missingEndMarker(input, format))) {
+      throw new PhotoError('truncated', `${describeInput(input)}: file is truncated (no end-of-image marker)`);
+    }
+    throw e;
   }
+}
+
+/** True when a JPEG lacks its EOI marker or a PNG its IEND chunk near the end of the file. */
+async function missingEndMarker(input: Input, format: PhotoFormat): Promise<boolean> {
+  const marker = format === 'jpeg' ? Buffer.from([0xff, 0xd9]) : format === 'png' ? Buffer.from('IEND', 'latin1') : null;
+  if (!marker) return false;
+  let tail: Buffer;
+  if (typeof input === 'string') {
+    const fh = await openFile(input, 'r');
+    try {
+      const { size } = await fh.stat();
+      const n = Math.min(size, 4096);
+      tail = Buffer.alloc(n);
+      await fh.read(tail, 0, n, size - n);
+    } finally {
+      await fh.close();
+    }
+  } else {
+    tail = input.subarray(Math.max(0, input.length - 4096));
+  }
+  return !tail.includes(marker);
 }
 
 function photoFormat(meta: Metadata): PhotoFormat | null {

@@ -189,7 +189,15 @@ export class Engine {
     });
     if (ready.type !== 'ready') {
       await worker.terminate();
-      throw new EngineError(`model ${spec.id}: cannot open an ONNX Runtime session: ${ready.type === 'failed' ? ready.message : ready.type}`);
+      const why = ready.type === 'failed' ? ready.message : ready.type;
+      const accelerated = providers.filter((p) => p !== 'cpu');
+      if (accelerated.length > 0) {
+        throw new EngineError(
+          `execution provider "${accelerated.join('", "')}" is not available: onnxruntime could not start it (${why}); ` +
+            `install onnxruntime-node with its CUDA binaries (and CUDA 12 + cuDNN 9) or use --provider cpu`,
+        );
+      }
+      throw new EngineError(`model ${spec.id}: cannot open an ONNX Runtime session: ${why}`);
     }
     if (!ready.inputNames.includes(spec.input.inputName) || !ready.outputNames.includes(spec.output.name)) {
       await worker.terminate();

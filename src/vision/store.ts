@@ -142,9 +142,13 @@ async function copyHashed(
   } else {
     const stallMs = (opts.stallTimeoutS ?? 30) * 1000;
     stall = setTimeout(() => controller.abort(new Error(`no data for ${stallMs / 1000} s`)), stallMs);
-    const res = await fetch(source.location, { signal: controller.signal, redirect: 'follow' });
+    const res = await fetch(source.location, { signal: controller.signal, redirect: 'follow' }).catch((err: unknown) => {
+      clearTimeout(stall);
+      throw err;
+    });
     if (!res.ok || !res.body) {
       clearTimeout(stall);
+      await res.body?.cancel();
       throw new Error(`HTTP ${res.status} ${res.statusText}`);
     }
     const len = Number(res.headers.get('content-length'));
