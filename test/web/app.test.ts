@@ -56,3 +56,16 @@ test('the web app type-checks (strict, Preact JSX)', () => {
   const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
   execFileSync(process.execPath, [tsc, '-p', join(repoRoot, 'src', 'web', 'app', 'tsconfig.json')], { stdio: 'pipe' });
 });
+
+test('descendantsOf finds what lies under a node of the category tree', async () => {
+  const { descendantsOf } = await import('../../src/web/app/categoryIndex.js');
+  const leaf = (wnid: string) => ({ wnid, name: wnid, count: 1, children: [] });
+  const root = {
+    wnid: 'entity', name: 'entity', count: 3,
+    children: [{ wnid: 'animal', name: 'animal', count: 2, children: [{ wnid: 'dog', name: 'dog', count: 2, children: [leaf('beagle'), leaf('pug')] }] }, leaf('car')],
+  };
+  assert.deepEqual([...descendantsOf(root, 'animal')].sort(), ['beagle', 'dog', 'pug']);
+  assert.deepEqual([...descendantsOf(root, 'pug')], []);
+  assert.deepEqual([...descendantsOf(root, 'nothing')], []);
+  assert.equal(descendantsOf(root, 'entity').size, 5);
+});

@@ -2,7 +2,7 @@
 import { storedToken } from './auth.js';
 import type {
   Classification, Comparison, Me, Owner, PhotoDetail, PhotoPage, Profile, SynsetDetail, SynsetHit, Category,
-  UploadResult, FeedbackEntry, PhotoSummary,
+  UploadResult, FeedbackEntry, PhotoSummary, TreeNode,
 } from './types.js';
 
 /** An API failure with the server's stable error code and human message. */
@@ -53,6 +53,7 @@ function qs(params: Record<string, string | number | null | undefined>): string 
 export const api = {
   me: () => request<Me>('GET', '/v1/me'),
   categories: (owner?: string) => request<{ categories: Category[] }>('GET', `/v1/categories${qs({ owner })}`),
+  categoryTree: (owner?: string) => request<TreeNode>('GET', `/v1/categories/tree${qs({ owner })}`),
   synset: (wnid: string) => request<SynsetDetail>('GET', `/v1/synsets/${encodeURIComponent(wnid)}`),
   suggest: (q: string, limit = 10) => request<{ synsets: SynsetHit[] }>('GET', `/v1/synsets${qs({ q, limit })}`),
   photos: (p: { under?: string; owner?: string; cursor?: string | null; limit?: number }) =>

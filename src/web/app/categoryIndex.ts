@@ -1,33 +1,45 @@
-// Which consumer categories lie under a synset: the categories' paths to `entity`, fetched once per session.
+// Which consumer categories lie under a synset, from the category tree of visible photos (one request,
+// kept for a minute per owner filter).
 import { api } from './api.js';
-import type { Category, SynsetRef } from './types.js';
+import type { Category, TreeNode } from './types.js';
 
-let paths: Promise<Map<string, SynsetRef[]>> | null = null;
+const TTL_MS = 60_000;
+const trees = new Map<string, { at: number; tree: Promise<TreeNode> }>();
 
-function loadPaths(categories: Category[]): Promise<Map<string, SynsetRef[]>> {
-  if (!paths) {
-    paths = Promise.all(
-      categories.map((c) =>
-        api.synset(c.wnid).then(
-          (s) => [c.wnid, s.path] as const,
-          () => [c.wnid, [] as SynsetRef[]] as const,
-        ),
-      ),
-    ).then((entries) => new Map(entries));
-    paths.catch(() => {
-      paths = null;
-    });
-  }
-  return paths;
+function tree(owner: string | null): Promise<TreeNode> {
+  const key = owner ?? '';
+  const hit = trees.get(key);
+  if (hit && Date.now() - hit.at < TTL_MS) return hit.tree;
+  const fresh = api.categoryTree(owner ?? undefined);
+  trees.set(key, { at: Date.now(), tree: fresh });
+  fresh.catch(() => trees.delete(key));
+  return fresh;
 }
 
-/** Consumer categories (with counts, for `owner` when given) strictly below `wnid` in the hierarchy. */
+/** The wnids strictly below `wnid` in `root` (empty when `wnid` is not in the tree). */
+export function descendantsOf(root: TreeNode, wnid: string): Set<string> {
+  const out = new Set<string>();
+  const collect = (n: TreeNode) => {
+    for (const c of n.children) {
+      out.add(c.wnid);
+      collect(c);
+    }
+  };
+  const stack = [root];
+  while (stack.length > 0) {
+    const n = stack.pop() as TreeNode;
+    if (n.wnid === wnid) {
+      collect(n);
+      break;
+    }
+    stack.push(...n.children);
+  }
+  return out;
+}
+
+/** Consumer categories (with counts, for `owner` when given) below `wnid` in the hierarchy, most photos first. */
 export async function categoriesUnder(wnid: string, owner: string | null): Promise<Category[]> {
-  const { categories } = await api.categories(owner ?? undefined);
-  const byWnid = await loadPaths(categories);
-  return categories.filter((c) => {
-    if (c.wnid === wnid || (c.count ?? 0) <= 0) return false;
-    const path = byWnid.get(c.wnid) ?? [];
-    return path.some((p) => p.wnid === wnid);
-  });
+  const [{ categories }, root] = await Promise.all([api.categories(owner ?? undefined), tree(owner)]);
+  const below = descendantsOf(root, wnid);
+  return categories.filter((c) => below.has(c.wnid) && (c.count ?? 0) > 0).sort((a, b) => (b.count ?? 0) - (a.count ?? 0));
 }

@@ -72,3 +72,5 @@ export interface Classification {
 }
 
 export interface UploadResult { file: string; photo?: PhotoSummary; error?: { code: string; message: string } }
+
+export interface TreeNode { wnid: string; name: string; count: number; children: TreeNode[] }

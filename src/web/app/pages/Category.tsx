@@ -1,5 +1,5 @@
 // Fathom's category page: breadcrumb to `entity`, gloss, child categories, and every photo under it, best first.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { Loaded, useAsync } from '../components/async.js';
 import { InfinitePhotoGrid } from '../components/PhotoGrid.js';
@@ -47,7 +47,13 @@ function Children({ children, owner }: { children: SynsetDetail['children']; own
 
 export function CategoryPage({ wnid, owner }: { wnid: string; owner: string | null }) {
   const synset = useAsync(() => api.synset(wnid), [wnid]);
-  const inside = useAsync(() => categoriesUnder(wnid, owner).catch(() => []), [wnid, owner]);
+  // The categories inside are a nicety: ask for them only once the first screen of photos is in.
+  const [firstScreen, setFirstScreen] = useState(false);
+  useEffect(() => setFirstScreen(false), [wnid, owner]);
+  const inside = useAsync(
+    () => (firstScreen ? categoriesUnder(wnid, owner).catch(() => []) : Promise.resolve([])),
+    [wnid, owner, firstScreen],
+  );
   return (
     <div class="page category">
       <Loaded state={synset}>
@@ -82,7 +88,7 @@ export function CategoryPage({ wnid, owner }: { wnid: string; owner: string | nu
           );
         }}
       </Loaded>
-      <InfinitePhotoGrid under={wnid} owner={owner} />
+      <InfinitePhotoGrid under={wnid} owner={owner} onFirstScreen={() => setFirstScreen(true)} />
     </div>
   );
 }
