@@ -197,7 +197,7 @@ export async function decodePhoto(input: Input, spec: ModelSpec | InputSpec, opt
           sizes.map(async (size) => {
             const t = await sharp(data, raw)
               .resize(size, size, { fit: 'inside', withoutEnlargement: true })
-              .webp({ quality: opts.thumbnailQuality ?? 80 })
+              .webp({ quality: opts.thumbnailQuality ?? 80, effort: 2 })
               .toBuffer({ resolveWithObject: true });
             return { size, webp: t.data, width: t.info.width, height: t.info.height };
           }),
