@@ -33,8 +33,9 @@ export async function readExif(bytes: Buffer, keepGps: boolean): Promise<PhotoEx
   }
   if (!tags) return NONE;
   const date = [tags.DateTimeOriginal, tags.CreateDate, tags.DateTime].find((d) => d instanceof Date && !Number.isNaN(d.getTime())) as Date | undefined;
-  const make = typeof tags.Make === 'string' ? tags.Make.trim() : '';
-  const model = typeof tags.Model === 'string' ? tags.Model.trim() : '';
+  const clean = (v: unknown) => (typeof v === 'string' ? v.replace(/[\u0000-\u001f]+/g, ' ').replace(/\s+/g, ' ').trim() : '');
+  const make = clean(tags.Make);
+  const model = clean(tags.Model);
   const camera = model.toLowerCase().startsWith(make.toLowerCase()) ? model : `${make} ${model}`.trim();
   const orientation = typeof tags.Orientation === 'number' ? tags.Orientation : null;
   const lat = tags.latitude;
