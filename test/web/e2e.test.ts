@@ -105,6 +105,14 @@ describe('web app in Chromium against a seeded server', { skip: haveChromium() ?
     await page.locator('[data-testid=labels] .bar-row').first().waitFor();
     assert.ok((await page.locator('[data-testid=labels] .bar-row').count()) >= 1);
     assert.match((await page.locator('.photo-figure img').getAttribute('src')) ?? '', /thumbnail\?size=1024$/);
+    // The hedged label and its path up to entity ("kuvasz -> watchdog -> working dog -> dog -> ... -> entity").
+    const shown = await apiGet<{ hedged: { name: string } | null; path: Array<{ name: string }> }>(`/v1/photos/${photoId}`);
+    if (shown.hedged) {
+      const pathText = (await page.getByTestId('hedged-path').textContent()) ?? '';
+      assert.equal(pathText, shown.path.map((s) => s.name).join(' → '));
+      assert.match(pathText, /\bdog → .*→ entity$/);
+      assert.equal(await page.locator('.hedged h1').textContent(), shown.hedged.name);
+    }
     await capture('photo');
 
     await page.getByRole('button', { name: 'No', exact: true }).click();
@@ -119,10 +127,15 @@ describe('web app in Chromium against a seeded server', { skip: haveChromium() ?
     const last = detail.feedback[detail.feedback.length - 1];
     assert.deepEqual({ correct: last?.correct, wnid: last?.wnid, owner: last?.owner }, { correct: false, wnid: BEAGLE, owner: 'alice' });
 
-    // The stored answer is what the page shows after a reload, too.
+    // The stored answer is what the page shows after a reload, too; it can be changed to "right".
     await page.reload();
     await page.getByTestId('feedback-stored').waitFor();
     assert.match((await page.getByTestId('feedback-stored').textContent()) ?? '', /wrong.*beagle/i);
+    await page.getByRole('button', { name: 'Change answer' }).click();
+    await page.getByRole('button', { name: 'Yes', exact: true }).click();
+    await page.getByTestId('feedback-stored').filter({ hasText: /right/ }).waitFor();
+    const after = await apiGet<{ feedback: Array<{ correct: boolean }> }>(`/v1/photos/${photoId}`);
+    assert.equal(after.feedback[after.feedback.length - 1]?.correct, true);
   });
 
   test("a person's page: a treemap of the top 4 categories with areas following the counts", async () => {
@@ -227,12 +240,28 @@ describe('web app in Chromium against a seeded server', { skip: haveChromium() ?
     }).then((r) => r.json())) as { concepts: Array<{ name: string }> };
     assert.match((await bars.first().textContent()) ?? '', new RegExp(classified.concepts[0].name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
 
+    // Drag and drop works the same as the file input.
+    const before0 = await page.getByTestId('upload-item').count();
+    await page.getByTestId('dropzone').evaluate((zone, b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'dropped.jpg', { type: 'image/jpeg' }));
+      zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, readFileSync(dog.file).toString('base64'));
+    await page.getByTestId('upload-item').nth(before0).waitFor();
+    const dropped = page.getByTestId('upload-item').first();
+    assert.match((await dropped.locator('.file-name').textContent()) ?? '', /dropped\.jpg/);
+    await page.locator('[data-testid=upload-item][data-state=done]').nth(1).waitFor();
+    assert.equal(await dropped.locator('[data-testid=upload-labels] .bar-row').count(), 5);
+
     // Clear errors: not an image (caught here) and an undecodable image (the server's reason).
     await input.setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
     await page.locator('[data-testid=upload-item][data-state=failed]').first().waitFor();
     assert.match((await page.getByTestId('upload-item').first().locator('.error').textContent()) ?? '', /Not an image/);
     await input.setInputFiles({ name: 'broken.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('this is not really a jpeg') });
     await page.locator('[data-testid=upload-item][data-state=failed]').nth(1).waitFor();
+    assert.equal(await page.getByTestId('upload-item').first().locator('.file-name').textContent(), 'broken.jpg');
     const reason = (await page.getByTestId('upload-item').first().locator('.error').textContent()) ?? '';
     assert.ok(reason.length > 10 && !/\/tmp\/|\/work\//.test(reason), `clear error without paths: ${reason}`);
     await capture('upload');
