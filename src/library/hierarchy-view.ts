@@ -45,8 +45,10 @@ export function hierarchyView(h: Hierarchy): TaxonomyView {
       const senses = wn.lookup(word);
       const inside = senses.map((s) => wn.wnid(s)).filter((w) => node(w) !== undefined);
       if (inside.length > 0) return inside;
-      // A word for something the model has no label under (e.g. "puppy"): its most frequent sense's nearest hypernyms.
-      return senses.length > 0 ? nearestInside(senses[0]) : [];
+      // A word for something the model has no label under (e.g. "puppy"): its most frequent sense's nearest
+      // hypernyms, unless they are so general (over half of all labels) that they would match almost anything.
+      const general = (w: string) => h.leaves[node(w) as number].length > h.labelCount / 2;
+      return senses.length > 0 ? nearestInside(senses[0]).filter((w) => !general(w)) : [];
     },
   };
 }

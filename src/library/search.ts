@@ -19,6 +19,8 @@ export function resolveWords(t: TaxonomyView, query: string): string[] {
   if (words.length === 0) return [];
   const phrase = t.lookup(words.join('_'));
   if (phrase.length > 0 || words.length === 1) return phrase;
+  const joined = t.lookup(words.join('')); // "sea shore" -> "seashore"
+  if (joined.length > 0) return joined;
   const out: string[] = [];
   for (const w of words) for (const s of t.lookup(w)) if (!out.includes(s)) out.push(s);
   return out;

@@ -140,6 +140,15 @@ describe('ingest with the real model', () => {
         const search = await searchPhotos(ctx.lib.db, ADMIN, 'puppy', { taxonomy: tax, limit: 500 });
         assert.deepEqual(search.synsets.map((s) => s.wnid), [DOG]);
         assert.ok(search.photos.length >= dogs.length * 0.9);
+        for (const words of ['seashore', 'sea shore']) {
+          const shore = await searchPhotos(ctx.lib.db, ADMIN, words, { taxonomy: tax, limit: 20 });
+          assert.deepEqual(shore.synsets.map((s) => s.wnid), ['n09428293']);
+          const under = await listPhotos(ctx.lib.db, ADMIN, { under: 'n09428293', limit: 20, taxonomy: tax });
+          assert.deepEqual(shore.photos.map((p) => p.id), under.photos.filter((p) => (p.score ?? 0) >= 0.2).map((p) => p.id));
+          assert.ok(shore.photos.length > 0);
+        }
+        const animal = await searchPhotos(ctx.lib.db, ADMIN, 'animal', { taxonomy: tax, limit: 500 });
+        assert.ok(animal.photos.length > 150 && animal.photos.every((p) => (p.score ?? 0) >= 0.2));
       });
 
       it('compare: an animal photographer and an artefact photographer', async () => {
