@@ -229,11 +229,23 @@ async function fetchFrom(source: Source, spec: ModelSpec, opts: StoreOptions, en
   }
 }
 
+const NETWORK_WORDS: Record<string, string> = {
+  ENOTFOUND: 'no network or unknown host',
+  EAI_AGAIN: 'no network (DNS lookup failed)',
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'connection timed out',
+  ENETUNREACH: 'network unreachable',
+  EHOSTUNREACH: 'host unreachable',
+};
+
 function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const cause = (err as { cause?: unknown }).cause;
-  const detail = cause instanceof Error ? `: ${(cause as NodeJS.ErrnoException).code ?? cause.message}` : '';
-  return `${err.message}${detail}`;
+  if (!(cause instanceof Error)) return err.message;
+  const code = (cause as NodeJS.ErrnoException).code;
+  const words = code ? NETWORK_WORDS[code] : undefined;
+  return `${err.message}: ${words ? `${words} (${code})` : (code ?? cause.message)}`;
 }
 
 /**
