@@ -124,6 +124,25 @@ describe('decodePhoto', () => {
     assert.ok(g.tensor[0] > 2 && g.tensor[2 * plane] < 0, 'first frame (red)');
   });
 
+  test('greyscale, 16-bit, RGBA and CMYK inputs all become 3-channel 8-bit sRGB tensors', async () => {
+    const ref = await decodePhoto(jpeg, spec);
+    const grey = await decodePhoto(await sharp(jpeg).toColourspace('b-w').png().toBuffer(), spec);
+    for (const i of [0, 5000, plane - 1]) {
+      const v = grey.tensor[i] * spec.input.std[0] + spec.input.mean[0];
+      assert.ok(Math.abs(grey.tensor[plane + i] * spec.input.std[1] + spec.input.mean[1] - v) < 1e-5, 'G = R');
+      assert.ok(Math.abs(grey.tensor[2 * plane + i] * spec.input.std[2] + spec.input.mean[2] - v) < 1e-5, 'B = R');
+    }
+    const variants = {
+      png16: await sharp(jpeg).toColourspace('rgb16').png().toBuffer(),
+      rgba: await sharp(jpeg).ensureAlpha(0.5).png().toBuffer(),
+      cmyk: await sharp(jpeg).toColourspace('cmyk').jpeg({ quality: 95 }).toBuffer(),
+    };
+    for (const [name, bytes] of Object.entries(variants)) {
+      const sim = cosine(ref.tensor, (await decodePhoto(bytes, spec)).tensor);
+      assert.ok(sim > 0.97, `${name}: cosine ${sim}`);
+    }
+  });
+
   test('thumbnails come from the same decode, WebP, longest side = size, never enlarged', async () => {
     const big = join(photosDir, 'forensics_white-dog-tiles.jpg');
     const d = await decodePhoto(big, spec, { thumbnails: [256, 1024] });
