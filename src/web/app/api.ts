@@ -58,7 +58,15 @@ export const api = {
   suggest: (q: string, limit = 10) => request<{ synsets: SynsetHit[] }>('GET', `/v1/synsets${qs({ q, limit })}`),
   photos: (p: { under?: string; owner?: string; cursor?: string | null; limit?: number }) =>
     request<PhotoPage>('GET', `/v1/photos${qs(p)}`),
-  photo: (id: string | number) => request<PhotoDetail>('GET', `/v1/photos/${encodeURIComponent(id)}`),
+  photo: (id: string | number) =>
+    request<PhotoDetail>('GET', `/v1/photos/${encodeURIComponent(id)}`).then((p) => ({
+      ...p,
+      labels: p.labels ?? [],
+      path: p.path ?? [],
+      categories: p.categories ?? [],
+      similar: p.similar ?? [],
+      feedback: p.feedback ?? [],
+    })),
   feedback: (id: string | number, body: { correct: boolean; wnid?: string }) =>
     request<{ feedback: FeedbackEntry & { id: string } }>('POST', `/v1/photos/${encodeURIComponent(id)}/feedback`, body),
   search: (q: string) => request<{ synsets: SynsetHit[]; photos: PhotoSummary[] }>('GET', `/v1/search${qs({ q })}`),

@@ -4,6 +4,8 @@ import { api } from '../api.js';
 import { href } from '../routes.js';
 import type { FeedbackEntry, PhotoDetail, SynsetHit } from '../types.js';
 import { asApiError } from './async.js';
+import { me } from '../auth.js';
+import { useSignal } from '../signal.js';
 
 function ConceptPicker({ onPick, onCancel }: { onPick: (s: SynsetHit | null) => void; onCancel: () => void }) {
   const [q, setQ] = useState('');
@@ -91,8 +93,30 @@ function StoredAnswer({ entry, name, onChange }: { entry: FeedbackEntry; name: s
   );
 }
 
+// Anonymous answers are stored by the server but not listed back to anyone, so this browser remembers them.
+const localKey = (id: string | number) => `pictograph.feedback.${id}`;
+
+function rememberedAnswer(id: string | number): FeedbackEntry | null {
+  try {
+    const raw = localStorage.getItem(localKey(id));
+    return raw ? (JSON.parse(raw) as FeedbackEntry) : null;
+  } catch {
+    return null;
+  }
+}
+
+function remember(id: string | number, entry: FeedbackEntry): void {
+  try {
+    localStorage.setItem(localKey(id), JSON.stringify(entry));
+  } catch {
+    /* storage disabled */
+  }
+}
+
 export function Feedback({ photo }: { photo: PhotoDetail }) {
-  const latest = photo.feedback.length > 0 ? photo.feedback[photo.feedback.length - 1] : null;
+  const viewer = useSignal(me);
+  const own = photo.feedback ?? [];
+  const latest = own.length > 0 ? own[own.length - 1] : viewer.owner ? null : rememberedAnswer(photo.id);
   const [stored, setStored] = useState<FeedbackEntry | null>(latest);
   const [storedName, setStoredName] = useState<string | null>(null);
   const [mode, setMode] = useState<'ask' | 'pick'>('ask');
@@ -117,6 +141,7 @@ export function Feedback({ photo }: { photo: PhotoDetail }) {
     api.feedback(photo.id, pick ? { correct, wnid: pick.wnid } : { correct }).then(
       (r) => {
         setStored(r.feedback);
+        if (!r.feedback.owner) remember(photo.id, r.feedback);
         setStoredName(pick?.name ?? null);
         setBusy(false);
       },
