@@ -15,6 +15,7 @@ type Section = { name: string; run: (opts: BenchOptions) => Promise<Record<strin
 
 const sections: Section[] = [
   { name: 'engine', run: async (o) => (await import('./engine.js')).benchEngine(o) },
+  { name: 'server', run: async (o) => (await import('./server.js')).benchServer(o) },
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -1,0 +1,172 @@
+// The HTTP API benchmark: `pictograph serve` in its own process on 127.0.0.1, autocannon POSTing a real JPEG
+// to /v1/classify at concurrency 1, 8 and 32 (bounded duration each), against the engine's own throughput
+// (decode + micro-batched engine.run on the same image, every core) measured in the same run.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { MicroBatcher } from '../src/vision/batcher.js';
+import { decodePhoto } from '../src/vision/decode.js';
+import { Engine } from '../src/vision/engine.js';
+import { expandInputs } from '../src/vision/pipeline.js';
+
+export interface ServerBenchOptions {
+  folder: string;
+  /** Seconds per load level (default 10). */
+  seconds?: number;
+  concurrency?: number[];
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, '..');
+
+/** A free TCP port on 127.0.0.1 (asked of the OS, then released for the server to take). */
+async function freePort(): Promise<number> {
+  const srv = createNetServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function startServe(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; base: string }> {
+  const port = await freePort();
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', String(port), '--host', '127.0.0.1', '--no-web', '--log-level', 'warn'],
+    { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  proc.stderr!.on('data', (d) => (stderr += d));
+  const base = `http://127.0.0.1:${port}`;
+  for (;;) {
+    const res = await fetch(`${base}/readyz`).catch(() => null);
+    if (res?.status === 200) return { proc, base };
+    if (proc.exitCode !== null) throw new Error(`serve exited (${proc.exitCode}): ${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Images/s of decode + micro-batched inference on one image, `inFlight` at once, for `seconds`. */
+async function engineThroughput(image: Buffer, env: NodeJS.ProcessEnv, seconds: number, inFlight: number): Promise<number> {
+  const engine = await Engine.load({ env });
+  const batcher = new MicroBatcher(engine, { maxBatch: 16, maxWaitMs: 3, maxQueue: 1024 });
+  try {
+    for (let i = 0; i < 8; i++) await batcher.submit((await decodePhoto(image, engine.model.spec)).tensor);
+    let done = 0;
+    const until = performance.now() + seconds * 1000;
+    const t0 = performance.now();
+    const loop = async () => {
+      while (performance.now() < until) {
+        const decoded = await decodePhoto(image, engine.model.spec);
+        await batcher.submit(decoded.tensor);
+        done++;
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, loop));
+    return done / ((performance.now() - t0) / 1000);
+  } finally {
+    await batcher.drain();
+    await engine.close();
+  }
+}
+
+function cannon(base: string, body: Buffer, connections: number, seconds: number): Promise<autocannon.Result> {
+  return new Promise((res, rej) => {
+    autocannon(
+      {
+        url: `${base}/v1/classify`,
+        method: 'POST',
+        headers: { 'content-type': 'image/jpeg' },
+        body,
+        connections,
+        duration: seconds,
+        timeout: 30,
+      },
+      (err, result) => (err ? rej(err) : res(result)),
+    );
+  });
+}
+
+export async function benchServer(opts: ServerBenchOptions): Promise<Record<string, unknown>> {
+  const seconds = opts.seconds ?? 10;
+  const levels = opts.concurrency ?? [1, 8, 32];
+  const files = await expandInputs([opts.folder]);
+  if (files.length === 0) throw new Error(`no images in ${opts.folder}`);
+  const file = files[0]!;
+  const image = readFileSync(file);
+  const home = mkdtempSync(join(tmpdir(), 'pictograph-bench-server-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PICTOGRAPH_HOME: home,
+    DATABASE_URL: '',
+    PICTOGRAPH_MODEL_MIRROR: process.env.PICTOGRAPH_MODEL_MIRROR ?? join(repoRoot, '..', 'shared', 'models'),
+  };
+  const report: Record<string, unknown> = { cores: availableParallelism(), image_bytes: image.length, seconds_per_level: seconds };
+  let server: ChildProcess | null = null;
+  try {
+    // The engine's own throughput before and after the server runs (no server process alive then); their mean
+    // is the reference, so slow drifts in machine load affect both sides alike.
+    const engineBefore = await engineThroughput(image, env, seconds, 32);
+    const started = await startServe(env);
+    server = started.proc;
+    await cannon(started.base, image, 4, 2); // warm-up
+    const levelsOut: Record<string, unknown>[] = [];
+    for (const c of levels) {
+      const r = await cannon(started.base, image, c, seconds);
+      const fivexx = r['5xx'];
+      const row = {
+        concurrency: c,
+        requests_per_s: r.requests.average,
+        total_requests: r.requests.total,
+        latency_p50_ms: r.latency.p50,
+        latency_p99_ms: r.latency.p99,
+        errors: r.errors,
+        timeouts: r.timeouts,
+        non_2xx: r.non2xx,
+        status_5xx: fivexx,
+      };
+      levelsOut.push(row);
+      report[`c${c}_requests_per_s`] = row.requests_per_s;
+      report[`c${c}_p50_ms`] = row.latency_p50_ms;
+      report[`c${c}_p99_ms`] = row.latency_p99_ms;
+      report[`c${c}_errors`] = row.errors;
+      report[`c${c}_non_2xx`] = row.non_2xx;
+      report[`c${c}_5xx`] = row.status_5xx;
+    }
+    report.levels = levelsOut;
+    const exited = new Promise((r) => server!.once('exit', r));
+    server.kill('SIGTERM');
+    await exited;
+    server = null;
+    const engineAfter = await engineThroughput(image, env, seconds, 32);
+    const engineRate = (engineBefore + engineAfter) / 2;
+    report.engine_images_per_s_before = engineBefore;
+    report.engine_images_per_s_after = engineAfter;
+    report.engine_images_per_s = engineRate;
+    const top = levelsOut.find((l) => l.concurrency === Math.max(...levels))!;
+    const served = (top.total_requests as number) / seconds;
+    report.ratio_at_max_concurrency = served / engineRate;
+    report.ratio_target = 0.8;
+    report.ratio_ok = served / engineRate >= 0.8 && top.status_5xx === 0;
+    report.load_average_1m = loadavg()[0];
+  } finally {
+    if (server && server.exitCode === null) {
+      const exited = new Promise((r) => server!.once('exit', r));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(home, { recursive: true, force: true });
+  }
+  return report;
+}
+
+// Run alone: `node --import tsx bench/server.ts [folder]`.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const folder = resolve(process.argv[2] ?? join(repoRoot, '..', 'shared', 'data', 'imagenet-calib', 'images'));
+  const report = await benchServer({ folder });
+  console.log(JSON.stringify(report, null, 2));
+}
