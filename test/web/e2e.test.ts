@@ -83,9 +83,11 @@ describe('web app in Chromium against a seeded server', { skip: haveChromium() ?
     const dogs = server.alice.filter((p) => isDogClass(p.classIndex)).length;
     const expected = (await apiGet<{ count: number }>(`/v1/synsets/${DOG}`)).count;
     assert.ok(expected >= dogs * 0.9, `dog count ${expected} vs ${dogs} dog photos ingested`);
-    for (let i = 0; i < 10 && (await page.locator('[data-testid=photo-grid] .tile').count()) < expected; i++) {
+    for (let i = 0; i < 10; i++) {
+      const shown = await page.locator('[data-testid=photo-grid] .tile').count();
+      if (shown >= expected) break;
       await page.mouse.wheel(0, 20_000);
-      await page.waitForTimeout(300);
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid=photo-grid] .tile').length > n, shown, { timeout: 15_000 });
     }
     assert.equal(await page.locator('[data-testid=photo-grid] .tile').count(), expected);
     // Grids show lazy 256 px thumbnails, never originals.
@@ -274,6 +276,9 @@ describe('web app in Chromium against a seeded server', { skip: haveChromium() ?
     await input.setInputFiles(extra.file);
     await page.locator('[data-testid=upload-item]').first().locator('a[href^="/p/"]').first().waitFor();
     assert.equal(await page.getByTestId('upload-item').first().getAttribute('data-state'), 'done');
+    const link = (await page.getByTestId('upload-item').first().locator('a[href^="/p/"]').first().getAttribute('href')) ?? '';
+    const added = await apiGet<{ owner: string; visibility: string }>(`/v1/photos/${link.split('/').pop()}`);
+    assert.deepEqual({ owner: added.owner, visibility: added.visibility }, { owner: 'alice', visibility: 'public' });
     const afterCount = (await apiGet<{ owners: Array<{ name: string; photos: number }> }>('/v1/owners')).owners.find((o) => o.name === 'alice')?.photos ?? 0;
     assert.equal(afterCount, before + 1);
     await screenshot(page, 'upload-library-1440');
