@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { categoryCounts } from '../src/library/categories.js';
-import { openLibrary, type Library } from '../src/library/db.js';
+import { dropPgSchema, openLibrary, type Library } from '../src/library/db.js';
 import { ingestFiles } from '../src/library/ingest.js';
 import { listPhotos } from '../src/library/photos.js';
 import { loadRecognizer } from '../src/library/recognizer.js';
@@ -70,7 +70,10 @@ export async function benchLibrary(opts: LibraryBenchOptions): Promise<Record<st
   env.PICTOGRAPH_MODEL_MIRROR ??= join(opts.folder, '..', '..', '..', 'models');
   const files = (await expandInputs([opts.folder])).slice(0, opts.ingest ?? 200);
   const recognizer = await loadRecognizer({ env });
-  const lib = await openLibrary({ env });
+  // On PostgreSQL (DATABASE_URL set) the bench works in a throwaway schema, dropped at the end.
+  const pgUrl = env.DATABASE_URL?.trim() || undefined;
+  const pgSchema = pgUrl ? `bench_library_${process.pid}` : undefined;
+  const lib = await openLibrary({ env, pgSchema });
   try {
     // 1. the engine alone, on the same photos (decode + batched inference, every core)
     let t0 = performance.now();
@@ -131,7 +134,9 @@ export async function benchLibrary(opts: LibraryBenchOptions): Promise<Record<st
         ? (await sql<{ detail: string }>`explain query plan select ns.photo_id from node_scores ns join photos p on p.id = ns.photo_id where ns.wnid = 'n02084071' order by ns.score desc, ns.photo_id limit 50`.execute(lib.db)).rows
             .map((r) => r.detail)
             .join(' | ')
-        : 'n/a';
+        : (await sql<{ 'QUERY PLAN': string }>`explain select ns.photo_id from node_scores ns join photos p on p.id = ns.photo_id where ns.wnid = 'n02084071' order by ns.score desc, ns.photo_id limit 50`.execute(lib.db)).rows
+            .map((r) => r['QUERY PLAN'].trim())
+            .join(' | ');
 
     return {
       cores: availableParallelism(),
@@ -157,6 +162,7 @@ export async function benchLibrary(opts: LibraryBenchOptions): Promise<Record<st
   } finally {
     await recognizer.close();
     await lib.close();
+    if (pgUrl && pgSchema) await dropPgSchema(pgUrl, pgSchema);
     rmSync(home, { recursive: true, force: true });
   }
 }
