@@ -69,3 +69,24 @@ test('descendantsOf finds what lies under a node of the category tree', async ()
   assert.deepEqual([...descendantsOf(root, 'nothing')], []);
   assert.equal(descendantsOf(root, 'entity').size, 5);
 });
+
+test('hierarchyOutline skips single-child chains and lists each branch with its largest branches', async () => {
+  const { hierarchyOutline } = await import('../../src/web/app/categoryIndex.js');
+  const n = (wnid: string, count: number, children: Array<ReturnType<typeof n>> = []): { wnid: string; name: string; count: number; children: Array<ReturnType<typeof n>> } =>
+    ({ wnid, name: wnid, count, children });
+  const root = n('entity', 10, [
+    n('whole', 10, [
+      n('living thing', 7, [n('organism', 7, [n('animal', 7, [n('dog', 5, [n('beagle', 5)]), n('cat', 2)])])]),
+      n('artifact', 3, [n('car', 1), n('chair', 2)]),
+    ]),
+  ]);
+  const outline = hierarchyOutline(root);
+  assert.deepEqual(
+    outline.map((e) => [e.node.wnid, e.children.map((c) => c.wnid)]),
+    [
+      ['animal', ['beagle', 'cat']],
+      ['artifact', ['chair', 'car']],
+    ],
+  );
+  assert.deepEqual(hierarchyOutline(n('entity', 0)), []);
+});

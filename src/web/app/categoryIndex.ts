@@ -43,3 +43,31 @@ export async function categoriesUnder(wnid: string, owner: string | null): Promi
   const below = descendantsOf(root, wnid);
   return categories.filter((c) => below.has(c.wnid) && (c.count ?? 0) > 0).sort((a, b) => (b.count ?? 0) - (a.count ?? 0));
 }
+
+/** Follows a chain of only children down to the first node that branches (or is a leaf). */
+export function collapseChain(node: TreeNode): TreeNode {
+  let n = node;
+  while (n.children.length === 1) n = n.children[0];
+  return n;
+}
+
+export interface OutlineEntry {
+  node: TreeNode;
+  children: TreeNode[];
+}
+
+/**
+ * The broad branches of the photos' hierarchy for browsing: from the root down to where it first branches,
+ * each branch (single-child chains skipped, "living thing > organism > animal" shows as "animal") with its
+ * own largest branches.
+ */
+export function hierarchyOutline(root: TreeNode, perBranch = 6): OutlineEntry[] {
+  const top = collapseChain(root);
+  return [...top.children]
+    .sort((a, b) => b.count - a.count)
+    .map((child) => {
+      const node = collapseChain(child);
+      const children = node.children.map(collapseChain).sort((a, b) => b.count - a.count).slice(0, perBranch);
+      return { node, children };
+    });
+}

@@ -2,19 +2,9 @@
 import { api } from '../api.js';
 import { Loaded, useAsync } from '../components/async.js';
 import { SearchBox } from '../components/Header.js';
+import { hierarchyOutline } from '../categoryIndex.js';
 import { href } from '../routes.js';
 import type { Category } from '../types.js';
-
-/** Broad WordNet nodes to start browsing the hierarchy from (shown when they hold photos). */
-const STARTING_POINTS = [
-  'n00015388', // animal
-  'n00017222', // plant
-  'n07555863', // food, solid food
-  'n00021939', // artifact
-  'n00007846', // person
-  'n09287968', // geological formation
-  'n00019128', // natural object
-];
 
 function CategoryCard({ category }: { category: Category }) {
   return (
@@ -30,10 +20,7 @@ function CategoryCard({ category }: { category: Category }) {
 
 export function Home() {
   const categories = useAsync(() => api.categories(), []);
-  const roots = useAsync(
-    () => Promise.all(STARTING_POINTS.map((w) => api.synset(w).catch(() => null))).then((all) => all.filter((s) => s && s.count > 0)),
-    [],
-  );
+  const outline = useAsync(() => api.categoryTree().then((tree) => hierarchyOutline(tree)), []);
   const owners = useAsync(() => api.owners(), []);
   return (
     <div class="page home">
@@ -63,13 +50,20 @@ export function Home() {
       </section>
       <section>
         <h2>Browse the hierarchy</h2>
-        <Loaded state={roots}>
-          {(list) => (
-            <div class="chips">
-              {list.map((s) => s && (
-                <a class="chip" key={s.wnid} href={href.category(s.wnid)} data-wnid={s.wnid}>
-                  {s.name} <span class="count">{s.count}</span>
-                </a>
+        <Loaded state={outline}>
+          {(entries) => (
+            <div class="outline">
+              {entries.map(({ node, children }) => (
+                <div class="chips" key={node.wnid}>
+                  <a class="chip chip-strong" href={href.category(node.wnid)} data-wnid={node.wnid}>
+                    {node.name} <span class="count">{node.count}</span>
+                  </a>
+                  {children.map((c) => (
+                    <a class="chip" key={c.wnid} href={href.category(c.wnid)} data-wnid={c.wnid}>
+                      {c.name} <span class="count">{c.count}</span>
+                    </a>
+                  ))}
+                </div>
               ))}
             </div>
           )}
