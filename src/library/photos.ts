@@ -42,6 +42,8 @@ export interface ListPhotosOptions {
   limit?: number;
   cursor?: string;
   taxonomy?: TaxonomyView;
+  /** Without `under`: newest (highest id) first instead of oldest first. */
+  newestFirst?: boolean;
 }
 
 export const MAX_PAGE = 500;
@@ -144,8 +146,9 @@ export async function listPhotos(db: LibraryDb, viewer: Viewer, opts: ListPhotos
   if (under === null) {
     let q = baseQuery(db).where(visibleTo(viewer, 'p'));
     if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId);
-    if (after) q = q.where('p.id', '>', after.id);
-    rows = await q.orderBy('p.id', 'asc').limit(limit + 1).execute();
+    const newest = opts.newestFirst === true;
+    if (after) q = q.where('p.id', newest ? '<' : '>', after.id);
+    rows = await q.orderBy('p.id', newest ? 'desc' : 'asc').limit(limit + 1).execute();
   } else {
     let q = baseQuery(db)
       .innerJoin('node_scores as ns', 'ns.photo_id', 'p.id')

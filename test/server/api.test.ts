@@ -231,6 +231,7 @@ describe('photos and access rules', () => {
     const admin = await allIds('admin');
     assert.equal(admin.length, alicePublic.length + alicePrivate.length + bobPublic.length + bobPrivate.length);
     assert.equal(new Set(alice).size, alice.length, 'paging has no duplicates');
+    assert.deepEqual(alice, [...alice].sort((x, y) => y - x), 'newest first');
     const onlyBob = await allIds('alice', '&owner=bob');
     assert.deepEqual(new Set(onlyBob), new Set(bobPublic));
   });

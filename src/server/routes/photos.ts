@@ -69,7 +69,7 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
     '/v1/photos',
     {
       schema: {
-        summary: 'Photos you may see: under a synset (best first) or all (by id), optionally one owner’s.',
+        summary: 'Photos you may see: under a synset (best first) or all (newest first), optionally one owner’s.',
         tags: ['photos'],
         security: bearer,
         querystring: {
@@ -95,7 +95,7 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
     },
     async (req) => {
       const { under, owner, cursor, limit } = req.query;
-      const page = await listPhotos(db, req.caller.viewer, { under, owner, cursor, limit, taxonomy: runtime.view() });
+      const page = await listPhotos(db, req.caller.viewer, { under, owner, cursor, limit, taxonomy: runtime.view(), newestFirst: true });
       return { photos: page.photos.map(photoSummary), next_cursor: page.nextCursor };
     },
   );
