@@ -113,3 +113,31 @@ test('close() lets requests in flight finish and refuses new ones', async () => 
   await closing;
   assert.equal(closed, true);
 });
+
+test('serves the built web app with SPA fallback, and JSON 404s under /v1', async () => {
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const web = join(home.home, 'web');
+  mkdirSync(join(web, 'assets'), { recursive: true });
+  writeFileSync(join(web, 'index.html'), '<!doctype html><title>Pictograph</title>');
+  writeFileSync(join(web, 'assets', 'app.js'), 'console.log(1)');
+  const app = await createServer({ db: lib.db, engine, taxonomy, env: home.env, config: { webRoot: web } });
+  try {
+    const index = await app.inject({ url: '/' });
+    assert.equal(index.statusCode, 200);
+    assert.match(index.body, /<title>Pictograph<\/title>/);
+    const asset = await app.inject({ url: '/assets/app.js' });
+    assert.equal(asset.statusCode, 200);
+    assert.match(asset.headers['content-type'] as string, /javascript/);
+    const deep = await app.inject({ url: '/photos/12?x=1' });
+    assert.equal(deep.statusCode, 200);
+    assert.match(deep.headers['content-type'] as string, /text\/html/);
+    assert.match(deep.body, /<title>Pictograph<\/title>/);
+    const api = await app.inject({ url: '/v1/nope' });
+    assert.equal(api.statusCode, 404);
+    assert.equal(JSON.parse(api.body).error.code, 'not_found');
+    assert.equal((await app.inject({ method: 'POST', url: '/somewhere' })).statusCode, 404);
+  } finally {
+    await app.close();
+  }
+});
