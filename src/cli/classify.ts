@@ -1,6 +1,7 @@
-// `pictograph classify <files|dirs...>`: top-k ImageNet labels per photo, as a table or JSON lines.
+// `pictograph classify <files|dirs...>`: top-k ImageNet labels, hedged label, path and categories per photo, as a table or JSON lines.
 import type { Command } from 'commander';
-import type { Label, ModelRef } from '../library/analysis.js';
+import type { CategoryScore, HedgedLabel, Label, ModelRef } from '../library/analysis.js';
+import { analyzePrediction, hedgedPath, loadTaxonomy, type Taxonomy } from '../taxonomy/analysis.js';
 import { Engine, type ExecutionProvider, type Prediction } from '../vision/engine.js';
 import { DEFAULT_MODEL_ID } from '../vision/manifest.js';
 import { classifyFiles, expandInputs, type ClassifyItem } from '../vision/pipeline.js';
@@ -11,6 +12,11 @@ export interface ClassificationRecord {
   file: string;
   model: ModelRef;
   labels: Label[];
+  /** The most specific synset meeting the calibrated accuracy target (null without a calibration). */
+  hedged: HedgedLabel | null;
+  /** The hedged synset's hypernym chain up to `entity`. */
+  path: Array<{ wnid: string; name: string }>;
+  categories: CategoryScore[];
 }
 
 export interface ClassificationFailure {
@@ -20,11 +26,20 @@ export interface ClassificationFailure {
 
 const round = (x: number): number => Math.round(x * 1e6) / 1e6;
 
-export function classificationRecord(file: string, prediction: Prediction, engine: Engine, top: number): ClassificationRecord {
+/**
+ * `labels` are the model's raw top-k (the label policy is not applied to them, so the model can be judged);
+ * `hedged`, `path` and `categories` come from the taxonomy, with the label policy applied.
+ */
+export function classificationRecord(file: string, prediction: Prediction, engine: Engine, top: number, taxonomy: Taxonomy): ClassificationRecord {
+  const analysis = analyzePrediction(prediction, { ...taxonomy, top });
+  const hedged = analysis.hedged ? { ...analysis.hedged, score: round(analysis.hedged.score) } : null;
   return {
     file,
     model: { id: prediction.model.id, sha256: prediction.model.sha256 },
     labels: engine.topK(prediction.probs, top).map((l) => ({ ...l, score: round(l.score) })),
+    hedged,
+    path: hedged ? hedgedPath(taxonomy.hierarchy, hedged.wnid, taxonomy.policy) : [],
+    categories: analysis.categories.map((c) => ({ ...c, score: round(c.score) })),
   };
 }
 
@@ -35,12 +50,14 @@ export function failureRecord(item: Extract<ClassifyItem, { error: unknown }>): 
 function tableRow(r: ClassificationRecord | ClassificationFailure, fileWidth: number): string {
   const file = r.file.length > fileWidth ? '…' + r.file.slice(r.file.length - fileWidth + 1) : r.file.padEnd(fileWidth);
   if ('error' in r) return `${file}  ERROR ${r.error.code}: ${r.error.message}`;
-  return `${file}  ${r.labels.map((l) => `${l.name} ${(l.score * 100).toFixed(1)}%`).join(', ')}`;
+  const hedged = r.hedged ? `[${r.hedged.name} ${(r.hedged.score * 100).toFixed(0)}%]  ` : '';
+  return `${file}  ${hedged}${r.labels.map((l) => `${l.name} ${(l.score * 100).toFixed(1)}%`).join(', ')}`;
 }
 
 interface ClassifyCliOptions {
   model: string;
   top: string;
+  target: string;
   json?: boolean;
   threads?: string;
   provider: string;
@@ -54,6 +71,7 @@ export function register(program: Command): void {
     .argument('<paths...>', 'image files or folders')
     .option('-m, --model <id>', 'model id (see `pictograph models list`)', DEFAULT_MODEL_ID)
     .option('-k, --top <k>', 'how many labels per photo', '5')
+    .option('-t, --target <accuracy>', 'accuracy target of the hedged label (a calibrated one)', '0.9')
     .option('--json', 'one JSON object per line per photo')
     .option('--threads <n>', 'inference threads (default: every core)')
     .option('--provider <list>', 'execution providers in order, comma-separated (cpu, cuda)', 'cpu')
@@ -61,6 +79,8 @@ export function register(program: Command): void {
     .action(async (paths: string[], o: ClassifyCliOptions) => {
       const top = Number(o.top);
       if (!Number.isInteger(top) || top < 1 || top > 1000) throw new Error(`--top must be an integer from 1 to 1000, got ${o.top}`);
+      const target = Number(o.target);
+      if (!(target > 0 && target < 1)) throw new Error(`--target must be a number between 0 and 1, got ${o.target}`);
       const progress = downloadProgress();
       const engine = await Engine.load({
         modelId: o.model,
@@ -69,13 +89,17 @@ export function register(program: Command): void {
         allowUnverified: o.allowUnverified,
         onProgress: progress.update,
       }).finally(progress.stop);
+      const taxonomy = await loadTaxonomy({ modelId: engine.model.id, target });
+      if (!taxonomy.calibration) {
+        console.error(`pictograph: no calibration for ${engine.model.id} at target ${target}; "hedged" is null (run \`pictograph calibrate\`)`);
+      }
       const files = await expandInputs(paths);
       if (files.length === 0) throw new Error(`no images found in ${paths.join(', ')}`);
       const fileWidth = Math.min(60, Math.max(...files.map((f) => f.length)));
       let failed = 0;
       if (!o.json) console.log(`${'FILE'.padEnd(fileWidth)}  LABELS (${engine.model.id})`);
       for await (const item of classifyFiles(files, { engine })) {
-        const record = 'error' in item ? failureRecord(item) : classificationRecord(item.file, item.prediction, engine, top);
+        const record = 'error' in item ? failureRecord(item) : classificationRecord(item.file, item.prediction, engine, top, taxonomy);
         if ('error' in record) failed++;
         console.log(o.json ? JSON.stringify(record) : tableRow(record, fileWidth));
       }

@@ -15,6 +15,12 @@ const commandModules: Array<() => Promise<{ register: (program: Command) => void
   () => import('./models.js'),
 ];
 
+// `pictograph ... | head` closes stdout early: stop quietly instead of crashing on EPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 export async function main(argv: string[] = process.argv): Promise<void> {
   const program = new Command('pictograph')
     .description('Understand photo collections: classify, lift through WordNet, explore by concept.')

@@ -6,8 +6,8 @@ import { Hierarchy } from './hierarchy.js';
 import { loadLabelSet, type LabelSet } from './label-set.js';
 import { compilePolicy, readPolicyFile, type LabelPolicy } from './policy.js';
 import { loadWordNet, wordnetCacheFile } from './wordnet-store.js';
+import { DEFAULT_MODEL_ID } from '../vision/manifest.js';
 
-export const DEFAULT_MODEL_ID = 'mobilenetv2-12-int8';
 export const DEFAULT_TARGET = 0.9;
 
 /** Everything analysis needs for one model and target. */

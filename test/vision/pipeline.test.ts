@@ -89,7 +89,14 @@ describe('pipeline and commands', () => {
     const byFile = new Map(lines.map((l) => [l.file, l]));
     for (const f of good) {
       const rec = byFile.get(f);
-      assert.deepEqual(Object.keys(rec), ['file', 'model', 'labels']);
+      assert.deepEqual(Object.keys(rec), ['file', 'model', 'labels', 'hedged', 'path', 'categories']);
+      // The hedged label lies on the path to `entity`, and its lifted score is at least the top label's.
+      assert.deepEqual(Object.keys(rec.hedged), ['wnid', 'name', 'score', 'target']);
+      assert.equal(rec.hedged.target, 0.9);
+      assert.equal(rec.path[0].wnid, rec.hedged.wnid);
+      assert.equal(rec.path.at(-1).wnid, 'n00001740');
+      assert.ok(rec.hedged.score >= rec.labels[0].score - 1e-6, JSON.stringify(rec.hedged));
+      assert.ok(Array.isArray(rec.categories));
       assert.deepEqual(rec.model, { id: 'mobilenetv2-12-int8', sha256: 'cc028fe6cae7bc11a4ff53cfc9b79c920e8be65ce33a904ec3e2a8f66d77f95f' });
       assert.equal(rec.labels.length, 3);
       assert.deepEqual(Object.keys(rec.labels[0]), ['wnid', 'index', 'name', 'score']);
