@@ -7,14 +7,18 @@ export interface PageCursor {
   under: string | null;
   score: number | null;
   id: number;
+  /** Unordered listings only: newest (highest id) first. */
+  newest?: boolean;
 }
 
 export function encodeCursor(c: PageCursor): string {
-  return Buffer.from(JSON.stringify({ v: 1, u: c.under, s: c.score, i: c.id }), 'utf8').toString('base64url');
+  const o: Record<string, unknown> = { v: 1, u: c.under, s: c.score, i: c.id };
+  if (c.newest) o.n = 1;
+  return Buffer.from(JSON.stringify(o), 'utf8').toString('base64url');
 }
 
-/** Decodes a cursor and checks it belongs to a listing under `under` (null: no synset). */
-export function decodeCursor(text: string, under: string | null): PageCursor {
+/** Decodes a cursor and checks it belongs to a listing under `under` (null: no synset) in the same order. */
+export function decodeCursor(text: string, under: string | null, newest = false): PageCursor {
   const bad = (why: string): never => {
     throw new LibraryError('bad_cursor', `invalid paging cursor: ${why}`);
   };
@@ -34,5 +38,9 @@ export function decodeCursor(text: string, under: string | null): PageCursor {
   if (u !== under) bad(u === null ? 'it belongs to a listing without a synset' : `it belongs to the listing under ${u}`);
   if (u !== null && !(typeof o.s === 'number' && Number.isFinite(o.s))) bad('malformed');
   if (u === null && o.s !== null) bad('malformed');
-  return { under: u, score: u === null ? null : (o.s as number), id: o.i as number };
+  if (!(o.n === undefined || o.n === 1) || (o.n === 1 && u !== null)) bad('malformed');
+  if ((o.n === 1) !== (newest && u === null)) bad('it belongs to a listing in another order');
+  const c: PageCursor = { under: u, score: u === null ? null : (o.s as number), id: o.i as number };
+  if (o.n === 1) c.newest = true;
+  return c;
 }

@@ -42,7 +42,7 @@ export interface ListPhotosOptions {
   limit?: number;
   cursor?: string;
   taxonomy?: TaxonomyView;
-  /** Without `under`: newest (highest id) first instead of oldest first. */
+  /** Without `under`: newest (highest id) first instead of oldest first (cursors remember the order). */
   newestFirst?: boolean;
 }
 
@@ -139,14 +139,14 @@ export async function listPhotos(db: LibraryDb, viewer: Viewer, opts: ListPhotos
   const limit = checkLimit(opts.limit);
   const under = opts.under ?? null;
   if (under !== null) checkWnid(under, opts.taxonomy);
-  const after = opts.cursor ? decodeCursor(opts.cursor, under) : null;
+  const newest = under === null && opts.newestFirst === true;
+  const after = opts.cursor ? decodeCursor(opts.cursor, under, newest) : null;
   const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner) : undefined;
 
   let rows: SummaryRow[];
   if (under === null) {
     let q = baseQuery(db).where(visibleTo(viewer, 'p'));
     if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId);
-    const newest = opts.newestFirst === true;
     if (after) q = q.where('p.id', newest ? '<' : '>', after.id);
     rows = await q.orderBy('p.id', newest ? 'desc' : 'asc').limit(limit + 1).execute();
   } else {
@@ -166,7 +166,7 @@ export async function listPhotos(db: LibraryDb, viewer: Viewer, opts: ListPhotos
   const more = rows.length > limit;
   const page = rows.slice(0, limit).map(toSummary);
   const last = page[page.length - 1];
-  const nextCursor = more && last ? encodeCursor({ under, score: under === null ? null : (last.score ?? 0), id: last.id }) : null;
+  const nextCursor = more && last ? encodeCursor({ under, score: under === null ? null : (last.score ?? 0), id: last.id, newest }) : null;
   return { photos: page, nextCursor };
 }
 

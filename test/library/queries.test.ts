@@ -87,6 +87,18 @@ for (const backend of backends) {
       const unordered = await pageAll(ctx.lib, ADMIN, {}, 5);
       assert.equal(unordered.length, 54);
       assert.equal(new Set(unordered.map((p) => p.id)).size, 54);
+      // newest first: the same photos in the reverse order, and its cursors only work in that order
+      const newest: PhotoSummary[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await listPhotos(ctx.lib.db, ADMIN, { newestFirst: true, limit: 7, cursor });
+        newest.push(...page.photos);
+        cursor = page.nextCursor ?? undefined;
+        if (cursor) {
+          await assert.rejects(listPhotos(ctx.lib.db, ADMIN, { cursor }), (e: unknown) => e instanceof LibraryError && e.code === 'bad_cursor');
+        }
+      } while (cursor);
+      assert.deepEqual(newest.map((p) => p.id), unordered.map((p) => p.id).reverse());
       seen.push(all.map((p) => [p.id, p.owner, p.file, p.score, p.hedged?.wnid]));
     });
 
