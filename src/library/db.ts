@@ -71,10 +71,19 @@ export async function openLibrary(opts: OpenLibraryOptions = {}): Promise<Librar
   return lib;
 }
 
-/** Brings the schema up to the latest migration; concurrent openers are serialised by the migrator's lock. */
+/**
+ * Brings the schema up to the latest migration; concurrent openers are serialised by the migrator's lock.
+ * Two processes creating the migrator's own tables at the same moment can collide on PostgreSQL, so a failed
+ * attempt is retried (migrations already applied are skipped).
+ */
 export async function migrate(lib: Library): Promise<void> {
   const migrator = new Migrator({ db: lib.db, provider: migrationProvider(lib.dialect) });
-  const { error, results } = await migrator.migrateToLatest();
+  let outcome = await migrator.migrateToLatest();
+  for (let attempt = 1; outcome.error && attempt < 4; attempt++) {
+    await new Promise((r) => setTimeout(r, 100 * attempt + Math.random() * 100));
+    outcome = await migrator.migrateToLatest();
+  }
+  const { error, results } = outcome;
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     const why = error instanceof Error ? error.message : String(error);
