@@ -179,10 +179,16 @@ describe('web app in Chromium against a seeded server', { skip: haveChromium() ?
     }
     // Drill in: a cell leads to that category, filtered to alice's photos.
     const wnid = (await cells.first().getAttribute('data-wnid')) ?? '';
+    const cellCount = Number(await cells.first().getAttribute('data-count'));
     await cells.first().click();
     await page.waitForURL(`**/c/${wnid}?owner=alice`);
     await page.locator('[data-testid=photo-grid] .tile').first().waitFor();
     assert.match((await page.locator('.filter').textContent()) ?? '', /alice/);
+    await page.locator('h1 .count').waitFor();
+    assert.equal(Number(await page.locator('h1 .count').textContent()), cellCount, "the page counts alice's photos only");
+    await page.waitForLoadState('networkidle');
+    const tiles = await page.locator('[data-testid=photo-grid] .tile').count();
+    assert.ok(tiles >= Math.min(48, cellCount) && tiles <= cellCount, `${tiles} tiles for ${cellCount} photos`);
   });
 
   test('compare two people side by side', async () => {

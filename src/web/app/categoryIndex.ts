@@ -6,7 +6,8 @@ import type { Category, TreeNode } from './types.js';
 const TTL_MS = 60_000;
 const trees = new Map<string, { at: number; tree: Promise<TreeNode> }>();
 
-function tree(owner: string | null): Promise<TreeNode> {
+/** The category tree of the photos visible to the viewer (one owner's when given), cached for a minute. */
+export function tree(owner: string | null): Promise<TreeNode> {
   const key = owner ?? '';
   const hit = trees.get(key);
   if (hit && Date.now() - hit.at < TTL_MS) return hit.tree;
@@ -14,6 +15,17 @@ function tree(owner: string | null): Promise<TreeNode> {
   trees.set(key, { at: Date.now(), tree: fresh });
   fresh.catch(() => trees.delete(key));
   return fresh;
+}
+
+/** The node for `wnid` in the tree, or null. */
+export function findNode(root: TreeNode, wnid: string): TreeNode | null {
+  const stack = [root];
+  while (stack.length > 0) {
+    const n = stack.pop() as TreeNode;
+    if (n.wnid === wnid) return n;
+    stack.push(...n.children);
+  }
+  return null;
 }
 
 /** The wnids strictly below `wnid` in `root` (empty when `wnid` is not in the tree). */
@@ -25,15 +37,8 @@ export function descendantsOf(root: TreeNode, wnid: string): Set<string> {
       collect(c);
     }
   };
-  const stack = [root];
-  while (stack.length > 0) {
-    const n = stack.pop() as TreeNode;
-    if (n.wnid === wnid) {
-      collect(n);
-      break;
-    }
-    stack.push(...n.children);
-  }
+  const node = findNode(root, wnid);
+  if (node) collect(node);
   return out;
 }
 

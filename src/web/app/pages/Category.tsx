@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { Loaded, useAsync } from '../components/async.js';
 import { InfinitePhotoGrid } from '../components/PhotoGrid.js';
-import { categoriesUnder } from '../categoryIndex.js';
+import { categoriesUnder, findNode, tree } from '../categoryIndex.js';
 import { href } from '../routes.js';
 import type { SynsetDetail, SynsetRef } from '../types.js';
 
@@ -47,6 +47,8 @@ function Children({ children, owner }: { children: SynsetDetail['children']; own
 
 export function CategoryPage({ wnid, owner }: { wnid: string; owner: string | null }) {
   const synset = useAsync(() => api.synset(wnid), [wnid]);
+  // Filtered to one owner, the counts come from that owner's category tree (the synset's are everyone's).
+  const ownerNode = useAsync(() => (owner ? tree(owner).then((t) => findNode(t, wnid)).catch(() => null) : Promise.resolve(null)), [wnid, owner]);
   // The categories inside are a nicety: ask for them only once the first screen of photos is in.
   const [firstScreen, setFirstScreen] = useState(false);
   useEffect(() => setFirstScreen(false), [wnid, owner]);
@@ -59,12 +61,17 @@ export function CategoryPage({ wnid, owner }: { wnid: string; owner: string | nu
       <Loaded state={synset}>
         {(s) => {
           document.title = `${s.name} — Pictograph`;
+          const mine = owner && ownerNode.status === 'ok' ? ownerNode.data : null;
+          const count = owner ? (mine?.count ?? (ownerNode.status === 'loading' ? null : 0)) : s.count;
+          const children = owner
+            ? (mine?.children ?? []).map((c) => ({ wnid: c.wnid, name: c.name, count: c.count })).sort((a, b) => b.count - a.count)
+            : s.children;
           const path = s.path.length > 0 && s.path[0].wnid === s.wnid ? s.path : [{ wnid: s.wnid, name: s.name }, ...s.path];
           return (
             <>
               <Breadcrumb path={path} owner={owner} />
               <h1>
-                {s.name} <span class="count big">{s.count}</span>
+                {s.name} {count !== null && <span class="count big">{count}</span>}
               </h1>
               {s.lemmas.length > 1 && <p class="lemmas">{s.lemmas.join(', ')}</p>}
               <p class="gloss">{s.gloss}</p>
@@ -83,7 +90,7 @@ export function CategoryPage({ wnid, owner }: { wnid: string; owner: string | nu
                   ))}
                 </div>
               )}
-              <Children children={s.children} owner={owner} />
+              <Children children={children} owner={owner} />
             </>
           );
         }}
