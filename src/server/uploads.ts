@@ -4,13 +4,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { ServerContext } from './app.js';
 import { ingestFiles } from '../library/ingest.js';
 import { photoDetail } from '../library/photos.js';
 import { setVisibility } from '../library/store.js';
 import { ownerViewer } from '../library/viewer.js';
-import { ApiError, badRequest, scrubPaths, toApiError } from './errors.js';
+import { ApiError, badRequest, scrubPaths } from './errors.js';
 import { photoSummary, type ApiPhotoSummary } from './presenters.js';
 
 export interface ReceivedUpload {
@@ -106,38 +106,57 @@ export async function ingestUploads(
   ctx: ServerContext,
   owner: { id: number; name: string },
   received: ReceivedUploads,
+  log?: FastifyBaseLogger,
 ): Promise<UploadResult[]> {
   const recognizer = ctx.runtime.recognizer();
   const viewer = ownerViewer(owner.id);
-  return Promise.all(
-    received.files.map(async (f): Promise<UploadResult> => {
-      if (!f.path) return { file: f.file, error: f.error ?? { code: 'upload_failed', message: 'The file was not received.' } };
-      const summary = await ingestFiles([f.path], {
-        owner: owner.name,
-        visibility: received.visibility,
-        recognizer,
-        db: ctx.db,
-        env: ctx.env,
-        concurrency: 1,
-      });
-      const failed = summary.errors[0];
-      if (failed) {
-        const apiErr = toApiError(Object.assign(new Error(failed.message), { name: 'PhotoError', code: failed.code }));
-        return { file: f.file, error: { code: failed.code, message: messageFor(failed.code, apiErr.message, f) } };
-      }
-      const id = summary.photoIds[0];
-      if (id === undefined) return { file: f.file, error: { code: 'ingest_failed', message: 'The photo could not be stored.' } };
-      if (received.visibilityGiven && summary.stored === 0) await setVisibility(ctx.db, id, received.visibility);
-      const photo = await photoDetail(ctx.db, viewer, id, { nodes: 0 });
-      return { file: f.file, photo: photoSummary(photo) };
-    }),
-  );
+  return mapPool(received.files, UPLOAD_CONCURRENCY, async (f): Promise<UploadResult> => {
+    if (!f.path) return { file: f.file, error: f.error ?? { code: 'upload_failed', message: 'The file was not received.' } };
+    const summary = await ingestFiles([f.path], {
+      owner: owner.name,
+      visibility: received.visibility,
+      recognizer,
+      db: ctx.db,
+      env: ctx.env,
+      concurrency: 1,
+    });
+    const failed = summary.errors[0];
+    if (failed) {
+      if (!SHOWN_CODES.has(failed.code)) log?.warn({ code: failed.code, reason: failed.message }, 'upload not ingested');
+      return { file: f.file, error: uploadError(failed.code, failed.message, f) };
+    }
+    const id = summary.photoIds[0];
+    if (id === undefined) return { file: f.file, error: { code: 'ingest_failed', message: 'The photo could not be stored.' } };
+    if (received.visibilityGiven && summary.stored === 0) await setVisibility(ctx.db, id, received.visibility);
+    const photo = await photoDetail(ctx.db, viewer, id, { nodes: 0 });
+    return { file: f.file, photo: photoSummary(photo) };
+  });
 }
 
-/** An ingest error message without the server's path of the file. */
-function messageFor(code: string, message: string, f: ReceivedUpload): string {
-  let m = message;
-  if (f.path) m = m.split(f.path).join(f.file);
-  m = scrubPaths(m);
-  return m.trim() === '' ? code : m;
+/** Per-file reasons shown to the uploader (decoding problems and a busy queue); anything else stays generic. */
+const SHOWN_CODES = new Set(['empty_file', 'too_large', 'too_many_pixels', 'unsupported_format', 'truncated', 'decode_failed', 'queue_full']);
+
+/** An ingest failure as the uploader sees it: a stable code, and a message without the server's paths. */
+function uploadError(code: string, message: string, f: ReceivedUpload): { code: string; message: string } {
+  if (!SHOWN_CODES.has(code)) return { code: 'ingest_failed', message: 'The photo could not be stored; the server logged why.' };
+  if (code === 'queue_full') return { code, message: 'The classifier is busy; upload this file again shortly.' };
+  const m = scrubPaths(f.path ? message.split(f.path).join(f.file) : message);
+  return { code, message: m.trim() === '' ? code : m };
+}
+
+/** Files of one upload request in flight at once (decode overlaps inference; many uploads share the queue). */
+const UPLOAD_CONCURRENCY = 4;
+
+/** `fn` over `items` with at most `limit` running at once; results in input order. */
+async function mapPool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }

@@ -182,7 +182,7 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
         throw new ApiError(415, 'unsupported_media_type', 'Upload photos as multipart/form-data with one or more `file` fields.');
       }
       const received = await receiveUploads(ctx, req);
-      const results = await ingestUploads(ctx, owner, received);
+      const results = await ingestUploads(ctx, owner, received, req.log);
       return { results };
     },
   );
