@@ -8,7 +8,8 @@ import { sql } from 'kysely';
 import { categoryCounts } from '../src/library/categories.js';
 import { dropPgSchema, openLibrary, type Library } from '../src/library/db.js';
 import { ingestFiles } from '../src/library/ingest.js';
-import { listPhotos } from '../src/library/photos.js';
+import { listPhotos, similarPhotos } from '../src/library/photos.js';
+import { compareOwners } from '../src/library/profile.js';
 import { loadRecognizer } from '../src/library/recognizer.js';
 import { ensureOwner, storePhoto } from '../src/library/store.js';
 import { bytesToEmbedding } from '../src/library/embedding.js';
@@ -129,6 +130,9 @@ export async function benchLibrary(opts: LibraryBenchOptions): Promise<Record<st
     const fifth = await time(Math.ceil(rounds / 4), page(ADMIN, true));
     const scoped = await time(rounds, page(some, false));
     const tree = await time(10, () => categoryCounts(lib.db, ADMIN, {}));
+    const firstId = (await lib.db.selectFrom('photos').select('id').orderBy('id').limit(1).executeTakeFirstOrThrow()).id;
+    const similar = await time(5, () => similarPhotos(lib.db, ADMIN, firstId, { limit: 12 }));
+    const compare = await time(5, () => compareOwners(lib.db, ADMIN, 'owner-1', 'owner-2', { taxonomy: recognizer.view }));
     const plan =
       lib.dialect === 'sqlite'
         ? (await sql<{ detail: string }>`explain query plan select ns.photo_id from node_scores ns join photos p on p.id = ns.photo_id where ns.wnid = 'n02084071' order by ns.score desc, ns.photo_id limit 50`.execute(lib.db)).rows
@@ -157,6 +161,9 @@ export async function benchLibrary(opts: LibraryBenchOptions): Promise<Record<st
       page_owner_scoped_p95_ms: scoped.p95,
       category_tree_p50_ms: tree.p50,
       category_tree_p95_ms: tree.p95,
+      similar_brute_force_p50_ms: similar.p50,
+      embedding_dims: recognizer.engine.model.spec.embedding ? (await lib.db.selectFrom('analyses').select('embedding').limit(1).executeTakeFirstOrThrow()).embedding.byteLength / 4 : 1000,
+      compare_owners_p50_ms: compare.p50,
       page_query_plan: plan,
     };
   } finally {
