@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { mediaDir } from '../config/paths.js';
 import type { ModelRef, PhotoAnalysis } from './analysis.js';
 import type { LibraryDb } from './db.js';
@@ -127,7 +127,8 @@ export async function ingestFiles(inputs: string[], opts: IngestOptions): Promis
   const reuse = opts.reuse ?? true;
   const media = mediaDir(opts.env);
   const ownerId = await ensureOwner(db, opts.owner);
-  const files = await expandInputs(inputs);
+  // Absolute paths: reindex reads the originals again later, from any working directory.
+  const files = (await expandInputs(inputs)).map((f) => resolve(f));
   const concurrency = Math.max(1, opts.concurrency ?? availableParallelism() * 4);
   const summary: IngestSummary = {
     owner: opts.owner.trim(),
