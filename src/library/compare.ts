@@ -79,9 +79,12 @@ export function compareProfiles(a: Profile, b: Profile, t?: TaxonomyView, top = 
   let na = 0;
   let nb = 0;
   const isLeaf = (w: string) => (t ? t.leavesUnder(w) === 1 && t.has(w) : true);
-  for (const [w, x] of a) if (isLeaf(w)) na += x * x;
-  for (const [w, y] of b) if (isLeaf(w)) nb += y * y;
-  for (const [w, x] of a) {
+  const norm = (p: Profile) => [...p.keys()].sort().reduce((acc, w) => (isLeaf(w) ? acc + (p.get(w) as number) ** 2 : acc), 0);
+  na = norm(a);
+  nb = norm(b);
+  // Canonical (sorted) order, so that comparing A with B and B with A add up exactly the same way.
+  for (const w of [...a.keys()].sort()) {
+    const x = a.get(w) as number;
     const y = b.get(w);
     if (y === undefined || !isLeaf(w)) continue;
     const p = x * y;

@@ -1,0 +1,102 @@
+// Property tests of the library's pure parts: comparing profiles, paging cursors, embeddings.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { compareProfiles, type Profile } from '../../src/library/compare.js';
+import { decodeCursor, encodeCursor } from '../../src/library/cursor.js';
+import { bytesToEmbedding, cosine, embeddingToBytes } from '../../src/library/embedding.js';
+import { LibraryError } from '../../src/library/errors.js';
+import { LEAVES, miniTaxonomy as tax, syntheticAnalysis } from './support.js';
+
+// A random owner profile: mean lifted node scores over a few random photos.
+const profileArb = fc
+  .array(fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: LEAVES.length, maxLength: LEAVES.length }), { minLength: 1, maxLength: 6 })
+  .map((photos): Profile => {
+    const sum = new Map<string, number>();
+    for (const raw of photos) {
+      const total = raw.reduce((a, b) => a + b, 0) || 1;
+      const probs = Object.fromEntries(LEAVES.map((l, i) => [l, raw[i] / total]).filter(([, p]) => (p as number) > 0));
+      if (Object.keys(probs).length === 0) continue;
+      for (const n of syntheticAnalysis(probs).nodeScores) sum.set(n.wnid, (sum.get(n.wnid) ?? 0) + n.score / photos.length);
+    }
+    return sum;
+  });
+
+describe('compareProfiles', () => {
+  it('is antisymmetric in its asymmetries and symmetric in what is shared', () => {
+    fc.assert(
+      fc.property(profileArb, profileArb, (a, b) => {
+        const ab = compareProfiles(a, b, tax);
+        const ba = compareProfiles(b, a, tax);
+        assert.deepEqual(ab.moreA, ba.moreB);
+        assert.deepEqual(ab.moreB, ba.moreA);
+        assert.deepEqual(ab.shared, ba.shared);
+        assert.ok(Math.abs(ab.similarity - ba.similarity) < 1e-12);
+        assert.ok(ab.similarity >= 0 && ab.similarity <= 1 + 1e-12);
+        for (const s of ab.shared) assert.ok(s.value >= 0 && s.value <= 1 + 1e-9);
+        for (const s of [...ab.moreA, ...ab.moreB]) assert.ok(s.value > 0.01 && s.wnid !== tax.root);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('finds no asymmetry between an owner and themself, and similarity 1', () => {
+    fc.assert(
+      fc.property(profileArb, (a) => {
+        const c = compareProfiles(a, a, tax);
+        assert.deepEqual(c.moreA, []);
+        assert.deepEqual(c.moreB, []);
+        if (c.shared.length > 0) assert.ok(Math.abs(c.similarity - 1) < 1e-9);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('paging cursors', () => {
+  it('round-trip, and anything else is a bad_cursor error (never another failure)', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1, noNaN: true }), fc.nat(), (score, id) => {
+        const c = encodeCursor({ under: 'n02084071', score, id });
+        assert.deepEqual(decodeCursor(c, 'n02084071'), { under: 'n02084071', score, id });
+        assert.throws(() => decodeCursor(c, 'n00015388'), (e: unknown) => e instanceof LibraryError && e.code === 'bad_cursor');
+        assert.throws(() => decodeCursor(c, null), (e: unknown) => e instanceof LibraryError && e.code === 'bad_cursor');
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80 }), (junk) => {
+        try {
+          decodeCursor(junk, 'n02084071');
+        } catch (e) {
+          assert.ok(e instanceof LibraryError && e.code === 'bad_cursor', String(e));
+        }
+      }),
+      { numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        const text = Buffer.from(JSON.stringify(v) ?? 'null').toString('base64url');
+        try {
+          decodeCursor(text, 'n02084071');
+        } catch (e) {
+          assert.ok(e instanceof LibraryError && e.code === 'bad_cursor', String(e));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('embeddings', () => {
+  it('survive the byte round trip and cosine is bounded', () => {
+    fc.assert(
+      fc.property(fc.array(fc.float({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }), { minLength: 1, maxLength: 64 }), (xs) => {
+        const e = Float32Array.from(xs);
+        const back = bytesToEmbedding(embeddingToBytes(e));
+        assert.deepEqual(Array.from(back), Array.from(e));
+        const c = cosine(e, back);
+        assert.ok(c === 0 || Math.abs(c - 1) < 1e-6);
+      }),
+    );
+  });
+});
