@@ -1,8 +1,9 @@
-// Everyday categories ("dog", "food", "beach") with how many visible photos fall in each and a cover photo,
-// from the categories stored with each photo's analysis (for the home page).
+// Counts for the concept pages: everyday categories ("dog", "food", "beach") with how many visible photos
+// fall in each and a cover photo (from each photo's stored categories), and photo counts under given synsets.
 import type { CategoryScore } from '../library/analysis.js';
 import type { LibraryDb } from '../library/db.js';
 import { resolveOwner } from '../library/photos.js';
+import { sql } from 'kysely';
 import { visibleTo, type Viewer } from '../library/viewer.js';
 
 export interface ConsumerCategoryCount {
@@ -56,4 +57,31 @@ export async function consumerCategoryCounts(
   return [...totals.values()]
     .sort((a, b) => b.count - a.count || (a.id < b.id ? -1 : 1))
     .map(({ best: _best, ...c }) => c);
+}
+
+/**
+ * Visible photos under each of the given synsets (score at least `minScore`, the library's category-tree
+ * rule), by index range scans on (wnid, score) rather than a scan of every node score.
+ */
+export async function countsUnder(
+  db: LibraryDb,
+  viewer: Viewer,
+  wnids: string[],
+  opts: { owner?: string; minScore?: number } = {},
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (wnids.length === 0) return out;
+  const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner) : undefined;
+  for (let i = 0; i < wnids.length; i += 200) {
+    let q = db
+      .selectFrom('node_scores as ns')
+      .innerJoin('photos as p', 'p.id', 'ns.photo_id')
+      .select(['ns.wnid', sql<number>`count(*)`.as('n')])
+      .where('ns.wnid', 'in', wnids.slice(i, i + 200))
+      .where('ns.score', '>=', opts.minScore ?? 0.5)
+      .where(visibleTo(viewer, 'p'));
+    if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId);
+    for (const r of await q.groupBy('ns.wnid').execute()) out.set(r.wnid, Number(r.n));
+  }
+  return out;
 }

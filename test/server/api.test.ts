@@ -412,6 +412,9 @@ describe('concepts, owners, compare', () => {
     assert.equal(dog.path[dog.path.length - 1].wnid, 'n00001740');
     assert.ok(dog.count >= 4);
     assert.ok(dog.children.length > 0 && dog.children.every((c: { count: number }) => c.count > 0));
+    const find = (n: any, w: string): any => (n.wnid === w ? n : n.children.map((c: any) => find(c, w)).find(Boolean));
+    const tree = json(await call({ url: '/v1/categories/tree' }));
+    assert.equal(find(tree, 'n02084071')?.count, dog.count, 'synset page and tree count alike');
     expectError(await call({ url: '/v1/synsets/n99999999' }), 404, 'unknown_synset');
     expectError(await call({ url: '/v1/synsets/dog' }), 404, 'unknown_synset');
     const q = json(await call({ url: '/v1/synsets?q=golden&limit=5' }));

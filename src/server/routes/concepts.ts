@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { categoryCounts, type CategoryNode } from '../../library/categories.js';
 import { searchPhotos } from '../../library/search.js';
-import { consumerCategoryCounts } from '../consumer-categories.js';
+import { consumerCategoryCounts, countsUnder } from '../consumer-categories.js';
 import { ApiError, errorBodySchema } from '../errors.js';
 import { photoSummary, photoUrl } from '../presenters.js';
 import { bearer, photoSummarySchema, synsetRefSchema } from '../schemas.js';
@@ -148,8 +148,8 @@ export function registerConceptRoutes(app: FastifyInstance): void {
       let count = 0;
       let children: Array<{ wnid: string; name: string; count: number }> = [];
       if (node !== undefined) {
-        const counts = await categoryCounts(db, req.caller.viewer, {});
-        const byWnid = new Map(counts.counts.map((c) => [c.wnid, c.count]));
+        const childIds = hierarchy.children[node]!.map((c) => hierarchy.wnids[c]!);
+        const byWnid = await countsUnder(db, req.caller.viewer, [wnid, ...childIds]);
         count = byWnid.get(wnid) ?? 0;
         children = hierarchy.children[node]!
           .map((c) => ({ wnid: hierarchy.wnids[c]!, name: hierarchy.names[c]!, count: byWnid.get(hierarchy.wnids[c]!) ?? 0 }))
@@ -231,8 +231,7 @@ export function registerConceptRoutes(app: FastifyInstance): void {
       const { hierarchy } = await runtime.taxonomy();
       const view = runtime.view()!;
       const result = await searchPhotos(db, req.caller.viewer, req.query.q, { taxonomy: view, owner: req.query.owner, limit: req.query.limit });
-      const counts = result.synsets.length > 0 ? await categoryCounts(db, req.caller.viewer, { owner: req.query.owner }) : null;
-      const byWnid = new Map((counts?.counts ?? []).map((c) => [c.wnid, c.count]));
+      const byWnid = await countsUnder(db, req.caller.viewer, result.synsets.map((s) => s.wnid), { owner: req.query.owner });
       const wordnet = hierarchy.wordnet;
       return {
         synsets: result.synsets.map((s) => {
