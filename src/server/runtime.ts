@@ -165,7 +165,16 @@ export class ModelRuntime {
       loaded.taxonomies.set(t, p);
       p.catch(() => loaded.taxonomies.delete(t));
     }
-    return p;
+    const taxonomy = await p;
+    if (!taxonomy.calibration && target !== undefined && t !== this.defaultTarget()) {
+      throw new ApiError(
+        400,
+        'uncalibrated_target',
+        `There is no calibration of ${loaded.engine.model.id} for target ${t}; ` +
+          `run \`pictograph calibrate --target ${t}\` on the server, or leave \`target\` out (default ${this.defaultTarget()}).`,
+      );
+    }
+    return taxonomy;
   }
 
   defaultTarget(): number {

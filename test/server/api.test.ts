@@ -166,6 +166,8 @@ describe('classify', () => {
     expectError(await post(spaniel, 'image/jpeg', '/v1/classify?top=abc'), 400, 'bad_request');
     expectError(await post(spaniel, 'image/jpeg', '/v1/classify?target=2'), 400, 'bad_request');
     expectError(await post(spaniel, 'image/jpeg', '/v1/classify?model=resnet-9000'), 404, 'unknown_model');
+    expectError(await post(spaniel, 'image/jpeg', '/v1/classify?target=0.7321'), 400, 'uncalibrated_target');
+    assert.equal((await post(spaniel, 'image/jpeg', '/v1/classify?target=0.9')).statusCode, 200);
     const empty = multipart([{ name: 'other', value: 'x' }]);
     expectError(await post(empty.body, empty.contentType), 400, 'empty_body');
     const big = multipart([{ name: 'file', filename: 'big.jpg', type: 'image/jpeg', data: Buffer.alloc(33 * 1024 * 1024, 1) }]);
