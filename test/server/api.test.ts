@@ -341,6 +341,20 @@ describe('photos and access rules', () => {
     expectError(await call({ method: 'POST', url: '/v1/photos', headers: { 'content-type': none.contentType }, payload: none.body, as: 'bob' }), 400, 'empty_body');
   });
 
+  test('visibility: owner or admin may change it', async () => {
+    const id = f.photos.alicePrivate[3]!;
+    const headers = { 'content-type': 'application/json' };
+    expectError(await call({ method: 'PATCH', url: `/v1/photos/${id}`, headers, payload: '{"visibility":"public"}', as: 'bob' }), 404, 'photo_not_found');
+    expectError(await call({ method: 'PATCH', url: `/v1/photos/${id}`, headers, payload: '{"visibility":"everyone"}', as: 'alice' }), 400, 'bad_request');
+    const res = await call({ method: 'PATCH', url: `/v1/photos/${id}`, headers, payload: '{"visibility":"public"}', as: 'alice' });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(json(res).visibility, 'public');
+    assert.equal((await call({ url: `/v1/photos/${id}`, as: 'bob' })).statusCode, 200);
+    expectError(await call({ method: 'PATCH', url: `/v1/photos/${id}`, headers, payload: '{"visibility":"private"}', as: 'bob' }), 403, 'forbidden');
+    assert.equal((await call({ method: 'PATCH', url: `/v1/photos/${id}`, headers, payload: '{"visibility":"private"}', as: 'admin' })).statusCode, 200);
+    expectError(await call({ url: `/v1/photos/${id}`, as: 'bob' }), 404, 'photo_not_found');
+  });
+
   test('reclassify: owner or admin only', async () => {
     const mine = f.photos.alicePrivate[2]!;
     const res = await call({ method: 'POST', url: `/v1/photos/${mine}/reclassify`, as: 'alice' });

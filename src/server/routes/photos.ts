@@ -5,7 +5,8 @@ import { stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { listPhotos, photoDetail, similarPhotos } from '../../library/photos.js';
-import { replaceAnalysis } from '../../library/store.js';
+import { replaceAnalysis, setVisibility } from '../../library/store.js';
+import { requireJson } from './owners.js';
 import { feedbackOf } from '../../library/feedback.js';
 import { requireOwner } from '../auth.js';
 import { ApiError, errorBodySchema, forbidden } from '../errors.js';
@@ -184,6 +185,34 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
       const received = await receiveUploads(ctx, req);
       const results = await ingestUploads(ctx, owner, received, req.log);
       return { results };
+    },
+  );
+
+  app.patch<{ Params: { id: number }; Body: { visibility: 'private' | 'public' } }>(
+    '/v1/photos/:id',
+    {
+      schema: {
+        summary: 'Change a photo’s visibility (its owner or an admin).',
+        tags: ['photos'],
+        security: bearer,
+        params: idParamsSchema,
+        body: {
+          type: 'object',
+          required: ['visibility'],
+          additionalProperties: false,
+          properties: { visibility: { type: 'string', enum: ['private', 'public'] } },
+        },
+        response: { 200: photoSummarySchema, ...errors },
+      },
+      preValidation: requireJson,
+    },
+    async (req) => {
+      const caller = req.caller;
+      if (!caller.owner && !caller.admin) throw new ApiError(401, 'unauthorized', 'Sign in to change your photos.');
+      const photo = await photoDetail(db, caller.viewer, req.params.id, { nodes: 0 });
+      if (!caller.admin && photo.owner !== caller.owner?.name) throw forbidden('Only the photo’s owner or an admin may change it.');
+      await setVisibility(db, photo.id, req.body.visibility);
+      return photoSummary(await photoDetail(db, caller.viewer, photo.id, { nodes: 0 }));
     },
   );
 
