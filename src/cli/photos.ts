@@ -16,6 +16,12 @@ export function photoRecord(p: PhotoSummary) {
   };
 }
 
+function photoLine(p: PhotoSummary): string {
+  const label = p.hedged ? `${p.hedged.name} (${(p.hedged.score * 100).toFixed(0)}%)` : (p.labels[0]?.name ?? '');
+  const score = p.score !== undefined ? `${p.score.toFixed(3)}  ` : '';
+  return `${String(p.id).padStart(6)}  ${score}${p.owner}  ${p.visibility.padEnd(7)}  ${label}  ${p.originalPath}\n`;
+}
+
 export function parseLimit(text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const n = Number(text);
@@ -29,29 +35,31 @@ export function register(program: Command): void {
     .description('list stored photos: all, or those under a synset (descendants included), best first')
     .option('--owner <name>', "only this owner's photos")
     .option('--under <wnid>', 'only photos under this synset, e.g. n02084071 (dog)')
-    .option('--limit <n>', 'photos per page (1-500)', '50')
+    .option('--min-score <s>', 'with --under: only photos scoring at least this for the synset (0-1)')
+    .option('--limit <n>', 'print one page of this many photos (1-500) and the cursor to the next (default: every photo)')
     .option('--cursor <c>', 'continue after a previous page (printed on stderr)')
     .option('--as <owner>', 'see what this owner may see (default: everything, as the local admin)')
     .option('--json', 'one JSON object per line per photo')
-    .action(async (o: { owner?: string; under?: string; limit?: string; cursor?: string; as?: string; json?: boolean }) => {
+    .action(async (o: { owner?: string; under?: string; minScore?: string; limit?: string; cursor?: string; as?: string; json?: boolean }) => {
       const s = await openSession({ as: o.as });
       try {
-        const page = await listPhotos(s.lib.db, s.viewer, {
-          owner: o.owner,
-          under: o.under,
-          limit: parseLimit(o.limit, 50),
-          cursor: o.cursor,
-          taxonomy: o.under ? await s.taxonomy() : undefined,
-        });
-        for (const p of page.photos) {
-          if (o.json) process.stdout.write(JSON.stringify(photoRecord(p)) + '\n');
-          else {
-            const label = p.hedged ? `${p.hedged.name} (${(p.hedged.score * 100).toFixed(0)}%)` : (p.labels[0]?.name ?? '');
-            const score = p.score !== undefined ? `${p.score.toFixed(3)}  ` : '';
-            process.stdout.write(`${String(p.id).padStart(6)}  ${score}${p.owner}  ${p.visibility.padEnd(7)}  ${label}  ${p.originalPath}\n`);
+        // One page with --limit (and the cursor to the next on stderr); otherwise every photo, page by page.
+        const paged = o.limit !== undefined;
+        const taxonomy = o.under ? await s.taxonomy() : undefined;
+        const minScore = o.minScore === undefined ? undefined : Number(o.minScore);
+        if (minScore !== undefined && !(minScore >= 0 && minScore <= 1)) throw new Error(`--min-score must be a number from 0 to 1, not ${JSON.stringify(o.minScore)}`);
+        let cursor = o.cursor;
+        for (;;) {
+          const limit = paged ? parseLimit(o.limit, 50) : 500;
+          const page = await listPhotos(s.lib.db, s.viewer, { owner: o.owner, under: o.under, minScore, limit, cursor, taxonomy });
+          for (const p of page.photos) process.stdout.write(o.json ? JSON.stringify(photoRecord(p)) + '\n' : photoLine(p));
+          if (!page.nextCursor) break;
+          if (paged) {
+            process.stderr.write(`next page: --cursor ${page.nextCursor}\n`);
+            break;
           }
+          cursor = page.nextCursor;
         }
-        if (page.nextCursor) process.stderr.write(`next page: --cursor ${page.nextCursor}\n`);
       } finally {
         await s.close();
       }

@@ -42,6 +42,8 @@ export interface ListPhotosOptions {
   limit?: number;
   cursor?: string;
   taxonomy?: TaxonomyView;
+  /** With `under`: only photos scoring at least this for the synset (default: every stored score, floor 0.01). */
+  minScore?: number;
   /** Without `under`: newest (highest id) first instead of oldest first (cursors remember the order). */
   newestFirst?: boolean;
 }
@@ -155,6 +157,10 @@ export async function listPhotos(db: LibraryDb, viewer: Viewer, opts: ListPhotos
       .select('ns.score')
       .where('ns.wnid', '=', under)
       .where(visibleTo(viewer, 'p'));
+    if (opts.minScore !== undefined) {
+      if (!Number.isFinite(opts.minScore)) throw new LibraryError('bad_request', 'minScore must be a number');
+      q = q.where('ns.score', '>=', opts.minScore);
+    }
     if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId);
     if (after && after.score !== null) {
       const s = after.score;

@@ -51,6 +51,11 @@ describe('library CLI', () => {
     assert.equal(all.length, 12);
     assert.equal(new Set(all.map((p) => p.id)).size, 12);
     for (let i = 1; i < all.length; i++) assert.ok(all[i - 1].score >= all[i].score);
+    // without --limit: every photo, across pages; --min-score keeps the strong ones only
+    const every = lines((await run('photos', '--under', 'n02084071', '--json')).out);
+    assert.deepEqual(every.map((p) => p.id), all.map((p) => p.id));
+    const strong = lines((await run('photos', '--under', 'n02084071', '--min-score', '0.95', '--json')).out);
+    assert.ok(strong.length > 0 && strong.length < 12 && strong.every((p) => p.score >= 0.95));
     const bad = await run('photos', '--under', 'n02084071', '--cursor', 'garbage!', '--json');
     assert.notEqual(bad.code, 0);
     assert.match(bad.err, /invalid paging cursor/);
