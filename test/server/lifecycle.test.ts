@@ -9,18 +9,23 @@ import type { Engine, Prediction } from '../../src/vision/engine.js';
 import { openLibrary, type Library } from '../../src/library/db.js';
 import { loadTaxonomy, type Taxonomy } from '../../src/taxonomy/analysis.js';
 import { Engine as RealEngine } from '../../src/vision/engine.js';
+import { ensureOwner } from '../../src/library/store.js';
+import { createToken } from '../../src/library/tokens.js';
 import { calibImages, tempHome } from '../support/env.js';
+import { multipart } from './images.js';
 
 const jpeg = readFileSync(`${calibImages}/n02085782_Japanese_spaniel.JPEG`);
 const home = tempHome('pictograph-lifecycle-');
 let lib: Library;
 let engine: RealEngine;
 let taxonomy: Taxonomy;
+let token: string;
 
 before(async () => {
   lib = await openLibrary({ env: { ...home.env, DATABASE_URL: '' } });
   engine = await RealEngine.load({ env: home.env });
   taxonomy = await loadTaxonomy({ modelId: engine.model.id, env: home.env });
+  token = (await createToken(lib.db, { ownerId: await ensureOwner(lib.db, 'uploader') })).token;
 });
 
 after(async () => {
@@ -77,9 +82,19 @@ test('a full queue answers 429 with Retry-After, then the server recovers', asyn
       assert.equal(res.headers['retry-after'], '2');
     }
     assert.equal((await app.inject({ url: '/healthz' })).statusCode, 200, 'health answers while saturated');
+    const form = multipart([{ name: 'file', filename: 'dog.jpg', type: 'image/jpeg', data: jpeg }]);
+    const upload = await app.inject({
+      method: 'POST',
+      url: '/v1/photos',
+      headers: { 'content-type': form.contentType, authorization: `Bearer ${token}` },
+      payload: form.body,
+    });
+    assert.equal(upload.statusCode, 429, upload.body);
+    assert.equal(upload.headers['retry-after'], '2');
+    assert.equal(await lib.db.selectFrom('photos').select('id').executeTakeFirst(), undefined, 'nothing half-stored');
     const metrics = await app.inject({ url: '/metrics' });
     assert.match(metrics.body, /pictograph_inference_queue_depth\{model="mobilenetv2-12-int8"\} 3/);
-    assert.match(metrics.body, /pictograph_inference_queue_rejections_total\{model="mobilenetv2-12-int8"\} 3/);
+    assert.match(metrics.body, /pictograph_inference_queue_rejections_total\{model="mobilenetv2-12-int8"\} 4/);
     gated.open();
     for (const res of [await first, ...(await Promise.all(queued))]) assert.equal(res.statusCode, 200, res.body);
     assert.equal((await post()).statusCode, 200, 'accepts work again once drained');

@@ -184,6 +184,12 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
       }
       const received = await receiveUploads(ctx, req);
       const results = await ingestUploads(ctx, owner, received, req.log);
+      // Nothing could be classified because the queue was full: shed the whole request like classify does.
+      if (results.length > 0 && results.every((r) => r.error?.code === 'queue_full')) {
+        throw new ApiError(429, 'queue_full', 'The classifier is busy; upload again shortly.', {
+          'retry-after': String(ctx.config.retryAfterSeconds),
+        });
+      }
       return { results };
     },
   );
