@@ -41,6 +41,14 @@ function ConceptPicker({ onPick, onCancel }: { onPick: (s: SynsetHit | null) => 
           autoComplete="off"
           value={q}
           onInput={(e) => setQ(e.currentTarget.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && hits.length > 0) {
+              e.preventDefault();
+              onPick(hits[0]);
+            } else if (e.key === 'Escape') {
+              onCancel();
+            }
+          }}
         />
       </label>
       {error && <p class="error">{error}</p>}
