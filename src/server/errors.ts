@@ -19,7 +19,6 @@ export const notFound = (message: string, code = 'not_found') => new ApiError(40
 export const unauthorized = (message = 'Sign in: send `Authorization: Bearer <token>`.') =>
   new ApiError(401, 'unauthorized', message);
 export const forbidden = (message: string) => new ApiError(403, 'forbidden', message);
-export const photoNotFound = (id: unknown) => notFound(`No photo ${String(id)} that you may see.`, 'photo_not_found');
 
 /** JSON schema of the error body, for OpenAPI. */
 export const errorBodySchema = {
