@@ -6,7 +6,7 @@ import { ingestFiles, type IngestSummary } from '../library/ingest.js';
 import { loadRecognizer } from '../library/recognizer.js';
 import { DEFAULT_MODEL_ID } from '../vision/manifest.js';
 
-interface IngestCliOptions {
+export interface IngestCliOptions {
   owner: string;
   public?: boolean;
   keepGps?: boolean;
@@ -36,40 +36,46 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'photos in flight at once (default: 4 x cores)')
     .option('--json', 'print the summary as JSON')
     .action(async (paths: string[], o: IngestCliOptions) => {
-      const recognizer = await loadRecognizer({ modelId: o.model });
-      const lib = await openLibrary();
-      const bar = process.stderr.isTTY
-        ? new SingleBar({
-            stream: process.stderr,
-            format: 'ingest [{bar}] {value}/{total} | {rate} photos/s | ETA {eta_formatted} | {failed} failed',
-            hideCursor: true,
-            etaBuffer: 50,
-          })
-        : null;
-      const started = performance.now();
-      try {
-        const summary = await ingestFiles(paths, {
-          owner: o.owner,
-          visibility: o.public ? 'public' : 'private',
-          keepGps: Boolean(o.keepGps),
-          recognizer,
-          db: lib.db,
-          concurrency: o.concurrency ? Number(o.concurrency) : undefined,
-          onProgress: (p) => {
-            if (!bar) return;
-            const rate = (p.done / Math.max(1e-3, (performance.now() - started) / 1000)).toFixed(1);
-            if (p.done === 1) bar.start(p.total, 0, { rate, failed: 0 });
-            bar.update(p.done, { rate, failed: p.failed });
-          },
-        });
-        bar?.stop();
-        if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
-        else printSummary(summary);
-        if (summary.failed > 0) process.exitCode = 1;
-      } finally {
-        bar?.stop();
-        await recognizer.close();
-        await lib.close();
-      }
+      const summary = await runIngest(paths, o);
+      if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
+      else printSummary(summary);
+      if (summary.failed > 0) process.exitCode = 1;
     });
+}
+
+/** Ingests as `pictograph ingest` does (progress bar on a TTY), resolving to the summary; used by `ingest` and `up`. */
+export async function runIngest(paths: string[], o: Omit<IngestCliOptions, 'json'>): Promise<IngestSummary> {
+  const recognizer = await loadRecognizer({ modelId: o.model });
+  const lib = await openLibrary();
+  const bar = process.stderr.isTTY
+    ? new SingleBar({
+        stream: process.stderr,
+        format: 'ingest [{bar}] {value}/{total} | {rate} photos/s | ETA {eta_formatted} | {failed} failed',
+        hideCursor: true,
+        etaBuffer: 50,
+      })
+    : null;
+  const started = performance.now();
+  try {
+    const summary = await ingestFiles(paths, {
+      owner: o.owner,
+      visibility: o.public ? 'public' : 'private',
+      keepGps: Boolean(o.keepGps),
+      recognizer,
+      db: lib.db,
+      concurrency: o.concurrency ? Number(o.concurrency) : undefined,
+      onProgress: (p) => {
+        if (!bar) return;
+        const rate = (p.done / Math.max(1e-3, (performance.now() - started) / 1000)).toFixed(1);
+        if (p.done === 1) bar.start(p.total, 0, { rate, failed: 0 });
+        bar.update(p.done, { rate, failed: p.failed });
+      },
+    });
+    bar?.stop();
+    return summary;
+  } finally {
+    bar?.stop();
+    await recognizer.close();
+    await lib.close();
+  }
 }

@@ -13,6 +13,7 @@ const commandModules: Array<() => Promise<{ register: (program: Command) => void
   () => import('./tokens.js'),
   () => import('./classify.js'),
   () => import('./models.js'),
+  () => import('./up.js'),
 ];
 
 // `pictograph ... | head` closes stdout early: stop quietly instead of crashing on EPIPE.

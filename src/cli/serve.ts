@@ -7,7 +7,7 @@ import { serverConfig, type ClassifyAccess } from '../server/config.js';
 import { loadTaxonomy } from '../taxonomy/analysis.js';
 import { Engine } from '../vision/engine.js';
 
-interface ServeOptions {
+export interface ServeOptions {
   port: string;
   host: string;
   openClassify?: boolean;
@@ -38,56 +38,65 @@ export function register(program: Command): void {
     .option('--no-web', 'serve the API only')
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
     .action(async (opts: ServeOptions) => {
-      if (opts.openClassify && opts.tokenClassify) throw new Error('choose one of --open-classify and --token-classify');
-      const port = parseIntOption('--port', opts.port, 0, 65535);
-      const target = Number(opts.target);
-      if (!(target > 0 && target < 1)) throw new Error('--target must be between 0 and 1 (e.g. 0.9)');
-      const classifyAccess: ClassifyAccess = opts.tokenClassify ? 'token' : 'open';
-      const env = process.env;
-      const lib = await openLibrary({ env });
-      const threads = opts.threads !== undefined ? parseIntOption('--threads', opts.threads, 1, 1024) : undefined;
-      const config = serverConfig({
-        classifyAccess,
-        defaultTarget: target,
-        batch: {
-          maxQueue: parseIntOption('--max-queue', opts.maxQueue ?? '256', 1, 100000),
-          maxBatch: parseIntOption('--max-batch', opts.maxBatch ?? '16', 1, 256),
-          maxWaitMs: 3,
-        },
-        logger: { level: opts.logLevel },
-        ...(opts.web === false ? { webRoot: null } : typeof opts.web === 'string' ? { webRoot: opts.web } : {}),
-      });
-      const app = await createServer({
-        db: lib.db,
-        env,
-        config,
-        load: async () => {
-          const engine = await Engine.load({ modelId: opts.model, env, threads });
-          const taxonomy = await loadTaxonomy({ modelId: engine.model.id, target, env });
-          return { engine, taxonomy };
-        },
-      });
-      let closing = false;
-      const shutdown = (signal: string) => {
-        if (closing) return;
-        closing = true;
-        app.log.info({ signal }, 'shutting down: finishing requests in flight');
-        app
-          .close()
-          .then(() => lib.close())
-          .then(
-            () => process.exit(0),
-            (err: unknown) => {
-              app.log.error({ err }, 'shutdown failed');
-              process.exit(1);
-            },
-          );
-      };
-      process.once('SIGINT', () => shutdown('SIGINT'));
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      await app.listen({ port, host: opts.host });
-      app.log.info({ database: lib.dialect, classify: classifyAccess }, 'pictograph API listening; the model loads in the background');
+      await serve(opts);
     });
+}
+
+/**
+ * Starts the API (and web app) as `pictograph serve` does and resolves to its address once it listens; used by `serve` and
+ * by `up`. SIGINT/SIGTERM close it gracefully (requests in flight finish) and exit the process.
+ */
+export async function serve(opts: ServeOptions): Promise<string> {
+  if (opts.openClassify && opts.tokenClassify) throw new Error('choose one of --open-classify and --token-classify');
+  const port = parseIntOption('--port', opts.port, 0, 65535);
+  const target = Number(opts.target);
+  if (!(target > 0 && target < 1)) throw new Error('--target must be between 0 and 1 (e.g. 0.9)');
+  const classifyAccess: ClassifyAccess = opts.tokenClassify ? 'token' : 'open';
+  const env = process.env;
+  const lib = await openLibrary({ env });
+  const threads = opts.threads !== undefined ? parseIntOption('--threads', opts.threads, 1, 1024) : undefined;
+  const config = serverConfig({
+    classifyAccess,
+    defaultTarget: target,
+    batch: {
+      maxQueue: parseIntOption('--max-queue', opts.maxQueue ?? '256', 1, 100000),
+      maxBatch: parseIntOption('--max-batch', opts.maxBatch ?? '16', 1, 256),
+      maxWaitMs: 3,
+    },
+    logger: { level: opts.logLevel },
+    ...(opts.web === false ? { webRoot: null } : typeof opts.web === 'string' ? { webRoot: opts.web } : {}),
+  });
+  const app = await createServer({
+    db: lib.db,
+    env,
+    config,
+    load: async () => {
+      const engine = await Engine.load({ modelId: opts.model, env, threads });
+      const taxonomy = await loadTaxonomy({ modelId: engine.model.id, target, env });
+      return { engine, taxonomy };
+    },
+  });
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down: finishing requests in flight');
+    app
+      .close()
+      .then(() => lib.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          app.log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  const address = await app.listen({ port, host: opts.host });
+  app.log.info({ database: lib.dialect, classify: classifyAccess }, 'pictograph API listening; the model loads in the background');
+  return address;
 }
 
 function parseIntOption(name: string, value: string, min: number, max: number): number {
