@@ -113,6 +113,37 @@ export function chooseDisplayCategories(
   return chosen.sort((a, b) => b.score - a.score);
 }
 
+/**
+ * The cells of a person's treemap (the report's "top four categories"): categories that never nest inside
+ * one another, biggest count first, where a category gives way to a narrower one holding at least
+ * `dominance` of its photos, so a dog lover's cell reads "Dog", not "Animal" beside "Mammal" beside "Dog".
+ */
+export function chooseTreemapCategories<T extends { id: string; count: number }>(
+  categories: Categories,
+  counts: T[],
+  opts: { max?: number; dominance?: number } = {},
+): T[] {
+  const max = opts.max ?? 4;
+  const dominance = opts.dominance ?? 2 / 3;
+  const known = counts.filter((c) => c.count > 0 && categories.byId.has(c.id));
+  const leavesOf = (c: T): Int32Array => categories.byId.get(c.id)!.leaves;
+  const narrower = (inner: T, outer: T): boolean => leavesOf(inner).length < leavesOf(outer).length && isSubset(leavesOf(inner), leavesOf(outer));
+  const biggestFirst = (a: T, b: T): number => b.count - a.count || leavesOf(a).length - leavesOf(b).length || a.id.localeCompare(b.id);
+  const chosen: T[] = [];
+  for (const candidate of [...known].sort(biggestFirst)) {
+    if (chosen.length >= max) break;
+    let pick = candidate;
+    for (;;) {
+      const inner = known.filter((c) => c.count >= dominance * pick.count && narrower(c, pick)).sort(biggestFirst)[0];
+      if (inner === undefined) break;
+      pick = inner;
+    }
+    const nests = chosen.some((c) => c === pick || isSubset(leavesOf(c), leavesOf(pick)) || isSubset(leavesOf(pick), leavesOf(c)));
+    if (!nests) chosen.push(pick);
+  }
+  return chosen;
+}
+
 function isSubset(small: Int32Array, big: Int32Array): boolean {
   let j = 0;
   for (let i = 0; i < small.length; i++) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseDisplayCategories, compileCategories, displayNode, readCategoryFile, scoreCategories, validateCategoryFile } from '../../src/taxonomy/categories.js';
+import { chooseDisplayCategories, chooseTreemapCategories, compileCategories, displayNode, readCategoryFile, scoreCategories, validateCategoryFile } from '../../src/taxonomy/categories.js';
 import { applyPolicyToCategories, applyPolicyToHedged, applyPolicyToLabels, compilePolicy, displayName, readPolicyFile } from '../../src/taxonomy/policy.js';
 import { analyzePrediction, hedgedPath } from '../../src/taxonomy/analysis.js';
 import { loadTaxonomy } from '../../src/taxonomy/load.js';
@@ -44,6 +44,23 @@ test('categories score as probabilities and display picks the most specific ones
   assert.equal(h.wnids[displayNode(cats, h.node('n01886756')!)!], 'n01861778');
   assert.equal(displayNode(cats, h.node('n03575240')!), undefined);
   assert.equal(displayNode(cats, h.node('n02084071')!), h.node('n02084071'));
+});
+
+test('treemap cells never nest, and a category gives way to the subcategory holding most of it', async () => {
+  const h = await hierarchy();
+  const cats = compileCategories(h, readCategoryFile());
+  // A dog lover: 82 animals of which 59 mammals, all 59 dogs; a few birds, fish, cars, one flower.
+  const counts = [
+    { id: 'animal', count: 82 }, { id: 'mammal', count: 59 }, { id: 'dog', count: 59 }, { id: 'bird', count: 12 },
+    { id: 'fish', count: 7 }, { id: 'vehicle', count: 9 }, { id: 'car', count: 4 }, { id: 'flower', count: 1 }, { id: 'plant', count: 1 },
+  ];
+  const cells = chooseTreemapCategories(cats, counts, { max: 4 });
+  assert.deepEqual(cells.map((c) => c.id), ['dog', 'bird', 'vehicle', 'fish']);
+  // Vehicle (9) keeps its own cell: car holds 4 of 9, under the two-thirds needed to stand for it.
+  assert.deepEqual(chooseTreemapCategories(cats, counts, { max: 10 }).map((c) => c.id), ['dog', 'bird', 'vehicle', 'fish', 'flower']);
+  // Without a dominant subcategory the broad category stays.
+  assert.deepEqual(chooseTreemapCategories(cats, [{ id: 'animal', count: 10 }, { id: 'dog', count: 3 }, { id: 'cat', count: 3 }], { max: 4 }).map((c) => c.id), ['animal']);
+  assert.deepEqual(chooseTreemapCategories(cats, [{ id: 'nope', count: 3 }, { id: 'food', count: 0 }]), []);
 });
 
 test('the label policy holds back primates and people below high confidence, renames, suppresses', async () => {

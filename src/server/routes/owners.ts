@@ -9,6 +9,7 @@ import { createToken } from '../../library/tokens.js';
 import { visibleTo, type Viewer } from '../../library/viewer.js';
 import type { LibraryDb } from '../../library/db.js';
 import { requireAdmin } from '../auth.js';
+import { chooseTreemapCategories } from '../../taxonomy/categories.js';
 import { consumerCategoryCounts } from '../consumer-categories.js';
 import { ApiError, errorBodySchema } from '../errors.js';
 import { photoSummary } from '../presenters.js';
@@ -119,8 +120,10 @@ export function registerOwnerRoutes(app: FastifyInstance): void {
       const name = req.params.name;
       const view = runtime.view();
       const profile = await ownerProfile(db, viewer, name, { taxonomy: view, top: 20 });
-      const counts = new Map((await consumerCategoryCounts(db, viewer, { owner: name })).map((c) => [c.id, c.count]));
-      const top = profile.topCategories.slice(0, 8);
+      const { categories } = await runtime.taxonomy();
+      const means = new Map(profile.topCategories.map((c) => [c.id, c.mean]));
+      // Treemap cells: the biggest categories that do not nest inside one another (Dog, not Animal ⊃ Mammal ⊃ Dog).
+      const top = chooseTreemapCategories(categories, await consumerCategoryCounts(db, viewer, { owner: name }), { max: 8 });
       const topCategories = [];
       for (const c of top) {
         const examples = await listPhotos(db, viewer, { under: c.wnid, owner: name, limit: 4, taxonomy: view });
@@ -128,8 +131,8 @@ export function registerOwnerRoutes(app: FastifyInstance): void {
           id: c.id,
           name: c.name,
           wnid: c.wnid,
-          count: counts.get(c.id) ?? 0,
-          score: c.mean,
+          count: c.count,
+          score: means.get(c.id) ?? 0,
           examples: examples.photos.map(photoSummary),
         });
       }
