@@ -15,7 +15,10 @@ type Section = { name: string; run: (opts: BenchOptions) => Promise<Record<strin
 
 const sections: Section[] = [
   { name: 'engine', run: async (o) => (await import('./engine.js')).benchEngine(o) },
+  { name: 'taxonomy', run: async () => (await import('./taxonomy.js')).benchTaxonomy() },
+  { name: 'library', run: async (o) => (await import('./library.js')).benchLibrary(o) },
   { name: 'server', run: async (o) => (await import('./server.js')).benchServer(o) },
+  { name: 'web', run: async () => (await import('./web.js')).benchWeb() },
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));
