@@ -4,7 +4,8 @@ import { loadTaxonomy, type Taxonomy } from '../taxonomy/load.js';
 import { analyzePrediction } from '../taxonomy/analysis.js';
 import { MicroBatcher } from '../vision/batcher.js';
 import { decodePhoto } from '../vision/decode.js';
-import { Engine } from '../vision/engine.js';
+import { Engine, type Prediction } from '../vision/engine.js';
+import type { PhotoAnalysis } from './analysis.js';
 import { hierarchyView } from './hierarchy-view.js';
 import { THUMBNAIL_SIZES, type PhotoRecognizer, type RecognizedPhoto } from './ingest.js';
 import type { TaxonomyView } from './taxonomy-view.js';
@@ -17,6 +18,29 @@ export interface LoadedRecognizer extends PhotoRecognizer {
   close(): Promise<void>;
 }
 
+/**
+ * One photo through the pipeline: a single decode feeds the model tensor and the thumbnails, the tensor joins a
+ * micro-batch, and `analyze` turns the prediction into what the library stores. Shared by ingest and the server.
+ */
+export async function recognizePhoto(
+  bytes: Buffer,
+  engine: Engine,
+  batcher: MicroBatcher,
+  analyze: (prediction: Prediction) => PhotoAnalysis | Promise<PhotoAnalysis>,
+  opts: { maxBytes?: number } = {},
+): Promise<RecognizedPhoto> {
+  const decoded = await decodePhoto(bytes, engine.model.spec, { thumbnails: [...THUMBNAIL_SIZES], maxBytes: opts.maxBytes });
+  const analysis = await analyze(await batcher.submit(decoded.tensor));
+  return {
+    width: decoded.width,
+    height: decoded.height,
+    format: decoded.format,
+    orientation: decoded.orientation,
+    thumbnails: (decoded.thumbnails ?? []).map((t) => ({ size: t.size, webp: t.webp })),
+    analysis,
+  };
+}
+
 /** Builds a recognizer over an already loaded engine and taxonomy. */
 export function recognizerFor(engine: Engine, taxonomy: Taxonomy, opts: { top?: number } = {}): LoadedRecognizer {
   const batcher = new MicroBatcher(engine, { maxQueue: 100_000 });
@@ -27,26 +51,8 @@ export function recognizerFor(engine: Engine, taxonomy: Taxonomy, opts: { top?: 
     taxonomy,
     view: hierarchyView(taxonomy.hierarchy),
     batcher,
-    async recognize(bytes: Buffer): Promise<RecognizedPhoto> {
-      const decoded = await decodePhoto(bytes, engine.model.spec, { thumbnails: [...THUMBNAIL_SIZES] });
-      const prediction = await batcher.submit(decoded.tensor);
-      const analysis = analyzePrediction(prediction, {
-        hierarchy: taxonomy.hierarchy,
-        calibration: taxonomy.calibration,
-        policy: taxonomy.policy,
-        categories: taxonomy.categories,
-        top: opts.top ?? 5,
-        model,
-      });
-      return {
-        width: decoded.width,
-        height: decoded.height,
-        format: decoded.format,
-        orientation: decoded.orientation,
-        thumbnails: (decoded.thumbnails ?? []).map((t) => ({ size: t.size, webp: t.webp })),
-        analysis,
-      };
-    },
+    recognize: (bytes: Buffer): Promise<RecognizedPhoto> =>
+      recognizePhoto(bytes, engine, batcher, (prediction) => analyzePrediction(prediction, { ...taxonomy, top: opts.top ?? 5, model })),
     async close() {
       await batcher.drain();
       await engine.close();

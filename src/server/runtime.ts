@@ -9,7 +9,7 @@ import { analyzePrediction, hedgedPath, loadTaxonomy, type Taxonomy } from '../t
 import type { PhotoAnalysis } from '../library/analysis.js';
 import { hierarchyView } from '../library/hierarchy-view.js';
 import type { PhotoRecognizer, RecognizedPhoto } from '../library/ingest.js';
-import { THUMBNAIL_SIZES } from '../library/ingest.js';
+import { recognizePhoto } from '../library/recognizer.js';
 import type { TaxonomyView } from '../library/taxonomy-view.js';
 import type { ServerConfig } from './config.js';
 import { ApiError, scrubPaths } from './errors.js';
@@ -110,22 +110,8 @@ export class ModelRuntime {
     const { engine, batcher } = this.current();
     return {
       model: { id: engine.model.id, sha256: engine.model.sha256 },
-      recognize: async (bytes: Buffer): Promise<RecognizedPhoto> => {
-        const decoded = await decodePhoto(bytes, engine.model.spec, {
-          thumbnails: [...THUMBNAIL_SIZES],
-          maxBytes: this.config.maxImageBytes,
-        });
-        const prediction = await batcher.submit(decoded.tensor);
-        const analysis = await this.analyze(prediction, { target });
-        return {
-          width: decoded.width,
-          height: decoded.height,
-          format: decoded.format,
-          orientation: decoded.orientation,
-          thumbnails: (decoded.thumbnails ?? []).map((t) => ({ size: t.size, webp: t.webp })),
-          analysis,
-        };
-      },
+      recognize: (bytes: Buffer): Promise<RecognizedPhoto> =>
+        recognizePhoto(bytes, engine, batcher, (prediction) => this.analyze(prediction, { target }), { maxBytes: this.config.maxImageBytes }),
     };
   }
 
