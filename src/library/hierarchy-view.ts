@@ -30,7 +30,9 @@ export function hierarchyView(h: Hierarchy): TaxonomyView {
     leafCount: h.labelCount,
     name: (wnid) => {
       const n = node(wnid);
-      return n === undefined ? undefined : h.names[n];
+      if (n !== undefined) return h.names[n];
+      const i = wn.indexOf(wnid); // any other WordNet noun (e.g. a concept named in feedback)
+      return i === undefined ? undefined : wn.name(i);
     },
     parents: (wnid) => {
       const n = node(wnid);

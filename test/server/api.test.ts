@@ -381,6 +381,7 @@ describe('feedback', () => {
     const wrong = await call({ method: 'POST', url: `/v1/photos/${f.photos.bobPublic[0]}/feedback`, headers, payload: '{"correct":false,"wnid":"n02084071"}', as: 'alice' });
     assert.equal(wrong.statusCode, 201, wrong.body);
     assert.equal(json(wrong).feedback.wnid, 'n02084071');
+    assert.equal(json(wrong).feedback.name, 'dog', 'the named concept comes back with its name');
     await call({ method: 'POST', url: `/v1/photos/${mine}/feedback`, headers, payload: '{"correct":false}', as: 'bob' });
     expectError(await call({ method: 'POST', url: `/v1/photos/${f.photos.bobPrivate[0]}/feedback`, headers, payload: '{"correct":true}', as: 'alice' }), 404, 'photo_not_found');
     expectError(await call({ method: 'POST', url: `/v1/photos/${mine}/feedback`, headers, payload: '{"correct":"yes"}', as: 'alice' }), 400, 'bad_request');
@@ -399,6 +400,11 @@ describe('feedback', () => {
     assert.ok(Math.abs(model.accuracy - 1 / 3) < 1e-9);
     assert.ok(summary.categories.length >= 1);
     assert.equal(summary.categories.reduce((n: number, c: { judged: number }) => n + c.judged, 0), 3);
+    // A concept outside the model's labels (any WordNet noun) is named too.
+    const other = await call({ method: 'POST', url: `/v1/photos/${f.photos.bobPublic[0]}/feedback`, headers, payload: '{"correct":false,"wnid":"n09217230"}', as: 'alice' });
+    assert.equal(json(other).feedback.name, 'beach');
+    const named = json(await call({ url: `/v1/photos/${f.photos.bobPublic[0]}`, as: 'alice' })).feedback;
+    assert.deepEqual(named.map((x: { name: string | null }) => x.name), ['dog', 'beach']);
   });
 });
 

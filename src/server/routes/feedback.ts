@@ -37,6 +37,7 @@ export function registerFeedbackRoutes(app: FastifyInstance): void {
                   photo: { type: 'integer' },
                   correct: { type: 'boolean' },
                   wnid: { type: 'string', nullable: true },
+                  name: { type: 'string', nullable: true },
                   model: { type: 'string' },
                   owner: { type: 'string', nullable: true },
                   at: { type: 'string' },
@@ -65,7 +66,8 @@ export function registerFeedbackRoutes(app: FastifyInstance): void {
         correct,
         wnid: wnid ?? null,
       });
-      return reply.code(201).send({ feedback });
+      const name = feedback.wnid ? (runtime.view()?.name(feedback.wnid) ?? null) : null;
+      return reply.code(201).send({ feedback: { ...feedback, name } });
     },
   );
 

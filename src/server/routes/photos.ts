@@ -45,6 +45,7 @@ export const photoDetailSchema = {
         properties: {
           correct: { type: 'boolean' },
           wnid: { type: 'string', nullable: true },
+          name: { type: 'string', nullable: true },
           owner: { type: 'string', nullable: true },
           at: { type: 'string' },
         },
@@ -271,7 +272,7 @@ export async function photoDetailResponse(ctx: ServerContext, caller: Caller, id
     categories: photo.categories,
     similar: similar.map(photoSummary),
     original: `${photoUrl(photo.id)}/original`,
-    feedback: feedback.map((f) => ({ correct: f.correct, wnid: f.wnid, owner: f.owner, at: f.at })),
+    feedback: feedback.map((f) => ({ correct: f.correct, wnid: f.wnid, name: f.wnid ? (view?.name(f.wnid) ?? null) : null, owner: f.owner, at: f.at })),
   };
 }
 

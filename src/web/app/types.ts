@@ -22,7 +22,7 @@ export interface PhotoSummary {
 
 export interface Category { id: string; name: string; wnid: string; score?: number; count?: number; thumbnail?: string }
 
-export interface FeedbackEntry { correct: boolean; wnid: string | null; owner: string | null; at: string }
+export interface FeedbackEntry { correct: boolean; wnid: string | null; name?: string | null; owner: string | null; at: string }
 
 export interface PhotoDetail extends PhotoSummary {
   taken_at: string | null;

@@ -85,7 +85,7 @@ function StoredAnswer({ entry, name, onChange }: { entry: FeedbackEntry; name: s
           <span class="no">✗</span> You said the label was <strong>wrong</strong>
           {entry.wnid && (
             <>
-              {' '}— it is <a href={href.category(entry.wnid)}>{name ?? entry.wnid}</a>
+              {' '}— it is <a href={href.category(entry.wnid)}>{name ?? entry.name ?? entry.wnid}</a>
             </>
           )}
           .
@@ -138,7 +138,7 @@ export function Feedback({ photo }: { photo: PhotoDetail }) {
   }, [photo.id]);
 
   useEffect(() => {
-    if (stored && !stored.correct && stored.wnid && !storedName) {
+    if (stored && !stored.correct && stored.wnid && !stored.name && !storedName) {
       api.synset(stored.wnid).then((s) => setStoredName(s.name), () => undefined);
     }
   }, [stored]);
