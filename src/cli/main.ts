@@ -2,18 +2,18 @@
 import { Command } from 'commander';
 // Each command module exports `register(program)`; add new ones here (one line each).
 const commandModules: Array<() => Promise<{ register: (program: Command) => void }>> = [
-  () => import('./ingest.js'),
-  () => import('./photos.js'),
-  () => import('./query.js'),
-  () => import('./reindex.js'),
+  () => import('./up.js'),
+  () => import('./classify.js'),
+  () => import('./models.js'),
   () => import('./tree.js'),
   () => import('./calibrate.js'),
   () => import('./eval.js'),
+  () => import('./ingest.js'),
+  () => import('./reindex.js'),
+  () => import('./photos.js'),
+  () => import('./query.js'),
   () => import('./serve.js'),
   () => import('./tokens.js'),
-  () => import('./classify.js'),
-  () => import('./models.js'),
-  () => import('./up.js'),
 ];
 
 // `pictograph ... | head` closes stdout early: stop quietly instead of crashing on EPIPE.

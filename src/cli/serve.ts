@@ -24,7 +24,7 @@ export interface ServeOptions {
 export function register(program: Command): void {
   program
     .command('serve')
-    .description('Serve the HTTP API (and the web app when built) on the library database.')
+    .description('serve the HTTP API (and the web app when built) on the library database')
     .option('--port <n>', 'TCP port (0 = any free port)', '8080')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--open-classify', 'POST /v1/classify open to anonymous callers (default)')

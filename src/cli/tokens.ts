@@ -5,7 +5,7 @@ import { ensureOwner, findOwnerId } from '../library/store.js';
 import { createToken, listTokens, revokeToken } from '../library/tokens.js';
 
 export function register(program: Command): void {
-  const tokens = program.command('tokens').description('Manage API tokens (Authorization: Bearer <token>).');
+  const tokens = program.command('tokens').description('manage API tokens (Authorization: Bearer <token>)');
   tokens
     .command('create')
     .description('Create a token for an owner (created when new); prints the token once.')
