@@ -253,6 +253,12 @@ describe('photos and access rules', () => {
     assert.deepEqual(Object.keys(p).sort(), ['hedged', 'height', 'id', 'labels', 'owner', 'score', 'thumbnail', 'thumbnail_large', 'visibility', 'width']);
     assert.equal(p.thumbnail, `/v1/photos/${p.id}/thumbnail?size=256`);
     assert.ok(p.labels.length <= 5 && p.labels.length > 0);
+    // A category page keeps photos scoring at least 0.2 under the synset unless asked for less.
+    assert.ok(one.photos.every((x: { score: number }) => x.score >= 0.2), 'the default floor of a category page');
+    const everything = json(await call({ url: `/v1/photos?under=${dog}&limit=200&min_score=0`, as: 'alice' }));
+    assert.ok(everything.photos.length >= one.photos.length);
+    assert.deepEqual(everything.photos.slice(0, one.photos.length).map((x: { id: number }) => x.id), one.photos.map((x: { id: number }) => x.id));
+    expectError(await call({ url: `/v1/photos?under=${dog}&min_score=2` }), 400, 'bad_request');
   });
 
   test('bad paging and filters', async () => {

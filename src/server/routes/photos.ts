@@ -27,6 +27,13 @@ import type { Caller } from '../auth.js';
 
 const errors = { '4xx': errorBodySchema, '5xx': errorBodySchema };
 
+
+/**
+ * A category page lists photos whose score under the synset is at least this: stored node scores go down to
+ * 0.01, and a "dog" page should not end with tennis balls at 0.13. (A hedged label under the synset implies
+ * about 0.3 or more at the committed calibrations.) `min_score=0` lists everything stored.
+ */
+const UNDER_MIN_SCORE = 0.2;
 export const photoDetailSchema = {
   type: 'object',
   properties: {
@@ -67,7 +74,7 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
   const ctx = app.pictograph;
   const { db, runtime } = ctx;
 
-  app.get<{ Querystring: { under?: string; owner?: string; cursor?: string; limit: number } }>(
+  app.get<{ Querystring: { under?: string; owner?: string; cursor?: string; limit: number; min_score?: number } }>(
     '/v1/photos',
     {
       schema: {
@@ -81,6 +88,12 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
             owner: { type: 'string', minLength: 1, maxLength: 100 },
             cursor: { type: 'string', maxLength: 512 },
             limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+            min_score: {
+              type: 'number',
+              minimum: 0,
+              maximum: 1,
+              description: `With \`under\`: the least score under the synset a photo needs (default ${UNDER_MIN_SCORE}).`,
+            },
           },
         },
         response: {
@@ -97,7 +110,8 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
     },
     async (req) => {
       const { under, owner, cursor, limit } = req.query;
-      const page = await listPhotos(db, req.caller.viewer, { under, owner, cursor, limit, taxonomy: runtime.view(), newestFirst: true });
+      const minScore = under !== undefined ? (req.query.min_score ?? UNDER_MIN_SCORE) : undefined;
+      const page = await listPhotos(db, req.caller.viewer, { under, owner, cursor, limit, minScore, taxonomy: runtime.view(), newestFirst: true });
       return { photos: page.photos.map(photoSummary), next_cursor: page.nextCursor };
     },
   );
