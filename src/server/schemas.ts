@@ -30,6 +30,14 @@ export const categorySchema = {
   properties: { id: { type: 'string' }, name: { type: 'string' }, wnid: { type: 'string' }, score: { type: 'number' } },
 } as const;
 
+/** A consumer category with how many visible photos fall in it (home page, treemap cells). */
+export const categoryCountProperties = {
+  id: { type: 'string' },
+  name: { type: 'string' },
+  wnid: { type: 'string' },
+  count: { type: 'integer' },
+} as const;
+
 export const modelRefSchema = {
   type: 'object',
   required: ['id', 'sha256'],

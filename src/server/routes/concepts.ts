@@ -6,7 +6,7 @@ import { searchPhotos } from '../../library/search.js';
 import { consumerCategoryCounts, countsUnder } from '../consumer-categories.js';
 import { ApiError, errorBodySchema } from '../errors.js';
 import { photoSummary, photoUrl } from '../presenters.js';
-import { bearer, photoSummarySchema, synsetRefSchema } from '../schemas.js';
+import { bearer, categoryCountProperties, photoSummarySchema, synsetRefSchema } from '../schemas.js';
 import { searchSynsetsByPrefix } from '../synset-search.js';
 
 const errors = { '4xx': errorBodySchema, '5xx': errorBodySchema };
@@ -53,13 +53,7 @@ export function registerConceptRoutes(app: FastifyInstance): void {
                 type: 'array',
                 items: {
                   type: 'object',
-                  properties: {
-                    id: { type: 'string' },
-                    name: { type: 'string' },
-                    wnid: { type: 'string' },
-                    count: { type: 'integer' },
-                    thumbnail: { type: 'string' },
-                  },
+                  properties: { ...categoryCountProperties, thumbnail: { type: 'string' } },
                 },
               },
             },

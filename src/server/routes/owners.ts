@@ -13,7 +13,7 @@ import { chooseTreemapCategories } from '../../taxonomy/categories.js';
 import { consumerCategoryCounts } from '../consumer-categories.js';
 import { ApiError, errorBodySchema } from '../errors.js';
 import { photoSummary } from '../presenters.js';
-import { bearer, ownerNamePattern, photoSummarySchema, scoredSynsetSchema } from '../schemas.js';
+import { bearer, categoryCountProperties, ownerNamePattern, photoSummarySchema, scoredSynsetSchema } from '../schemas.js';
 
 const errors = { '4xx': errorBodySchema, '5xx': errorBodySchema };
 const ownerName = { type: 'string', minLength: 1, maxLength: 100 } as const;
@@ -99,10 +99,7 @@ export function registerOwnerRoutes(app: FastifyInstance): void {
                 items: {
                   type: 'object',
                   properties: {
-                    id: { type: 'string' },
-                    name: { type: 'string' },
-                    wnid: { type: 'string' },
-                    count: { type: 'integer' },
+                    ...categoryCountProperties,
                     score: { type: 'number' },
                     examples: { type: 'array', items: photoSummarySchema },
                   },
