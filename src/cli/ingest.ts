@@ -56,6 +56,7 @@ export async function runIngest(paths: string[], o: Omit<IngestCliOptions, 'json
       })
     : null;
   const started = performance.now();
+  let lastLine = started;
   try {
     const summary = await ingestFiles(paths, {
       owner: o.owner,
@@ -65,10 +66,18 @@ export async function runIngest(paths: string[], o: Omit<IngestCliOptions, 'json
       db: lib.db,
       concurrency: o.concurrency ? Number(o.concurrency) : undefined,
       onProgress: (p) => {
-        if (!bar) return;
-        const rate = (p.done / Math.max(1e-3, (performance.now() - started) / 1000)).toFixed(1);
-        if (p.done === 1) bar.start(p.total, 0, { rate, failed: 0 });
-        bar.update(p.done, { rate, failed: p.failed });
+        const now = performance.now();
+        const perSecond = p.done / Math.max(1e-3, (now - started) / 1000);
+        const rate = perSecond.toFixed(1);
+        if (bar) {
+          if (p.done === 1) bar.start(p.total, 0, { rate, failed: 0 });
+          bar.update(p.done, { rate, failed: p.failed });
+        } else if (now - lastLine >= 5000 && p.done < p.total) {
+          // Not a terminal (a log, a pipe): a plain progress line every few seconds instead of a bar.
+          lastLine = now;
+          const eta = Math.ceil((p.total - p.done) / Math.max(perSecond, 1e-3));
+          process.stderr.write(`ingest: ${p.done}/${p.total} photos, ${rate} photos/s, ETA ${eta} s, ${p.failed} failed\n`);
+        }
       },
     });
     bar?.stop();
