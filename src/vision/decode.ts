@@ -105,6 +105,7 @@ async function checkBytes(input: Input, maxBytes: number): Promise<void> {
 
 /** The resize-then-crop geometry of the zoo's preprocessing for an image of w x h. */
 export function cropGeometry(w: number, h: number, spec: InputSpec): { width: number; height: number; left: number; top: number } {
+  if (spec.crop === 'none') return { width: spec.size, height: spec.size, left: 0, top: 0 };
   const s = spec.resizeShorter;
   // torchvision Resize(int): shorter side = s, longer side = int(s * long / short).
   const width = w <= h ? s : Math.max(s, Math.floor((s * w) / h));
@@ -113,18 +114,20 @@ export function cropGeometry(w: number, h: number, spec: InputSpec): { width: nu
   return { width, height, left: Math.round((width - spec.size) / 2), top: Math.round((height - spec.size) / 2) };
 }
 
-/** Interleaved RGB uint8 pixels -> planar float32, (x * scale - mean) / std per channel. */
+/** Interleaved RGB uint8 pixels -> planar float32 in the spec's channel order, (x * scale - mean) / std per plane. */
 export function toTensor(rgb: Uint8Array | Buffer, pixels: number, spec: InputSpec, out = new Float32Array(3 * pixels)): Float32Array {
   const luts = [0, 1, 2].map((c) => {
     const lut = new Float32Array(256);
     for (let v = 0; v < 256; v++) lut[v] = (v * spec.scale - spec.mean[c]) / spec.std[c];
     return lut;
   });
-  const [r, g, b] = luts as [Float32Array, Float32Array, Float32Array];
+  const [l0, l1, l2] = luts as [Float32Array, Float32Array, Float32Array];
+  // Source byte offset of each plane's channel: RGB keeps the order, BGR reverses it.
+  const [o0, o1, o2] = spec.colour === 'BGR' ? [2, 1, 0] : [0, 1, 2];
   for (let i = 0, p = 0; i < pixels; i++, p += 3) {
-    out[i] = r[rgb[p]];
-    out[pixels + i] = g[rgb[p + 1]];
-    out[2 * pixels + i] = b[rgb[p + 2]];
+    out[i] = l0[rgb[p + o0]];
+    out[pixels + i] = l1[rgb[p + o1]];
+    out[2 * pixels + i] = l2[rgb[p + o2]];
   }
   return out;
 }

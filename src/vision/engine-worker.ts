@@ -36,6 +36,8 @@ async function open(): Promise<{ session: ort.InferenceSession; extended: boolea
 
 try {
   const { session, extended } = await open();
+  // The manifest's input name, or the graph's only input (the engine checks the same rule on 'ready').
+  const inputName = session.inputNames.includes(init.inputName) || session.inputNames.length !== 1 ? init.inputName : session.inputNames[0];
   port.on('message', async (m: WorkerRequest) => {
     if (m.type === 'close') {
       await session.release();
@@ -43,7 +45,7 @@ try {
       return;
     }
     try {
-      const feeds = { [init.inputName]: new ort.Tensor('float32', m.data, [m.n, 3, init.size, init.size]) };
+      const feeds = { [inputName]: new ort.Tensor('float32', m.data, [m.n, 3, init.size, init.size]) };
       const result = await session.run(feeds, m.fetches);
       const outputs: Record<string, Float32Array> = {};
       for (const name of m.fetches) {

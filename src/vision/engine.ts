@@ -99,6 +99,15 @@ function startWorker(init: WorkerInit): Worker {
   return new Worker(boot, { eval: true, workerData: init });
 }
 
+/**
+ * The graph tensor to use for a manifest name: the name itself when the graph has it, else the graph's only
+ * tensor of that kind (quantized re-exports of zoo models sometimes rename their input or output).
+ */
+export function graphName(wanted: string, names: readonly string[]): string | undefined {
+  if (names.includes(wanted)) return wanted;
+  return names.length === 1 ? names[0] : undefined;
+}
+
 export class Engine {
   /** Input tensors run so far, and `session.run` calls (for metrics). */
   readonly counters = { images: 0, runs: 0 };
@@ -113,6 +122,8 @@ export class Engine {
     private readonly embeddingOutput: string | null,
     /** Intra-op threads of the session. */
     readonly threads: number,
+    /** The graph output holding the class scores (the manifest's name, or the graph's only output). */
+    private readonly outputName: string,
   ) {
     worker.on('message', (m: WorkerReply) => {
       if (m.type !== 'result' && m.type !== 'error') return;
@@ -199,11 +210,13 @@ export class Engine {
       }
       throw new EngineError(`model ${spec.id}: cannot open an ONNX Runtime session: ${why}`);
     }
-    if (!ready.inputNames.includes(spec.input.inputName) || !ready.outputNames.includes(spec.output.name)) {
+    const inputName = graphName(spec.input.inputName, ready.inputNames);
+    const outputName = graphName(spec.output.name, ready.outputNames.filter((n) => n !== embeddingOutput));
+    if (inputName === undefined || outputName === undefined) {
       await worker.terminate();
       throw new EngineError(`model ${spec.id}: graph has inputs ${ready.inputNames} and outputs ${ready.outputNames}, not what the manifest says`);
     }
-    return new Engine({ id: spec.id, sha256: resolved.sha256, spec }, imagenetLabels(), worker, ready.extended ? embeddingOutput : null, threads);
+    return new Engine({ id: spec.id, sha256: resolved.sha256, spec }, imagenetLabels(), worker, ready.extended ? embeddingOutput : null, threads, outputName);
   }
 
   private runBatch(data: Float32Array, n: number, fetches: string[]): Promise<Record<string, Float32Array>> {
@@ -223,7 +236,7 @@ export class Engine {
     const size = spec.input.size;
     const per = 3 * size * size;
     for (const t of tensors) if (t.length !== per) throw new EngineError(`input tensor has ${t.length} values, expected ${per}`);
-    const fetches = this.embeddingOutput ? [spec.output.name, this.embeddingOutput] : [spec.output.name];
+    const fetches = this.embeddingOutput ? [this.outputName, this.embeddingOutput] : [this.outputName];
     const chunks: Array<Promise<Record<string, Float32Array>>> = [];
     const sizes: number[] = [];
     for (let start = 0; start < tensors.length; start += spec.maxBatch) {
@@ -239,7 +252,7 @@ export class Engine {
       const n = sizes[c];
       this.counters.runs++;
       this.counters.images += n;
-      const scores = result[spec.output.name];
+      const scores = result[this.outputName];
       const classes = scores.length / n;
       const emb = this.embeddingOutput ? result[this.embeddingOutput] : null;
       const dims = emb ? emb.length / n : 0;

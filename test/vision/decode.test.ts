@@ -41,6 +41,16 @@ describe('preprocessing geometry and normalisation', () => {
     const expected = [norm(255, 0), norm(0, 0), norm(0, 1), norm(255, 1), norm(128, 2), norm(64, 2)];
     expected.forEach((e, i) => assert.ok(Math.abs(t[i] - e) < 1e-6, `value ${i}: ${t[i]} vs ${e}`));
   });
+
+  test('Caffe-era models (GoogLeNet): whole photo stretched, BGR planes, 0-255 minus the per-plane means', () => {
+    const googlenet = modelSpec('googlenet-12-int8').input;
+    assert.deepEqual(cropGeometry(500, 375, googlenet), { width: 224, height: 224, left: 0, top: 0 });
+    const rgb = Uint8Array.from([255, 0, 128, 10, 20, 30]);
+    const t = toTensor(rgb, 2, googlenet);
+    // plane 0 = blue - 103.939, plane 1 = green - 116.779, plane 2 = red - 123.68
+    const expected = [128 - 103.939, 30 - 103.939, 0 - 116.779, 20 - 116.779, 255 - 123.68, 10 - 123.68];
+    expected.forEach((e, i) => assert.ok(Math.abs(t[i] - e) < 1e-4, `value ${i}: ${t[i]} vs ${e}`));
+  });
 });
 
 describe('decodePhoto', () => {

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { MicroBatcher, QueueFullError } from '../../src/vision/batcher.js';
 import { decodePhoto } from '../../src/vision/decode.js';
-import { Engine, EngineError, softmaxInPlace, topK } from '../../src/vision/engine.js';
+import { Engine, EngineError, graphName, softmaxInPlace, topK } from '../../src/vision/engine.js';
 import { imagenetLabels } from '../../src/vision/labels.js';
 import { classifyFiles } from '../../src/vision/pipeline.js';
 import { tempHome } from '../support/env.js';
@@ -15,6 +15,14 @@ const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * 
 const norm = (a: Float32Array) => Math.sqrt(dot(a, a));
 
 describe('pure helpers', () => {
+  test('graph names: the manifest name when present, else the graph’s only tensor, else none', () => {
+    assert.equal(graphName('data_0', ['data_0']), 'data_0');
+    assert.equal(graphName('data_0', ['input']), 'input');
+    assert.equal(graphName('prob_0', ['prob_0', 'pictograph_embedding']), 'prob_0');
+    assert.equal(graphName('prob_0', ['a', 'b']), undefined);
+    assert.equal(graphName('prob_0', []), undefined);
+  });
+
   test('softmax is a probability distribution preserving order', () => {
     fc.assert(
       fc.property(fc.array(fc.float({ min: -50, max: 50, noNaN: true }), { minLength: 1, maxLength: 50 }), (xs) => {
