@@ -6,6 +6,8 @@ import { resolveOwner } from '../library/photos.js';
 import { sql } from 'kysely';
 import { visibleTo, type Viewer } from '../library/viewer.js';
 
+const COVER_CHOICES = 4;
+
 export interface ConsumerCategoryCount {
   id: string;
   name: string;
@@ -26,7 +28,9 @@ export async function consumerCategoryCounts(
 ): Promise<ConsumerCategoryCount[]> {
   const minScore = opts.minScore ?? 0.3;
   const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner) : undefined;
-  const totals = new Map<string, ConsumerCategoryCount & { best: number }>();
+  // Per category, its few best photos: covers are then chosen so that nested categories (animal, mammal, dog)
+  // do not all show the same photo.
+  const totals = new Map<string, ConsumerCategoryCount & { best: Array<{ id: number; score: number }> }>();
   const BATCH = 2000;
   for (let afterId = 0; ; ) {
     let q = db
@@ -41,12 +45,13 @@ export async function consumerCategoryCounts(
       for (const c of JSON.parse(r.categories) as CategoryScore[]) {
         if (!(c.score >= minScore)) continue;
         const t = totals.get(c.id);
-        if (!t) totals.set(c.id, { id: c.id, name: c.name, wnid: c.wnid, count: 1, coverPhotoId: r.id, best: c.score });
+        if (!t) totals.set(c.id, { id: c.id, name: c.name, wnid: c.wnid, count: 1, coverPhotoId: r.id, best: [{ id: r.id, score: c.score }] });
         else {
           t.count++;
-          if (c.score > t.best) {
-            t.best = c.score;
-            t.coverPhotoId = r.id;
+          if (t.best.length < COVER_CHOICES || c.score > t.best[t.best.length - 1]!.score) {
+            t.best.push({ id: r.id, score: c.score });
+            t.best.sort((x, y) => y.score - x.score || x.id - y.id);
+            t.best.length = Math.min(t.best.length, COVER_CHOICES);
           }
         }
       }
@@ -54,9 +59,13 @@ export async function consumerCategoryCounts(
     if (rows.length < BATCH) break;
     afterId = rows[rows.length - 1]!.id;
   }
-  return [...totals.values()]
-    .sort((a, b) => b.count - a.count || (a.id < b.id ? -1 : 1))
-    .map(({ best: _best, ...c }) => c);
+  const ordered = [...totals.values()].sort((a, b) => b.count - a.count || (a.id < b.id ? -1 : 1));
+  const covers = new Set<number>();
+  for (const c of ordered) {
+    c.coverPhotoId = (c.best.find((p) => !covers.has(p.id)) ?? c.best[0]!).id;
+    covers.add(c.coverPhotoId);
+  }
+  return ordered.map(({ best: _best, ...c }) => c);
 }
 
 /**

@@ -421,6 +421,11 @@ describe('concepts, owners, compare', () => {
     const dogs = (list: Array<{ id: string; count: number }>) => list.find((c) => c.id === 'dog')?.count ?? 0;
     assert.ok(dogs(anon) >= 4, JSON.stringify(anon));
     assert.ok(dogs(bob) > dogs(anon), 'bob’s private dogs count for bob only');
+    // Nested categories (animal ⊃ mammal ⊃ dog) get different cover photos when they have several.
+    const cover = (id: string) => anon.find((c: { id: string }) => c.id === id)?.thumbnail;
+    const covers = ['animal', 'mammal', 'dog'].map(cover);
+    assert.ok(covers.every(Boolean), JSON.stringify(anon));
+    assert.equal(new Set(covers).size, 3, JSON.stringify(covers));
     const cat = anon.find((c: { id: string }) => c.id === 'dog');
     assert.match(cat.thumbnail, /^\/v1\/photos\/\d+\/thumbnail\?size=256$/);
     const aliceOnly = json(await call({ url: '/v1/categories?owner=alice' })).categories;
