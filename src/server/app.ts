@@ -80,7 +80,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
 
   await app.register(swagger, {
     openapi: {
-      openapi: '3.0.3',
+      openapi: '3.1.0',
       info: {
         title: 'Pictograph API',
         version: '0.1.0',
