@@ -1,5 +1,5 @@
 // One prediction -> the PhotoAnalysis the library stores: top labels, hedged label, sparse node scores, categories.
-import type { CategoryScore, Label, ModelRef, NodeScore, PhotoAnalysis } from '../library/analysis.js';
+import type { CategoryScore, Label, ModelRef, NodeScore, PhotoAnalysis } from './photo-analysis.js';
 import { applyPolicyToCategories, applyPolicyToHedged, applyPolicyToLabels, displayName, type LabelPolicy } from './policy.js';
 import { scoreCategories, type Categories } from './categories.js';
 import { hedge, type Calibration } from './hedge.js';

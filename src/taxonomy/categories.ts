@@ -1,6 +1,6 @@
 // Consumer categories ("dog", "food"): an editable data file of everyday concepts mapped to synsets, scored per photo.
 import { readFileSync } from 'node:fs';
-import type { CategoryScore } from '../library/analysis.js';
+import type { CategoryScore } from './photo-analysis.js';
 import { projectDataFile } from '../config/paths.js';
 import type { Hierarchy } from './hierarchy.js';
 import type { NodeScores } from './score.js';

@@ -1,6 +1,6 @@
 // Label policy: which labels may be shown, under what name and above what confidence (data/label-policy.json).
 import { readFileSync } from 'node:fs';
-import type { CategoryScore, Label } from '../library/analysis.js';
+import type { CategoryScore, Label } from './photo-analysis.js';
 import { projectDataFile } from '../config/paths.js';
 import type { Hierarchy } from './hierarchy.js';
 

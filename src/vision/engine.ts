@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import type { Label, ModelRef } from '../library/analysis.js';
+import type { Label, ModelRef } from './prediction.js';
 import { imagenetLabels, type ClassLabel } from './labels.js';
 import { DEFAULT_MODEL_ID, type ModelSpec } from './manifest.js';
 import { withExtraOutputs } from './onnx-graph.js';
