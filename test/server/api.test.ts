@@ -76,7 +76,7 @@ describe('operations', () => {
     assert.match(metrics.body, /pictograph_inference_batch_size_count\{model="mobilenetv2-12-int8"\} [1-9]/);
     assert.match(metrics.body, /pictograph_inference_queue_depth\{model="mobilenetv2-12-int8"\} 0/);
     const spec = json(await call({ url: '/openapi.json' }));
-    assert.equal(spec.openapi, '3.0.3');
+    assert.equal(spec.openapi, '3.1.0');
     for (const path of ['/v1/classify', '/v1/photos', '/v1/photos/{id}', '/v1/photos/{id}/feedback', '/v1/compare', '/v1/synsets/{wnid}']) {
       assert.ok(spec.paths[path], `openapi lists ${path}`);
     }
