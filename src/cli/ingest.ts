@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { openLibrary } from '../library/db.js';
 import { ingestFiles, type IngestSummary } from '../library/ingest.js';
 import { loadRecognizer } from '../library/recognizer.js';
+import { sweepMedia } from '../library/media.js';
+import { mediaDir } from '../config/paths.js';
 import { DEFAULT_MODEL_ID } from '../vision/manifest.js';
 
 export interface IngestCliOptions {
@@ -58,6 +60,8 @@ export async function runIngest(paths: string[], o: Omit<IngestCliOptions, 'json
   const started = performance.now();
   let lastLine = started;
   try {
+    // Temporary thumbnails of an earlier, killed run: moved into place if committed, removed otherwise.
+    await sweepMedia(lib.db, mediaDir());
     const summary = await ingestFiles(paths, {
       owner: o.owner,
       visibility: o.public ? 'public' : 'private',

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { openLibrary } from '../library/db.js';
 import { createServer } from '../server/app.js';
-import { serverConfig, type ClassifyAccess } from '../server/config.js';
+import { defaultServerConfig, serverConfig, type ClassifyAccess } from '../server/config.js';
 import { loadTaxonomy } from '../taxonomy/analysis.js';
 import { Engine } from '../vision/engine.js';
 
@@ -19,7 +19,41 @@ export interface ServeOptions {
   threads?: string;
   web?: string | false;
   logLevel: string;
+  maxUploadBytes?: string;
+  maxUploadFiles?: string;
+  maxJsonBytes?: string;
+  headersTimeout?: string;
+  requestTimeout?: string;
+  idleTimeout?: string;
+  maxConnections?: string;
+  feedbackPerMinute?: string;
+  privateMetrics?: boolean;
 }
+
+const MiB = 1024 * 1024;
+const d = defaultServerConfig;
+
+/** The limits `serve` enforces, for `--help` (kept in step with README.md and the OpenAPI description). */
+export const LIMITS_HELP = [
+  '',
+  'Limits (errors in the API shape {"error": {"code", "message"}}):',
+  ...[
+    ['JSON body', `${d.maxJsonBytes / 1024} KiB (--max-json-bytes)`, '413 payload_too_large'],
+    ['one image (raw body or file)', `${d.maxImageBytes / MiB} MiB (--max-upload-bytes)`, '413 payload_too_large'],
+    ['files / fields per upload', `${d.maxUploadFiles} / ${d.maxUploadFields} (--max-upload-files)`, '413 payload_too_large'],
+    ['pixels per image', '100 megapixels', '422 too_many_pixels'],
+    ['request headers', `${d.maxHeaderBytes / 1024} KiB`, '431 headers_too_large'],
+    ['path parameter', `${d.maxParamLength} characters`, '414 uri_too_long'],
+    ['headers received within', `${d.timeouts.headersMs / 1000} s (--headers-timeout)`, '408 request_timeout'],
+    ['whole request within', `${d.timeouts.requestMs / 1000} s (--request-timeout)`, '408 request_timeout'],
+    ['silent connection closed after', `${d.timeouts.idleMs / 1000} s (--idle-timeout)`, ''],
+    ['open connections', `${d.maxConnections} (--max-connections)`, 'refused'],
+    ['feedback per caller', `${d.feedbackPerMinute}/minute (--feedback-per-minute)`, '429 rate_limited'],
+    ['inference queue', '256 images (--max-queue)', '429 queue_full'],
+    ['disk full', '', '507 storage_full'],
+  ].map(([what, limit, answer]) => `  ${what!.padEnd(31)}${limit!.padEnd(40)}${answer}`),
+  '',
+].join('\n');
 
 export function register(program: Command): void {
   program
@@ -37,6 +71,16 @@ export function register(program: Command): void {
     .option('--web <dir>', 'folder of the built web app (default: dist/web when present)')
     .option('--no-web', 'serve the API only')
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
+    .option('--max-upload-bytes <n>', 'largest image (raw body or one uploaded file), bytes', String(d.maxImageBytes))
+    .option('--max-upload-files <n>', 'most files in one upload request', String(d.maxUploadFiles))
+    .option('--max-json-bytes <n>', 'largest JSON body, bytes', String(d.maxJsonBytes))
+    .option('--headers-timeout <s>', 'seconds to receive a request\'s headers', String(d.timeouts.headersMs / 1000))
+    .option('--request-timeout <s>', 'seconds to receive a whole request, body included (slow clients are cut off)', String(d.timeouts.requestMs / 1000))
+    .option('--idle-timeout <s>', 'seconds a connection may stay silent', String(d.timeouts.idleMs / 1000))
+    .option('--max-connections <n>', 'most open connections', String(d.maxConnections))
+    .option('--feedback-per-minute <n>', 'feedback answers one caller may send per minute', String(d.feedbackPerMinute))
+    .option('--private-metrics', '/metrics for admin tokens only (default: open, aggregate counters only)')
+    .addHelpText('after', LIMITS_HELP)
     .action(async (opts: ServeOptions) => {
       await serve(opts);
     });
@@ -64,6 +108,17 @@ export async function serve(opts: ServeOptions): Promise<string> {
       maxWaitMs: 3,
     },
     logger: { level: opts.logLevel },
+    maxImageBytes: parseIntOption('--max-upload-bytes', opts.maxUploadBytes ?? String(d.maxImageBytes), 1024, 2 ** 31),
+    maxUploadFiles: parseIntOption('--max-upload-files', opts.maxUploadFiles ?? String(d.maxUploadFiles), 1, 10000),
+    maxJsonBytes: parseIntOption('--max-json-bytes', opts.maxJsonBytes ?? String(d.maxJsonBytes), 1024, 64 * MiB),
+    timeouts: {
+      headersMs: parseSeconds('--headers-timeout', opts.headersTimeout ?? String(d.timeouts.headersMs / 1000)),
+      requestMs: parseSeconds('--request-timeout', opts.requestTimeout ?? String(d.timeouts.requestMs / 1000)),
+      idleMs: parseSeconds('--idle-timeout', opts.idleTimeout ?? String(d.timeouts.idleMs / 1000)),
+    },
+    maxConnections: parseIntOption('--max-connections', opts.maxConnections ?? String(d.maxConnections), 1, 1_000_000),
+    feedbackPerMinute: parseIntOption('--feedback-per-minute', opts.feedbackPerMinute ?? String(d.feedbackPerMinute), 1, 1_000_000),
+    metricsAccess: opts.privateMetrics ? 'admin' : 'open',
     ...(opts.web === false ? { webRoot: null } : typeof opts.web === 'string' ? { webRoot: opts.web } : {}),
   });
   const app = await createServer({
@@ -97,6 +152,12 @@ export async function serve(opts: ServeOptions): Promise<string> {
   const address = await app.listen({ port, host: opts.host });
   app.log.info({ database: lib.dialect, classify: classifyAccess }, 'pictograph API listening; the model loads in the background');
   return address;
+}
+
+function parseSeconds(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 86400) throw new Error(`${name} must be a number of seconds from 0.001 to 86400`);
+  return Math.round(n * 1000);
 }
 
 function parseIntOption(name: string, value: string, min: number, max: number): number {

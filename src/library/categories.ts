@@ -35,7 +35,7 @@ export async function categoryCounts(
   opts: { owner?: string; minScore?: number; taxonomy?: TaxonomyView } = {},
 ): Promise<CategoryCounts> {
   const minScore = opts.minScore ?? 0.5;
-  const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner) : undefined;
+  const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner, viewer) : undefined;
   let total = db
     .selectFrom('photos as p')
     .innerJoin('analyses as a', 'a.photo_id', 'p.id')

@@ -20,22 +20,26 @@ export interface FeedbackSummary {
   categories: Array<{ wnid: string; name: string; judged: number; correct: number; accuracy: number }>;
 }
 
-/** Records one judgement of `modelId`'s result on a photo (the caller has checked the photo is visible). */
+/**
+ * Records one judgement of `modelId`'s result on a photo (the caller has checked the photo is visible). A voter
+ * judges a photo once: judging it again replaces the earlier judgement (so repeated answers cannot stack up).
+ */
 export async function addFeedback(
   db: LibraryDb,
-  input: { photoId: number; ownerId: number | null; modelId: string; correct: boolean; wnid?: string | null },
+  input: { photoId: number; ownerId: number | null; voter: string; modelId: string; correct: boolean; wnid?: string | null },
 ): Promise<Feedback> {
   const at = nowIso();
+  const values = {
+    owner_id: input.ownerId,
+    model_id: input.modelId,
+    correct: input.correct ? 1 : 0,
+    wnid: input.wnid ?? null,
+    at,
+  };
   const row = await db
     .insertInto('feedback')
-    .values({
-      photo_id: input.photoId,
-      owner_id: input.ownerId,
-      model_id: input.modelId,
-      correct: input.correct ? 1 : 0,
-      wnid: input.wnid ?? null,
-      at,
-    })
+    .values({ ...values, photo_id: input.photoId, voter: input.voter })
+    .onConflict((oc) => oc.columns(['photo_id', 'voter']).doUpdateSet(values))
     .returning('id')
     .executeTakeFirstOrThrow();
   const owner =

@@ -1,4 +1,5 @@
-// Ingest: files -> content hash -> (skip | reuse | recognise) -> thumbnails on disk -> one transaction per photo.
+// Ingest: files -> content hash -> (skip | reuse | recognise) -> staged thumbnails -> one transaction per photo
+// -> thumbnails (and an upload's original) renamed into place. Nothing reaches its final name uncommitted.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -10,7 +11,10 @@ import { bytesToEmbedding } from './embedding.js';
 import { readExif } from './exif.js';
 import { expandInputs } from '../vision/pipeline.js';
 import { ensureOwner, photoState, recordFailure, storePhoto, type PhotoFacts, type Visibility } from './store.js';
-import { saveThumbnail } from './thumbnails.js';
+import { discard, promote, stageFile, type Staged } from './media.js';
+import { thumbnailName } from './thumbnails.js';
+import { visibleTo, type Viewer } from './viewer.js';
+import { join } from 'node:path';
 
 /** A photo decoded, classified and analysed by one model (what the vision + taxonomy pipeline yields). */
 export interface RecognizedPhoto {
@@ -74,29 +78,44 @@ export interface IngestOptions {
   env?: NodeJS.ProcessEnv;
   /** Files in flight at once (default: 4 x cores, so decode, thumbnails and inference overlap). */
   concurrency?: number;
-  /** Copy the analysis of identical content already classified for another owner (default true). */
-  reuse?: boolean;
+  /**
+   * Copy the analysis of identical content already classified for another owner: `true` (default) from any
+   * owner's photo, a Viewer to reuse only photos that viewer may already see (uploads: so that neither the
+   * answer's timing nor its result reveals what others hold privately), `false` never.
+   */
+  reuse?: boolean | Viewer;
   onProgress?: (p: IngestProgress) => void;
+}
+
+/**
+ * An uploaded file to ingest: its bytes are at `file` (a staged temporary file), and once its photo is
+ * committed it is renamed to `original`, the path the photo records (`name`: the file name shown).
+ */
+export interface IngestUpload {
+  file: string;
+  original: string;
+  name: string;
 }
 
 function errorCode(err: unknown): string {
   const code = (err as { code?: unknown })?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'storage_full';
   return typeof code === 'string' && /^[a-z_]+$/.test(code) ? code : 'ingest_failed';
 }
 
-// The complete analysis and facts of identical content already stored for any owner with this model.
-async function findReusable(db: LibraryDb, contentHash: string, model: ModelRef) {
-  const row = await db
+// The complete analysis and facts of identical content already stored with this model (by any owner, or only
+// among the photos `viewer` may see).
+async function findReusable(db: LibraryDb, contentHash: string, model: ModelRef, viewer?: Viewer) {
+  let q = db
     .selectFrom('photos as p')
     .innerJoin('analyses as a', 'a.photo_id', 'p.id')
     .selectAll('a')
     .select(['p.width', 'p.height', 'p.format', 'p.orientation', 'p.thumb_small', 'p.thumb_large'])
     .where('p.content_hash', '=', contentHash)
     .where('a.model_id', '=', model.id)
-    .where('a.model_sha256', '=', model.sha256)
-    .orderBy('p.id')
-    .limit(1)
-    .executeTakeFirst();
+    .where('a.model_sha256', '=', model.sha256);
+  if (viewer) q = q.where(visibleTo(viewer, 'p'));
+  const row = await q.orderBy('p.id').limit(1).executeTakeFirst();
   if (!row) return undefined;
   const nodes = await db.selectFrom('node_scores').select(['wnid', 'score']).where('photo_id', '=', row.photo_id).orderBy('score', 'desc').execute();
   const analysis: PhotoAnalysis = {
@@ -118,7 +137,7 @@ async function findReusable(db: LibraryDb, contentHash: string, model: ModelRef)
  * on disk, so an interrupted run (even `kill -9`) leaves only complete photos, and re-running skips them.
  * Bad files are recorded as failures with the reason and never stop the run.
  */
-export async function ingestFiles(inputs: string[], opts: IngestOptions): Promise<IngestSummary> {
+export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: IngestOptions): Promise<IngestSummary> {
   const started = performance.now();
   const { db, recognizer } = opts;
   const model = recognizer.model;
@@ -128,7 +147,9 @@ export async function ingestFiles(inputs: string[], opts: IngestOptions): Promis
   const media = mediaDir(opts.env);
   const ownerId = await ensureOwner(db, opts.owner);
   // Absolute paths: reindex reads the originals again later, from any working directory.
-  const files = (await expandInputs(inputs)).map((f) => resolve(f));
+  const paths = inputs.filter((i): i is string => typeof i === 'string');
+  const uploads = inputs.filter((i): i is IngestUpload => typeof i !== 'string');
+  const files: Array<string | IngestUpload> = [...(await expandInputs(paths)).map((f) => resolve(f)), ...uploads];
   const concurrency = Math.max(1, opts.concurrency ?? availableParallelism() * 4);
   const summary: IngestSummary = {
     owner: opts.owner.trim(),
@@ -146,10 +167,12 @@ export async function ingestFiles(inputs: string[], opts: IngestOptions): Promis
   const inRun = new Set<string>();
   let done = 0;
 
-  const one = async (file: string): Promise<void> => {
+  const one = async (input: string | IngestUpload): Promise<void> => {
+    const file = typeof input === 'string' ? input : input.original;
+    const upload = typeof input === 'string' ? undefined : input;
     let bytes: Buffer;
     try {
-      bytes = await readFile(file);
+      bytes = await readFile(upload ? upload.file : file);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not_found' : 'read_failed';
       throw Object.assign(new Error(`${file}: ${(err as Error).message}`), { code });
@@ -171,24 +194,38 @@ export async function ingestFiles(inputs: string[], opts: IngestOptions): Promis
     const base = {
       content_hash: hash,
       original_path: file,
-      file_name: basename(file),
+      file_name: upload ? upload.name : basename(file),
       size: bytes.length,
       taken_at: exif.takenAt,
       camera: exif.camera,
       gps_lat: exif.gps?.lat ?? null,
       gps_lon: exif.gps?.lon ?? null,
     };
-    const reusable = reuse ? await findReusable(db, hash, model) : undefined;
+    const reusable = reuse === false ? undefined : await findReusable(db, hash, model, reuse === true ? undefined : reuse);
+    const original: Staged | undefined = upload ? { tmp: upload.file, target: upload.original } : undefined;
     if (reusable) {
       const r = reusable.row;
       const facts: PhotoFacts = { ...base, width: r.width, height: r.height, format: r.format, orientation: r.orientation, thumb_small: r.thumb_small, thumb_large: r.thumb_large };
       summary.photoIds.push(await storePhoto(db, { ownerId, visibility, facts, analysis: reusable.analysis }));
+      if (original) await promote(original);
       summary.reused++;
       return;
     }
     const seen = await recognizer.recognize(bytes);
+    // Thumbnails are staged, the photo committed, and only then are they (and an upload's original) put in
+    // place: a crash or failure in between leaves temporary files that the next start resolves.
     const thumbs = new Map<number, string>();
-    for (const t of seen.thumbnails) thumbs.set(t.size, await saveThumbnail(media, hash, t.size, t.webp));
+    const staged: Staged[] = [];
+    try {
+      for (const t of seen.thumbnails) {
+        const name = thumbnailName(hash, t.size);
+        staged.push(await stageFile(join(media, name), t.webp));
+        thumbs.set(t.size, name);
+      }
+    } catch (err) {
+      await Promise.all(staged.map((s) => discard(s)));
+      throw err;
+    }
     const facts: PhotoFacts = {
       ...base,
       width: seen.width,
@@ -198,16 +235,26 @@ export async function ingestFiles(inputs: string[], opts: IngestOptions): Promis
       thumb_small: thumbs.get(THUMBNAIL_SIZES[0]) ?? null,
       thumb_large: thumbs.get(THUMBNAIL_SIZES[1]) ?? null,
     };
-    summary.photoIds.push(await storePhoto(db, { ownerId, visibility, facts, analysis: seen.analysis }));
+    let photoId: number;
+    try {
+      photoId = await storePhoto(db, { ownerId, visibility, facts, analysis: seen.analysis });
+    } catch (err) {
+      await Promise.all(staged.map((s) => discard(s)));
+      throw err;
+    }
+    for (const s of staged) await promote(s);
+    if (original) await promote(original);
+    summary.photoIds.push(photoId);
     summary.stored++;
   };
 
   let next = 0;
   const worker = async () => {
     while (next < files.length) {
-      const file = files[next++];
+      const input = files[next++]!;
+      const file = typeof input === 'string' ? input : input.original;
       try {
-        await one(file);
+        await one(input);
       } catch (err) {
         const code = errorCode(err);
         const message = err instanceof Error ? err.message : String(err);

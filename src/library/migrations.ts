@@ -112,6 +112,14 @@ export function libraryMigrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    // Feedback is one judgement per (voter, photo): `voter` is `owner:<id>` for a signed-in owner, `admin`, or
+    // `client:<hash>` for an anonymous client (a hash of its address); older rows have none.
+    '0017_issue17_feedback_voter': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('feedback').addColumn('voter', 'text').execute();
+        await db.schema.createIndex('feedback_photo_voter_unique').on('feedback').columns(['photo_id', 'voter']).unique().execute();
+      },
+    },
   };
 }
 

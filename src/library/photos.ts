@@ -61,9 +61,26 @@ export function checkLimit(limit: number | undefined, fallback = 50): number {
   return n;
 }
 
-export async function resolveOwner(db: LibraryDb, name: string): Promise<number> {
+/**
+ * The id of the owner named `name` as `viewer` may know it. Admins know every owner and an owner knows
+ * themselves; anyone else knows an owner only through a photo they may see. "No such owner" and "an owner with
+ * nothing visible to you" are the same error, so owner names cannot be probed.
+ */
+export async function resolveOwner(db: LibraryDb, name: string, viewer: Viewer): Promise<number> {
   const id = await findOwnerId(db, name);
-  if (id === undefined) throw new LibraryError('unknown_owner', `no owner named ${JSON.stringify(name)}`);
+  const known =
+    id !== undefined &&
+    (viewer.kind === 'admin' ||
+      (viewer.kind === 'owner' && viewer.ownerId === id) ||
+      (await db
+        .selectFrom('photos as p')
+        .innerJoin('analyses as a', 'a.photo_id', 'p.id')
+        .select('p.id')
+        .where('p.owner_id', '=', id)
+        .where(visibleTo(viewer, 'p'))
+        .limit(1)
+        .executeTakeFirst()) !== undefined);
+  if (!known) throw new LibraryError('unknown_owner', `no owner named ${JSON.stringify(name)} with photos you may see`);
   return id;
 }
 
@@ -143,7 +160,7 @@ export async function listPhotos(db: LibraryDb, viewer: Viewer, opts: ListPhotos
   if (under !== null) checkWnid(under, opts.taxonomy);
   const newest = under === null && opts.newestFirst === true;
   const after = opts.cursor ? decodeCursor(opts.cursor, under, newest) : null;
-  const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner) : undefined;
+  const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner, viewer) : undefined;
 
   let rows: SummaryRow[];
   if (under === null) {
@@ -243,7 +260,7 @@ export async function similarPhotos(db: LibraryDb, viewer: Viewer, photoId: numb
     .where(visibleTo(viewer, 'p'))
     .executeTakeFirst();
   if (!target) throw new LibraryError('not_found', `no photo ${photoId}`);
-  const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner) : undefined;
+  const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner, viewer) : undefined;
   const query = bytesToEmbedding(target.embedding);
   let q = db
     .selectFrom('photos as p')

@@ -78,7 +78,7 @@ async function categoryTotals(db: LibraryDb, viewer: Viewer, ownerId: number, n:
 
 /** An owner's profile over the photos of theirs that `viewer` may see. */
 export async function ownerProfile(db: LibraryDb, viewer: Viewer, ownerName: string, opts: { taxonomy?: TaxonomyView; top?: number } = {}): Promise<OwnerProfile> {
-  const ownerId = await resolveOwner(db, ownerName);
+  const ownerId = await resolveOwner(db, ownerName, viewer);
   const top = opts.top ?? 10;
   const t = opts.taxonomy;
   const { n, sums } = await profileRows(db, viewer, ownerId);
@@ -110,7 +110,7 @@ export interface OwnerComparison extends Comparison {
 
 /** Compares two owners' profiles (per-photo means, so collection sizes do not matter) over what `viewer` may see. */
 export async function compareOwners(db: LibraryDb, viewer: Viewer, a: string, b: string, opts: { taxonomy?: TaxonomyView; top?: number } = {}): Promise<OwnerComparison> {
-  const [ida, idb] = [await resolveOwner(db, a), await resolveOwner(db, b)];
+  const [ida, idb] = [await resolveOwner(db, a, viewer), await resolveOwner(db, b, viewer)];
   const [ra, rb] = [await profileRows(db, viewer, ida), await profileRows(db, viewer, idb)];
   const toProfile = (r: { n: number; sums: { wnid: string; total: number }[] }): Profile =>
     new Map(r.sums.map((s) => [s.wnid, r.n > 0 ? s.total / r.n : 0]));

@@ -75,6 +75,8 @@ export interface FeedbackTable {
   correct: number;
   wnid: string | null;
   at: string;
+  /** Who judged, for one judgement per (voter, photo): `owner:<id>`, `admin` or `client:<hash>`; null on old rows. */
+  voter: string | null;
 }
 
 export interface TokensTable {

@@ -2,16 +2,20 @@
 // auth, metrics, OpenAPI, body limits, routes, and the built web app with SPA fallback.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import type { LibraryDb } from '../library/db.js';
 import { mediaDir } from '../config/paths.js';
 import { resolveCaller } from './auth.js';
-import { serverConfig, type ServerConfig } from './config.js';
+import { serverConfig, type ServerConfig, type ServerConfigInput } from './config.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
+import { checkUrl, clientErrorHandler, contentSecurityPolicy, installJsonParser, logSerializers, validatorCompiler } from './hardening.js';
+import { sweepMedia } from '../library/media.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { ModelRuntime, type RuntimeSource } from './runtime.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -23,7 +27,7 @@ import { registerFeedbackRoutes } from './routes/feedback.js';
 
 export interface CreateServerOptions extends RuntimeSource {
   db: LibraryDb;
-  config?: Partial<ServerConfig>;
+  config?: ServerConfigInput;
   /** Environment for the Pictograph home (media folder, model mirror); defaults to process.env. */
   env?: NodeJS.ProcessEnv;
 }
@@ -57,26 +61,55 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   const env = opts.env ?? process.env;
   const metrics = createMetrics();
   const runtime = new ModelRuntime(opts, config, metrics, env);
+  const t = config.timeouts;
   const app = Fastify({
-    logger: config.logger,
+    logger: config.logger === false ? false : { ...(config.logger === true ? {} : config.logger), serializers: logSerializers },
     bodyLimit: config.maxJsonBytes,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
+    maxParamLength: config.maxParamLength,
+    connectionTimeout: t.idleMs,
+    keepAliveTimeout: t.keepAliveMs,
+    requestTimeout: t.requestMs,
+    http: {
+      headersTimeout: t.headersMs,
+      maxHeaderSize: config.maxHeaderBytes,
+      // How often Node checks the header and request timeouts (its default, 30 s, would let them overrun).
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(Math.min(t.headersMs, t.requestMs) / 4))),
+    },
+    clientErrorHandler,
+    frameworkErrors: (err, _req, reply) => {
+      const apiErr = toApiError(err);
+      void (reply as unknown as FastifyReply).code(apiErr.statusCode).send(errorBody(apiErr));
+    },
   });
+  app.setValidatorCompiler(validatorCompiler);
+  app.server.maxConnections = config.maxConnections;
   const ctx: ServerContext = { db: opts.db, config, metrics, runtime, env, mediaDir: mediaDir(env) };
   app.decorate('pictograph', ctx);
   app.decorateRequest('caller', null as never);
   app.decorateRequest('startedAt', 0n);
 
-  // Bodies: JSON (default parser), raw images, multipart; nothing else (415).
+  // Bodies: JSON (strict UTF-8, no NUL), raw images, multipart; nothing else (415).
   app.removeContentTypeParser('text/plain');
+  installJsonParser(app);
   const rawImage = (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body);
   app.addContentTypeParser(/^image\/[\w.+-]+$/i, { parseAs: 'buffer', bodyLimit: config.maxImageBytes }, rawImage);
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: config.maxImageBytes }, rawImage);
   await app.register(multipart, {
-    limits: { fileSize: config.maxImageBytes, files: config.maxUploadFiles, fields: 16, parts: config.maxUploadFiles + 16 },
+    limits: {
+      fileSize: config.maxImageBytes,
+      files: config.maxUploadFiles,
+      fields: config.maxUploadFields,
+      parts: config.maxUploadFiles + config.maxUploadFields,
+      headerPairs: 32,
+      fieldSize: 64 * 1024,
+    },
   });
+  // Security headers on every answer; the CSP matters for the web app (its own scripts, styles and API only).
+  await app.register(helmet, { contentSecurityPolicy, crossOriginEmbedderPolicy: false });
+  // Rate limits are per route (feedback); callers are told when to come back.
+  await app.register(rateLimit, { global: false });
 
   await app.register(swagger, {
     openapi: {
@@ -91,10 +124,11 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   app.addHook('onRequest', async (req) => {
     req.startedAt = process.hrtime.bigint();
+    checkUrl(req.url);
     req.caller = await resolveCaller(opts.db, req.headers.authorization);
   });
   app.addHook('onResponse', async (req, reply) => {
@@ -141,6 +175,10 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   app.addHook('onClose', async () => {
     await runtime.close();
   });
+  // Temporary files of uploads and thumbnails left by an earlier run (kill -9, crash) are removed, or moved into
+  // place when a committed photo already references them.
+  const swept = await sweepMedia(opts.db, ctx.mediaDir);
+  if (swept.removed + swept.completed > 0) app.log.info(swept, 'swept temporary media files of an earlier run');
   runtime.start(app.log);
   return app;
 }

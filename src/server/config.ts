@@ -1,4 +1,5 @@
-// Settings of the HTTP API server: limits, access policy for classification, micro-batching, web assets.
+// Settings of the HTTP API server: limits, timeouts, access policy for classification and metrics,
+// micro-batching, web assets. Every limit here is documented in README.md and `pictograph serve --help`.
 import { join } from 'node:path';
 import { projectRoot } from '../config/paths.js';
 
@@ -13,6 +14,24 @@ export interface ServerConfig {
   maxJsonBytes: number;
   /** Most files in one upload request. */
   maxUploadFiles: number;
+  /** Most non-file fields in one upload request. */
+  maxUploadFields: number;
+  /** Largest request header block, bytes (431 `headers_too_large` beyond). */
+  maxHeaderBytes: number;
+  /** Longest path parameter, characters (414 `uri_too_long` beyond). */
+  maxParamLength: number;
+  /**
+   * Timeouts, ms: `headers` to receive the request line and headers, `request` to receive the whole request
+   * (headers and body: a client trickling its body is cut off with 408 after this), `idle` without any
+   * traffic on a connection, `keepAlive` between requests on a kept-alive connection.
+   */
+  timeouts: { headersMs: number; requestMs: number; idleMs: number; keepAliveMs: number };
+  /** Most open connections; more are refused at once. */
+  maxConnections: number;
+  /** Feedback answers one caller (token, else client address) may send per minute (429 `rate_limited` beyond). */
+  feedbackPerMinute: number;
+  /** `/metrics`: open to anyone (aggregate counters only) or admin tokens only. */
+  metricsAccess: 'open' | 'admin';
   /** Micro-batching: largest batch, longest wait for companions (ms), most queued requests. */
   batch: { maxBatch: number; maxWaitMs: number; maxQueue: number };
   /** Seconds a client is told to wait (Retry-After) when the queue is full. */
@@ -30,6 +49,13 @@ export const defaultServerConfig: ServerConfig = {
   maxImageBytes: 32 * 1024 * 1024,
   maxJsonBytes: 64 * 1024,
   maxUploadFiles: 64,
+  maxUploadFields: 16,
+  maxHeaderBytes: 16 * 1024,
+  maxParamLength: 200,
+  timeouts: { headersMs: 15_000, requestMs: 120_000, idleMs: 60_000, keepAliveMs: 5_000 },
+  maxConnections: 1024,
+  feedbackPerMinute: 30,
+  metricsAccess: 'open',
   batch: { maxBatch: 16, maxWaitMs: 3, maxQueue: 256 },
   retryAfterSeconds: 1,
   webRoot: join(projectRoot, 'dist', 'web'),
@@ -37,11 +63,17 @@ export const defaultServerConfig: ServerConfig = {
   defaultTarget: 0.9,
 };
 
-/** Defaults overlaid with the given partial settings (nested `batch` merged field by field). */
-export function serverConfig(partial: Partial<ServerConfig> = {}): ServerConfig {
+export type ServerConfigInput = Partial<Omit<ServerConfig, 'batch' | 'timeouts'>> & {
+  batch?: Partial<ServerConfig['batch']>;
+  timeouts?: Partial<ServerConfig['timeouts']>;
+};
+
+/** Defaults overlaid with the given partial settings (nested `batch` and `timeouts` merged field by field). */
+export function serverConfig(partial: ServerConfigInput = {}): ServerConfig {
   return {
     ...defaultServerConfig,
     ...partial,
     batch: { ...defaultServerConfig.batch, ...(partial.batch ?? {}) },
+    timeouts: { ...defaultServerConfig.timeouts, ...(partial.timeouts ?? {}) },
   };
 }

@@ -27,7 +27,7 @@ export async function consumerCategoryCounts(
   opts: { owner?: string; minScore?: number } = {},
 ): Promise<ConsumerCategoryCount[]> {
   const minScore = opts.minScore ?? 0.3;
-  const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner) : undefined;
+  const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner, viewer) : undefined;
   // Per category, its few best photos: covers are then chosen so that nested categories (animal, mammal, dog)
   // do not all show the same photo.
   const totals = new Map<string, ConsumerCategoryCount & { best: Array<{ id: number; score: number }> }>();
@@ -80,7 +80,7 @@ export async function countsUnder(
 ): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   if (wnids.length === 0) return out;
-  const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner) : undefined;
+  const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner, viewer) : undefined;
   for (let i = 0; i < wnids.length; i += 200) {
     let q = db
       .selectFrom('node_scores as ns')

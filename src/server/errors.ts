@@ -71,7 +71,16 @@ const frameworkErrors: Record<string, { status: number; code: string; message?: 
   FST_INVALID_MULTIPART_CONTENT_TYPE: { status: 415, code: 'unsupported_media_type' },
   FST_PROTO_VIOLATION: { status: 400, code: 'bad_request' },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'bad_json' },
+  FST_ERR_BAD_URL: { status: 400, code: 'bad_url', message: 'The URL is malformed (bad %-encoding).' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'uri_too_long', message: 'A path segment is longer than this server accepts.' },
+  FST_ERR_CTP_INVALID_TYPE: { status: 415, code: 'unsupported_media_type' },
+  FST_ERR_CTP_BODY_TOO_LARGE_MULTIPART: { status: 413, code: 'payload_too_large' },
+  FST_INVALID_JSON_FIELD_ERROR: { status: 400, code: 'bad_multipart' },
+  FST_NO_FORM_DATA: { status: 400, code: 'bad_multipart' },
 };
+
+/** File-system errors that mean the server's storage is full (507). */
+const STORAGE_FULL = new Set(['ENOSPC', 'EDQUOT']);
 
 interface ErrorLike {
   name?: string;
@@ -107,6 +116,9 @@ export function toApiError(err: unknown, retryAfterSeconds = 1): ApiError {
   if (code === 'bad_cursor' || e.name === 'BadCursorError') {
     return new ApiError(400, 'bad_cursor', 'The paging cursor is not valid; start again without `cursor`.');
   }
+  if (code && STORAGE_FULL.has(code)) {
+    return new ApiError(507, 'storage_full', 'The server has no room left to store this; try again later.');
+  }
   if (e.validation) {
     return new ApiError(400, 'bad_request', scrubPaths(e.message ?? 'Invalid request.'));
   }
@@ -119,6 +131,19 @@ export function toApiError(err: unknown, retryAfterSeconds = 1): ApiError {
     return new ApiError(status, status === 404 ? 'not_found' : 'bad_request', scrubPaths(e.message ?? 'Bad request.'));
   }
   return new ApiError(500, 'internal_error', 'Something went wrong on the server; it has been logged.');
+}
+
+/**
+ * An error raised while reading a multipart body: busboy's own errors (bad or missing boundary, truncated or
+ * garbage body, client gone) carry no code, so they become 400 `bad_multipart`; coded ones (limits, ENOSPC,
+ * ApiError) are kept as they are.
+ */
+export function multipartError(err: unknown): unknown {
+  if (err instanceof ApiError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code !== '') return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new ApiError(400, 'bad_multipart', `The multipart body is malformed: ${scrubPaths(message)}.`);
 }
 
 /** Removes absolute file-system paths from a message (no endpoint may reveal where files live). */

@@ -1,23 +1,29 @@
-// Receiving uploaded photos: each multipart `file` is written content-addressed under the media folder
-// (tmp file + atomic rename, so a crash leaves no partial original), then handed to the library's ingest,
-// which stores each photo with its complete analysis in one transaction.
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+// Receiving uploaded photos: each multipart `file` streams to a temporary file under `media/tmp/` (hashed on
+// the way, never held in memory), is renamed to a staged name beside its final place under
+// `media/originals/<ab>/<sha256>/`, and becomes the original only once ingest has committed its photo. Every
+// other outcome (bad file, a limit hit, client gone, disk full) removes the request's temporary files.
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { ServerContext } from './app.js';
-import { ingestFiles } from '../library/ingest.js';
+import { ingestFiles, type IngestUpload } from '../library/ingest.js';
+import { discard, parseTemporary, stagedPath } from '../library/media.js';
 import { photoDetail } from '../library/photos.js';
 import { setVisibility } from '../library/store.js';
 import { ownerViewer } from '../library/viewer.js';
-import { ApiError, badRequest, scrubPaths } from './errors.js';
+import { ApiError, badRequest, multipartError, scrubPaths } from './errors.js';
 import { photoSummary, type ApiPhotoSummary } from './presenters.js';
 
 export interface ReceivedUpload {
   /** The client's file name (as sent; for the response only). */
   file: string;
-  /** Where the bytes now live on the server (never sent to clients). */
-  path?: string;
+  /** The received bytes, staged for ingest (never sent to clients). */
+  staged?: IngestUpload;
   error?: { code: string; message: string };
 }
 
@@ -26,6 +32,8 @@ export interface ReceivedUploads {
   /** Whether the request named a visibility (otherwise an already stored photo keeps its own). */
   visibilityGiven: boolean;
   files: ReceivedUpload[];
+  /** Every temporary file this request created (removed by `discardUploads`; promoted ones are gone already). */
+  temporary: string[];
 }
 
 /** Folder of uploaded originals, one sub-folder per content hash. */
@@ -33,61 +41,88 @@ export function originalsDir(ctx: ServerContext): string {
   return join(ctx.mediaDir, 'originals');
 }
 
-/** Reads every part of an upload request; files go to disk as they arrive. */
+/**
+ * Reads every part of an upload request; files stream to temporary files as they arrive. On any error the
+ * temporary files are removed and the error is thrown (malformed multipart -> 400 `bad_multipart`).
+ */
 export async function receiveUploads(ctx: ServerContext, req: FastifyRequest): Promise<ReceivedUploads> {
-  let visibility: 'private' | 'public' = 'private';
-  let visibilityGiven = false;
-  const files: ReceivedUpload[] = [];
-  for await (const part of req.parts()) {
-    if (part.type === 'field') {
-      if (part.fieldname === 'visibility') {
-        const v = String(part.value).trim();
-        if (v !== 'private' && v !== 'public') throw badRequest('`visibility` must be `private` or `public`.');
-        visibility = v;
-        visibilityGiven = true;
+  const received: ReceivedUploads = { visibility: 'private', visibilityGiven: false, files: [], temporary: [] };
+  try {
+    for await (const part of req.parts()) {
+      if (part.type === 'field') {
+        if (part.fieldname === 'visibility') {
+          const v = String(part.value).trim();
+          if (v !== 'private' && v !== 'public') throw badRequest('`visibility` must be `private` or `public`.');
+          received.visibility = v;
+          received.visibilityGiven = true;
+        }
+        continue;
       }
-      continue;
+      if (part.fieldname !== 'file') {
+        part.file.resume();
+        await new Promise((r) => part.file.once('close', r));
+        continue;
+      }
+      const name = part.filename || 'upload';
+      const staged = await receiveFile(ctx, part, name, received.temporary);
+      received.files.push(staged ? { file: name, staged } : { file: name, error: { code: 'empty_file', message: 'The file is empty.' } });
     }
-    if (part.fieldname !== 'file') {
-      await part.toBuffer();
-      continue;
-    }
-    const name = part.filename || 'upload';
-    const data = await part.toBuffer();
-    if (data.length === 0) {
-      files.push({ file: name, error: { code: 'empty_file', message: 'The file is empty.' } });
-      continue;
-    }
-    files.push({ file: name, path: await storeOriginal(ctx, name, data) });
+  } catch (err) {
+    await discardUploads(received);
+    throw multipartError(err);
   }
-  if (files.length === 0) throw new ApiError(400, 'empty_body', 'The upload has no `file` field.');
-  return { visibility, visibilityGiven, files };
+  if (received.files.length === 0) throw new ApiError(400, 'empty_body', 'The upload has no `file` field.');
+  return received;
 }
 
-/** Writes an original under `originals/<sha256>/<name>` (once per content) and returns its path. */
-export async function storeOriginal(ctx: ServerContext, clientName: string, data: Buffer): Promise<string> {
-  const hash = createHash('sha256').update(data).digest('hex');
-  const dir = join(originalsDir(ctx), hash.slice(0, 2), hash);
-  const existing = await readdir(dir).catch(() => [] as string[]);
-  const kept = existing.find((f) => !f.startsWith('.tmp-'));
-  if (kept) return join(dir, kept);
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, safeFileName(clientName));
-  const tmp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
-  try {
-    await writeFile(tmp, data, { flush: true });
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
+/** Removes every temporary file of an upload request (those promoted into the store are no longer there). */
+export async function discardUploads(received: ReceivedUploads): Promise<void> {
+  await Promise.all(received.temporary.map((t) => discard(t)));
+}
+
+/**
+ * Streams one file part to `media/tmp/`, hashing it, then renames it to a staged name beside its final place
+ * (`originals/<ab>/<sha256>/<name>`, or the file already stored for that content). Undefined for an empty file.
+ */
+async function receiveFile(ctx: ServerContext, part: MultipartFile, clientName: string, temporary: string[]): Promise<IngestUpload | undefined> {
+  const tmpDir = join(ctx.mediaDir, 'tmp');
+  await mkdir(tmpDir, { recursive: true });
+  const tmp = stagedPath(join(tmpDir, 'upload'));
+  temporary.push(tmp);
+  const hash = createHash('sha256');
+  let size = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  await pipeline(part.file, tap, createWriteStream(tmp, { flags: 'wx' }));
+  if (part.file.truncated) {
+    throw new ApiError(413, 'payload_too_large', `An uploaded file is larger than this server accepts (${ctx.config.maxImageBytes} bytes).`);
   }
-  return file;
+  if (size === 0) {
+    await discard(tmp);
+    return undefined;
+  }
+  const digest = hash.digest('hex');
+  const dir = join(originalsDir(ctx), digest.slice(0, 2), digest);
+  const kept = (await readdir(dir).catch(() => [] as string[])).find((f) => !parseTemporary(join(dir, f)));
+  const original = join(dir, kept ?? safeFileName(clientName));
+  await mkdir(dir, { recursive: true });
+  const staged = stagedPath(original);
+  await rename(tmp, staged);
+  temporary.push(staged);
+  return { file: staged, original, name: basename(original) };
 }
 
 /** A file name safe to keep on disk: the base name, tame characters only, a short image extension kept. */
 export function safeFileName(name: string): string {
   const base = basename(name.replace(/\\/g, '/'));
-  const ext = extname(base).toLowerCase().replace(/[^a-z0-9.]/g, '').slice(0, 6);
+  const rawExt = extname(base).toLowerCase().replace(/[^a-z0-9.]/g, '').slice(0, 6);
+  // Never a name that looks like a temporary file (`.tmp`), which the media sweep would remove.
+  const ext = rawExt === '.tmp' ? '' : rawExt;
   const stem = base.slice(0, base.length - extname(base).length).replace(/[^\w.-]+/g, '_').replace(/^[._]+/, '').slice(0, 80);
   return `${stem || 'upload'}${ext || '.img'}`;
 }
@@ -111,14 +146,17 @@ export async function ingestUploads(
   const recognizer = ctx.runtime.recognizer();
   const viewer = ownerViewer(owner.id);
   return mapPool(received.files, UPLOAD_CONCURRENCY, async (f): Promise<UploadResult> => {
-    if (!f.path) return { file: f.file, error: f.error ?? { code: 'upload_failed', message: 'The file was not received.' } };
-    const summary = await ingestFiles([f.path], {
+    if (!f.staged) return { file: f.file, error: f.error ?? { code: 'upload_failed', message: 'The file was not received.' } };
+    const summary = await ingestFiles([f.staged], {
       owner: owner.name,
       visibility: received.visibility,
       recognizer,
       db: ctx.db,
       env: ctx.env,
       concurrency: 1,
+      // Reuse an analysis only from photos this owner may already see: otherwise a fast answer would reveal
+      // that someone else privately holds the same file.
+      reuse: viewer,
     });
     const failed = summary.errors[0];
     if (failed) {
@@ -134,13 +172,15 @@ export async function ingestUploads(
 }
 
 /** Per-file reasons shown to the uploader (decoding problems and a busy queue); anything else stays generic. */
-const SHOWN_CODES = new Set(['empty_file', 'too_large', 'too_many_pixels', 'unsupported_format', 'truncated', 'decode_failed', 'queue_full']);
+const SHOWN_CODES = new Set(['empty_file', 'too_large', 'too_many_pixels', 'unsupported_format', 'truncated', 'decode_failed', 'queue_full', 'storage_full']);
 
 /** An ingest failure as the uploader sees it: a stable code, and a message without the server's paths. */
 function uploadError(code: string, message: string, f: ReceivedUpload): { code: string; message: string } {
   if (!SHOWN_CODES.has(code)) return { code: 'ingest_failed', message: 'The photo could not be stored; the server logged why.' };
   if (code === 'queue_full') return { code, message: 'The classifier is busy; upload this file again shortly.' };
-  const m = scrubPaths(f.path ? message.split(f.path).join(f.file) : message);
+  if (code === 'storage_full') return { code, message: 'The server has no room left to store this file.' };
+  const paths = f.staged ? [f.staged.file, f.staged.original] : [];
+  const m = scrubPaths(paths.reduce((acc, p) => acc.split(p).join(f.file), message));
   return { code, message: m.trim() === '' ? code : m };
 }
 

@@ -2,7 +2,7 @@
 // micro-batched by the runtime; a full queue answers 429 with Retry-After.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireOwner } from '../auth.js';
-import { ApiError, badRequest, errorBodySchema } from '../errors.js';
+import { ApiError, badRequest, errorBodySchema, multipartError } from '../errors.js';
 import { bearer, categorySchema, hedgedSchema, modelRefSchema, synsetRefSchema } from '../schemas.js';
 
 interface ClassifyQuery {
@@ -65,16 +65,20 @@ export function registerClassifyRoutes(app: FastifyInstance): void {
 /** The image bytes of a classify request: the raw body, or the multipart field `file`. */
 export async function imageFromRequest(req: FastifyRequest): Promise<Buffer> {
   if (req.isMultipart()) {
-    for await (const part of req.parts()) {
-      if (part.type === 'file') {
-        if (part.fieldname !== 'file') {
-          part.file.resume();
-          continue;
+    try {
+      for await (const part of req.parts()) {
+        if (part.type === 'file') {
+          if (part.fieldname !== 'file') {
+            part.file.resume();
+            continue;
+          }
+          const data = await part.toBuffer();
+          if (data.length === 0) throw new ApiError(400, 'empty_body', 'The uploaded file is empty.');
+          return data;
         }
-        const data = await part.toBuffer();
-        if (data.length === 0) throw new ApiError(400, 'empty_body', 'The uploaded file is empty.');
-        return data;
       }
+    } catch (err) {
+      throw multipartError(err);
     }
     throw badRequest('The multipart body has no `file` field.', 'empty_body');
   }

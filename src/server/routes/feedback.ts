@@ -1,6 +1,7 @@
 // Feedback routes: "Was our result good?" on a photo (stored with who said it and which model was judged),
 // and the accuracy users' judgements add up to, per model and per label.
-import type { FastifyInstance } from 'fastify';
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { addFeedback, feedbackSummary } from '../../library/feedback.js';
 import { photoDetail } from '../../library/photos.js';
 import { ApiError, errorBodySchema } from '../errors.js';
@@ -9,14 +10,24 @@ import { requireJson } from './owners.js';
 
 const errors = { '4xx': errorBodySchema, '5xx': errorBodySchema };
 
+/** Who is judging: the signed-in owner, an admin, or an anonymous client by (a hash of) its address. */
+export function voterOf(req: FastifyRequest): string {
+  if (req.caller.owner) return `owner:${req.caller.owner.id}`;
+  if (req.caller.admin) return 'admin';
+  return `client:${createHash('sha256').update(`pictograph-voter:${req.ip}`).digest('hex').slice(0, 24)}`;
+}
+
 export function registerFeedbackRoutes(app: FastifyInstance): void {
-  const { db, runtime } = app.pictograph;
+  const { db, runtime, config } = app.pictograph;
 
   app.post<{ Params: { id: number }; Body: { correct: boolean; wnid?: string } }>(
     '/v1/photos/:id/feedback',
     {
       schema: {
         summary: 'Judge a photo’s label: right or wrong, and optionally the right synset.',
+        description:
+          'One judgement per caller and photo: judging again replaces your earlier answer. Rate-limited per caller ' +
+          '(token, else client address; `serve --feedback-per-minute`, default 30): 429 `rate_limited` with Retry-After.',
         tags: ['feedback'],
         security: bearer,
         params: idParamsSchema,
@@ -49,6 +60,15 @@ export function registerFeedbackRoutes(app: FastifyInstance): void {
         },
       },
       preValidation: requireJson,
+      config: {
+        rateLimit: {
+          max: config.feedbackPerMinute,
+          timeWindow: 60_000,
+          keyGenerator: (req: FastifyRequest) => voterOf(req),
+          errorResponseBuilder: (_req: FastifyRequest, ctx: { after: string }) =>
+            new ApiError(429, 'rate_limited', `Too many feedback answers; try again in ${ctx.after}.`),
+        },
+      },
     },
     async (req, reply) => {
       const photo = await photoDetail(db, req.caller.viewer, req.params.id, { nodes: 0 });
@@ -62,6 +82,7 @@ export function registerFeedbackRoutes(app: FastifyInstance): void {
       const feedback = await addFeedback(db, {
         photoId: photo.id,
         ownerId: req.caller.owner?.id ?? null,
+        voter: voterOf(req),
         modelId: photo.model.id,
         correct,
         wnid: wnid ?? null,

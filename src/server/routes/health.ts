@@ -1,9 +1,10 @@
 // Liveness, readiness (model loaded), Prometheus metrics and the OpenAPI document.
 import type { FastifyInstance } from 'fastify';
+import { requireAdmin } from '../auth.js';
 import { errorBodySchema } from '../errors.js';
 
 export function registerHealthRoutes(app: FastifyInstance): void {
-  const { runtime, metrics } = app.pictograph;
+  const { runtime, metrics, config } = app.pictograph;
   app.get(
     '/healthz',
     {
@@ -41,7 +42,13 @@ export function registerHealthRoutes(app: FastifyInstance): void {
       });
     },
   );
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics (text format).', tags: ['ops'] } }, async (_req, reply) => {
+  const metricsSummary =
+    config.metricsAccess === 'admin'
+      ? 'Prometheus metrics (text format); admin tokens only on this server.'
+      : 'Prometheus metrics (text format). Open: aggregate request counts, latencies and queue depths only (no names, ' +
+        'no photos); `serve --private-metrics` limits it to admin tokens.';
+  app.get('/metrics', { schema: { summary: metricsSummary, tags: ['ops'] } }, async (req, reply) => {
+    if (config.metricsAccess === 'admin') requireAdmin(req);
     const text = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);
   });

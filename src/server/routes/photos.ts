@@ -21,7 +21,7 @@ import {
   synsetRefSchema,
   wnidPattern,
 } from '../schemas.js';
-import { receiveUploads, ingestUploads } from '../uploads.js';
+import { discardUploads, receiveUploads, ingestUploads } from '../uploads.js';
 import type { ServerContext } from '../app.js';
 import type { Caller } from '../auth.js';
 
@@ -198,7 +198,16 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
         throw new ApiError(415, 'unsupported_media_type', 'Upload photos as multipart/form-data with one or more `file` fields.');
       }
       const received = await receiveUploads(ctx, req);
-      const results = await ingestUploads(ctx, owner, received, req.log);
+      let results;
+      try {
+        results = await ingestUploads(ctx, owner, received, req.log);
+      } finally {
+        // Whatever was not committed (bad files, failures, duplicates) leaves nothing behind.
+        await discardUploads(received);
+      }
+      if (results.some((r) => r.error?.code === 'storage_full')) {
+        throw new ApiError(507, 'storage_full', 'The server has no room left to store uploads; try again later.');
+      }
       // Nothing could be classified because the queue was full: shed the whole request like classify does.
       if (results.length > 0 && results.every((r) => r.error?.code === 'queue_full')) {
         throw new ApiError(429, 'queue_full', 'The classifier is busy; upload again shortly.', {

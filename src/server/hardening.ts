@@ -1,0 +1,177 @@
+// Defences at the HTTP edge: strict request validation (JSON bodies are never coerced; numbers in paths and
+// query strings must be plain decimals), URL and JSON encoding checks (no NUL, no invalid UTF-8, before any
+// query), connection-level errors (431, 408, garbage) in the API's error shape, logs without tokens, and
+// security headers for the web app.
+import type { Socket } from 'node:net';
+import { Ajv, type ValidateFunction } from 'ajv';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ApiError, errorBody } from './errors.js';
+
+type Schema = Record<string, unknown>;
+
+const ajvOptions = { useDefaults: true, removeAdditional: false, allErrors: false, strict: false } as const;
+/** Query strings and path parameters arrive as text: they are coerced (after the decimal check below). */
+const coercing = new Ajv({ ...ajvOptions, coerceTypes: 'array' });
+/** JSON bodies carry their own types: `"true"` is not a boolean, `["public"]` not a string, `12345` not a name. */
+const strict = new Ajv({ ...ajvOptions, coerceTypes: false });
+
+const INTEGER = /^-?(0|[1-9][0-9]{0,15})$/;
+const NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$|^-?\.[0-9]+$/;
+
+/** Properties of an object schema declared as integer or number (checked as text before coercion). */
+function numericProperties(schema: Schema): Map<string, RegExp> {
+  const out = new Map<string, RegExp>();
+  const props = (schema.properties ?? {}) as Record<string, Schema>;
+  for (const [name, p] of Object.entries(props)) {
+    if (p.type === 'integer') out.set(name, INTEGER);
+    else if (p.type === 'number') out.set(name, NUMBER);
+  }
+  return out;
+}
+
+/** Fastify validator compiler: strict for bodies; decimal-only numbers, then coercion, for the rest. */
+export function validatorCompiler({ schema, httpPart }: { schema: Schema; httpPart?: string }) {
+  if (httpPart === 'body') return strict.compile(schema);
+  const validate: ValidateFunction = coercing.compile(schema);
+  const numeric = numericProperties(schema);
+  return (data: unknown) => {
+    if (numeric.size > 0 && data && typeof data === 'object') {
+      for (const [name, pattern] of numeric) {
+        const raw = (data as Record<string, unknown>)[name];
+        if (raw === undefined) continue;
+        const values = Array.isArray(raw) ? raw : [raw];
+        for (const v of values) {
+          if (typeof v === 'string' && !pattern.test(v)) {
+            const where = httpPart === 'params' ? 'path parameter' : 'query parameter';
+            return { error: new ApiError(400, 'bad_request', `The ${where} \`${name}\` must be a plain decimal number.`) };
+          }
+        }
+      }
+    }
+    if (validate(data)) return { value: data };
+    const first = validate.errors?.[0];
+    const field = first?.instancePath ? first.instancePath.replace(/^\//, '') : '';
+    const what = httpPart === 'params' ? 'params' : httpPart === 'querystring' ? 'querystring' : (httpPart ?? 'request');
+    return { error: new ApiError(400, 'bad_request', `${what}${field ? `/${field}` : ''} ${first?.message ?? 'is invalid'}`) };
+  };
+}
+
+/** A string holds NUL or a lone UTF-16 surrogate (text PostgreSQL cannot store, and no name contains). */
+export function badText(s: string): boolean {
+  return s.includes('\0') || /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+}
+
+/** Throws 400 `bad_encoding` if any string in a parsed JSON value has NUL or lone surrogates. */
+function checkJsonText(value: unknown, depth = 0): void {
+  if (typeof value === 'string') {
+    if (badText(value)) throw new ApiError(400, 'bad_encoding', 'The JSON body contains a NUL character or an unpaired surrogate.');
+  } else if (Array.isArray(value)) {
+    if (depth < 32) for (const v of value) checkJsonText(v, depth + 1);
+  } else if (value && typeof value === 'object') {
+    if (depth < 32) for (const [k, v] of Object.entries(value)) {
+      checkJsonText(k, depth + 1);
+      checkJsonText(v, depth + 1);
+    }
+  }
+}
+
+/**
+ * The URL of a request, checked before routing continues: %-escapes must decode to valid UTF-8 without NUL
+ * (so no query ever sees them, on either database).
+ */
+export function checkUrl(url: string): void {
+  if (url.includes('\0') || /%00/i.test(url)) throw new ApiError(400, 'bad_encoding', 'The URL contains a NUL byte.');
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(url);
+  } catch {
+    throw new ApiError(400, 'bad_encoding', 'The URL has malformed %-escapes or bytes that are not UTF-8.');
+  }
+  if (badText(decoded)) throw new ApiError(400, 'bad_encoding', 'The URL contains text that is not valid UTF-8.');
+}
+
+const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** JSON bodies: valid UTF-8 only, parsed with Fastify's own safe parser, then no NUL or lone surrogates. */
+export function installJsonParser(app: FastifyInstance): void {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req: FastifyRequest, body: Buffer, done) => {
+    let text: string;
+    try {
+      text = fatalUtf8.decode(body);
+    } catch {
+      done(new ApiError(400, 'bad_encoding', 'The JSON body is not valid UTF-8.'), undefined);
+      return;
+    }
+    parse(req, text, (err: Error | null, value?: unknown) => {
+      if (err) return done(err, undefined);
+      try {
+        checkJsonText(value);
+      } catch (e) {
+        return done(e as Error, undefined);
+      }
+      done(null, value);
+    });
+  });
+}
+
+/**
+ * Errors Node raises on a connection before any request exists (header overflow, request timeout, garbage):
+ * answered in the API's shape, then the connection is closed.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  let status = 400;
+  let error = new ApiError(400, 'bad_request', 'The request could not be parsed as HTTP.');
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    error = new ApiError(408, 'request_timeout', 'The request was not received in time; the connection is closed.');
+  } else if (err.code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    error = new ApiError(431, 'headers_too_large', 'The request headers are larger than this server accepts.');
+  } else if (err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW' || err.code === 'HPE_INVALID_CONTENT_LENGTH') {
+    error = new ApiError(400, 'bad_request', 'The request body framing is invalid.');
+  }
+  const body = JSON.stringify(errorBody(error));
+  const reason = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[status];
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
+/** A URL as logged: secrets in the query string (`token`, `access_token`) replaced with `[redacted]`. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&](?:token|access_token|key)=)[^&#]*/gi, '$1[redacted]');
+}
+
+/** Pino serializers for Fastify's logger: no tokens in logged URLs, no Authorization header at all. */
+export const logSerializers = {
+  req(req: { method?: string; url?: string; hostname?: string; ip?: string; socket?: { remotePort?: number } }) {
+    return { method: req.method, url: redactUrl(req.url ?? ''), host: req.hostname, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
+  },
+};
+
+/**
+ * Content-Security-Policy of the web app: its own scripts, styles and API only; images also from data: and
+ * blob: URLs (the favicon, upload previews); no plugins, no <base>, never framed.
+ */
+export const contentSecurityPolicy = {
+  useDefaults: false,
+  directives: {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'"],
+    imgSrc: ["'self'", 'data:', 'blob:'],
+    fontSrc: ["'self'", 'data:'],
+    connectSrc: ["'self'"],
+    objectSrc: ["'none'"],
+    baseUri: ["'none'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+  },
+};
