@@ -1,5 +1,6 @@
 // Crash safety for real: spawn `pictograph ingest`, kill -9 it mid-run several times, re-run, and check that
-// every photo is stored exactly once with complete results (analysis, node scores, thumbnails on disk).
+// every photo is stored exactly once with complete results (analysis, node scores, thumbnails on disk), and the
+// media folder holds exactly the thumbnails stored photos reference (no `.tmp` files, no orphans).
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
@@ -7,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { libraryStats } from '../../src/library/stats.js';
+import { mediaDoctor } from '../../src/library/media.js';
 import { ADMIN } from '../../src/library/viewer.js';
 import { calibImages, repoRoot } from '../support/env.js';
 import { backends, pgUrl } from './support.js';
@@ -48,10 +50,10 @@ for (const backend of backends) {
     });
     after(async () => ctx.cleanup());
 
-    it('is killed mid-run three times, then a re-run leaves every photo stored once and complete', async () => {
+    it('is killed mid-run five times, then a re-run leaves every photo stored once and complete', async () => {
       const count = async () => (await libraryStats(ctx.lib.db, ADMIN)).photos;
       const kills: number[] = [];
-      for (let k = 0; k < 3; k++) {
+      for (let k = 0; k < 5; k++) {
         const before = await count();
         // kill once a random number of further photos has been committed, plus a random delay
         const target = Math.min(N - 1, before + 1 + Math.floor(Math.random() * 4));
@@ -91,6 +93,12 @@ for (const backend of backends) {
         assert.ok(p.thumb_small && existsSync(join(ctx.home, 'media', p.thumb_small)), `${p.file_name} small thumbnail`);
         assert.ok(p.thumb_large && existsSync(join(ctx.home, 'media', p.thumb_large)), `${p.file_name} large thumbnail`);
       }
+      const media = await mediaDoctor(db, join(ctx.home, 'media'));
+      assert.deepEqual(
+        { orphans: media.orphans, temporary: [...media.staleTemporary, ...media.liveTemporary], missing: media.missing },
+        { orphans: [], temporary: [], missing: [] },
+        'the media folder holds exactly the stored photos’ thumbnails',
+      );
     });
   });
 }

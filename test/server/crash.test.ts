@@ -1,5 +1,6 @@
-// Crash safety of uploads: `pictograph serve` is killed with SIGKILL while photos are being uploaded, then
-// restarted; the database never holds a half-ingested photo, and re-uploading completes the set exactly once.
+// Crash safety of uploads: `pictograph serve` is killed with SIGKILL five times while photos are being uploaded,
+// then restarted; the database never holds a half-ingested photo, re-uploading completes the set exactly once,
+// and after every restart the media folder holds exactly the files stored photos reference.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { openLibrary } from '../../src/library/db.js';
 import { ensureOwner } from '../../src/library/store.js';
 import { createToken } from '../../src/library/tokens.js';
 import { mediaDir } from '../../src/config/paths.js';
+import { mediaDoctor } from '../../src/library/media.js';
 import { repoRoot, tempHome } from '../support/env.js';
 import { calibPhotos } from './fixture.js';
 
@@ -82,17 +84,34 @@ async function checkComplete(): Promise<number> {
   }
 }
 
-test('kill -9 during uploads leaves no half-ingested photo; restart and re-upload completes the set', async () => {
-  const files = calibPhotos().slice(0, 24).map((p) => p.file);
+/** No orphan, no temporary file, nothing missing: the media folder is exactly what the photos reference. */
+async function checkMediaExact(label: string): Promise<void> {
+  const lib = await openLibrary({ env });
+  try {
+    const r = await mediaDoctor(lib.db, mediaDir(env));
+    assert.deepEqual(
+      { orphans: r.orphans, temporary: [...r.staleTemporary, ...r.liveTemporary], missing: r.missing },
+      { orphans: [], temporary: [], missing: [] },
+      `media folder ${label}`,
+    );
+  } finally {
+    await lib.close();
+  }
+}
+
+test('kill -9 during uploads (5 times) leaves no half-ingested photo and no stray file; re-upload completes the set', async () => {
+  const files = calibPhotos().slice(0, 25).map((p) => p.file);
   const lib = await openLibrary({ env });
   const token = (await createToken(lib.db, { ownerId: await ensureOwner(lib.db, 'uploader') })).token;
   await lib.close();
 
   const confirmed = new Set<number>();
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < 5; round++) {
     const { proc, base } = await startServer();
+    // The start-up sweep has resolved what the previous kill left (moved into place or removed).
+    if (round > 0) await checkMediaExact(`after restart ${round}`);
     const exited = new Promise((r) => proc.once('exit', r));
-    let next = round * 6;
+    let next = round * 5;
     let ok = 0;
     // Two clients upload in parallel; the server is killed at a random moment after a few uploads.
     const killAfter = 2 + Math.floor(Math.random() * 3);
@@ -114,11 +133,13 @@ test('kill -9 during uploads leaves no half-ingested photo; restart and re-uploa
 
   // Restart, upload everything again: each photo ends up stored exactly once, complete.
   const { proc, base } = await startServer();
+  await checkMediaExact('after the last restart');
   for (const file of files) assert.notEqual(await upload(base, token, file), null, `re-upload of ${basename(file)}`);
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   proc.kill('SIGTERM');
   assert.equal(await exited, 0, 'SIGTERM shuts down cleanly');
   assert.equal(await checkComplete(), files.length);
+  await checkMediaExact('at the end');
   const lib2 = await openLibrary({ env });
   try {
     const ids = new Set((await lib2.db.selectFrom('photos').select('id').execute()).map((p) => p.id));
