@@ -14,7 +14,15 @@ import { mediaDir } from '../config/paths.js';
 import { resolveCaller } from './auth.js';
 import { serverConfig, type ServerConfig, type ServerConfigInput } from './config.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
-import { checkUrl, clientErrorHandler, contentSecurityPolicy, installJsonParser, logSerializers, validatorCompiler } from './hardening.js';
+import {
+  checkUrl,
+  clientErrorHandler,
+  contentSecurityPolicy,
+  drainUnreadBody,
+  installJsonParser,
+  logSerializers,
+  validatorCompiler,
+} from './hardening.js';
 import { sweepMedia } from '../library/media.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { ModelRuntime, type RuntimeSource } from './runtime.js';
@@ -67,7 +75,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
     bodyLimit: config.maxJsonBytes,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    maxParamLength: config.maxParamLength,
+    routerOptions: { maxParamLength: config.maxParamLength },
     connectionTimeout: t.idleMs,
     keepAliveTimeout: t.keepAliveMs,
     requestTimeout: t.requestMs,
@@ -169,8 +177,10 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (_req, reply) => {
+  app.addHook('onSend', async (req, reply) => {
     if (closing) reply.header('connection', 'close');
+    // Refused before its body was read: drain the rest so the client reads this answer rather than a reset.
+    if (reply.statusCode >= 400 && drainUnreadBody(req.raw, 2 * config.maxImageBytes)) reply.header('connection', 'close');
   });
   app.addHook('onClose', async () => {
     await runtime.close();

@@ -2,6 +2,7 @@
 // query strings must be plain decimals), URL and JSON encoding checks (no NUL, no invalid UTF-8, before any
 // query), connection-level errors (431, 408, garbage) in the API's error shape, logs without tokens, and
 // security headers for the web app.
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -142,6 +143,24 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
     );
   }
   socket.destroy();
+}
+
+/**
+ * An error answered before the request body was read (413, 507, a bad multipart part): the rest of the body is
+ * read and dropped so the client, still sending, gets the answer instead of a reset connection; the connection
+ * then closes. Past `maxBytes` more (or the request timeout) the connection is cut.
+ */
+export function drainUnreadBody(req: IncomingMessage, maxBytes: number): boolean {
+  if (req.complete || req.destroyed || req.readableEnded) return false;
+  let seen = 0;
+  req.unpipe();
+  req.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > maxBytes) req.socket.destroy();
+  });
+  req.on('error', () => undefined);
+  req.resume();
+  return true;
 }
 
 /** A URL as logged: secrets in the query string (`token`, `access_token`) replaced with `[redacted]`. */

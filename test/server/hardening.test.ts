@@ -4,7 +4,8 @@
 // 5xx ever, and the media folder afterwards holds exactly the files stored photos reference. Also: no owner
 // existence oracle, no analysis reuse across privacy, feedback limits, security headers, no token in logs.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import fs, { readFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { connect } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import { Writable } from 'node:stream';
@@ -338,6 +339,57 @@ describe('uploads leave nothing behind', () => {
     for (const r of [a, b, c]) assert.equal(r.statusCode, 200, r.body);
     assert.equal(JSON.parse(a.body).results[0].photo.id, JSON.parse(b.body).results[0].photo.id);
     await assertMediaExact('duplicate uploads');
+  });
+});
+
+describe('disk full (simulated ENOSPC: the media folder\'s writes fail as on a full disk)', () => {
+  // A real full disk (a small tmpfs) is exercised by disk-full.test.ts where mounts are allowed; this runs
+  // everywhere: fs.createWriteStream and fs.promises.writeFile fail with ENOSPC for files under the media folder.
+  const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+  const originalStream = fs.createWriteStream;
+  const originalWriteFile = fs.promises.writeFile;
+  let failing: 'stream' | 'thumbnails' | null = null;
+  const underMedia = (p: unknown) => String(p).startsWith(f.app.pictograph.mediaDir);
+  before(() => {
+    (fs as { createWriteStream: unknown }).createWriteStream = (path: fs.PathLike, opts?: unknown) => {
+      const ws = originalStream(path, opts as Parameters<typeof originalStream>[1]);
+      if (failing === 'stream' && underMedia(path)) ws._write = (_chunk, _enc, cb) => cb(enospc());
+      return ws;
+    };
+    (fs.promises as { writeFile: unknown }).writeFile = async (path: unknown, ...rest: unknown[]) => {
+      if (failing === 'thumbnails' && underMedia(path)) throw enospc();
+      return (originalWriteFile as (...a: unknown[]) => Promise<void>)(path, ...rest);
+    };
+    syncBuiltinESMExports();
+  });
+  after(() => {
+    fs.createWriteStream = originalStream;
+    fs.promises.writeFile = originalWriteFile;
+    syncBuiltinESMExports();
+  });
+  const files = calibPhotos().slice(330, 334).map((p) => p.file);
+  for (const mode of ['stream', 'thumbnails'] as const) {
+    test(`ENOSPC while writing the ${mode === 'stream' ? 'upload' : 'thumbnails'}: 507 storage_full, nothing left`, async () => {
+      failing = mode;
+      try {
+        const parts = files.slice(0, 2).map((file, i) => ({ name: 'file', filename: `${i}.jpg`, type: 'image/jpeg', data: readFileSync(file) }));
+        const { body, contentType } = multipart(parts);
+        const res = await f.app.inject({ method: 'POST', url: '/v1/photos', headers: { 'content-type': contentType, ...bearer(f.tokens.alice) }, payload: body });
+        expectError(res, 507, 'storage_full');
+        const raw = await f.app.inject({ method: 'POST', url: '/v1/classify', headers: { 'content-type': 'image/jpeg' }, payload: readFileSync(files[2]!) });
+        assert.equal(raw.statusCode, 200, 'classify stores nothing and still works');
+      } finally {
+        failing = null;
+      }
+      await assertMediaExact(`ENOSPC (${mode})`);
+    });
+  }
+  test('with room again, the same upload succeeds', async () => {
+    const { body, contentType } = multipart([{ name: 'file', filename: '0.jpg', type: 'image/jpeg', data: readFileSync(files[0]!) }]);
+    const res = await call('after disk full', { method: 'POST', url: '/v1/photos', headers: { 'content-type': contentType }, payload: body, as: 'alice' });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.ok(JSON.parse(res.body).results[0].photo.id > 0);
+    await assertMediaExact('the upload after disk full');
   });
 });
 
