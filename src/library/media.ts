@@ -78,6 +78,16 @@ export function writerAlive(t: { pid: number | null; run: string | null }): bool
   return processAlive(t.pid);
 }
 
+/** Staged files older than this are left-overs whatever their pid says (a pid reused by another process). */
+const STALE_AFTER_MS = 24 * 3600 * 1000;
+
+/** Whether a temporary file is a left-over: its writer is gone, or it is older than any write takes. */
+async function isLeftOver(file: string, t: { pid: number | null; run: string | null }): Promise<boolean> {
+  if (!writerAlive(t)) return true;
+  const s = await stat(file).catch(() => undefined);
+  return s !== undefined && s.mtimeMs < Date.now() - STALE_AFTER_MS;
+}
+
 /** Every file under the managed media subfolders, as absolute paths. */
 async function mediaFiles(media: string): Promise<string[]> {
   const out: string[] = [];
@@ -136,10 +146,11 @@ export interface SweepResult {
  */
 export async function sweepMedia(db: LibraryDb, media: string): Promise<SweepResult> {
   const result: SweepResult = { removed: 0, completed: 0 };
-  const stale = (await mediaFiles(media)).flatMap((file) => {
+  const stale: Array<{ file: string; target: string | null }> = [];
+  for (const file of await mediaFiles(media)) {
     const t = parseTemporary(file);
-    return t && !writerAlive(t) ? [{ file, target: t.target }] : [];
-  });
+    if (t && (await isLeftOver(file, t))) stale.push({ file, target: t.target });
+  }
   if (stale.length === 0) return result;
   const refs = await referencedMedia(db, media);
   for (const s of stale) {
@@ -177,13 +188,16 @@ export interface DoctorReport {
 export async function mediaDoctor(db: LibraryDb, media: string, opts: { fix?: boolean } = {}): Promise<DoctorReport> {
   const root = resolve(media);
   if (opts.fix) await sweepMedia(db, root);
+  // Files first, references second: a file renamed into place after this listing is not in it, and one in it
+  // got its final name after its photo was committed, so a running server's or ingest's work is never an orphan.
+  const files = await mediaFiles(root);
   const refs = await referencedMedia(db, root);
   const report: DoctorReport = { orphans: [], staleTemporary: [], liveTemporary: [], missing: [], fixed: opts.fix === true, bytes: 0 };
-  for (const file of await mediaFiles(root)) {
+  for (const file of files) {
     const rel = relative(root, file);
     const t = parseTemporary(file);
     if (t) {
-      if (writerAlive(t)) {
+      if (!(await isLeftOver(file, t))) {
         report.liveTemporary.push(rel);
         continue;
       }

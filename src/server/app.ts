@@ -127,7 +127,16 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
         version: '0.1.0',
         description:
           'Classify photos with an ImageNet CNN lifted through WordNet, and explore photo libraries by concept. ' +
-          'Errors are `{"error": {"code", "message"}}` with stable codes. Send `Authorization: Bearer <token>`.',
+          'Errors are `{"error": {"code", "message"}}` with stable codes. Send `Authorization: Bearer <token>`.\n\n' +
+          `Limits (see \`pictograph serve --help\`): JSON bodies ${config.maxJsonBytes} bytes, images ${config.maxImageBytes} bytes ` +
+          `(raw body or each multipart file), ${config.maxUploadFiles} files and ${config.maxUploadFields} other fields per upload ` +
+          '(413 `payload_too_large`); 100 megapixels per image (422 `too_many_pixels`); headers ' +
+          `${config.maxHeaderBytes} bytes (431 \`headers_too_large\`); path parameters ${config.maxParamLength} characters ` +
+          `(414 \`uri_too_long\`); headers within ${config.timeouts.headersMs / 1000} s and the whole request within ` +
+          `${config.timeouts.requestMs / 1000} s (408 \`request_timeout\`); ${config.feedbackPerMinute} feedback answers per caller ` +
+          'per minute (429 `rate_limited`); a full inference queue 429 `queue_full`; a full disk 507 `storage_full`. ' +
+          'Malformed input: `bad_url`, `bad_encoding` (NUL, invalid UTF-8), `bad_multipart`, `bad_json`, `bad_request` ' +
+          '(JSON bodies are not coerced: `"true"` is not a boolean).',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },

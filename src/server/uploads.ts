@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
@@ -59,8 +59,7 @@ export async function receiveUploads(ctx: ServerContext, req: FastifyRequest): P
         continue;
       }
       if (part.fieldname !== 'file') {
-        part.file.resume();
-        await new Promise((r) => part.file.once('close', r));
+        await pipeline(part.file, new Writable({ write: (_chunk, _enc, done) => done() }));
         continue;
       }
       const name = part.filename || 'upload';

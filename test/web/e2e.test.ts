@@ -290,6 +290,27 @@ describe('web app in Chromium against a seeded server', { skip: haveChromium() ?
     await screenshot(page, 'upload-library-1440');
   });
 
+  test('the app is served with a Content-Security-Policy it keeps (no refusals above), nosniff, never framed', async () => {
+    for (const path of ['/', '/c/n02084071', '/docs']) {
+      const res = await fetch(server.url + path);
+      assert.equal(res.status, 200, path);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff', path);
+      assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'|default-src/, path);
+    }
+    const app = await fetch(server.url + '/');
+    assert.match(app.headers.get('content-security-policy') ?? '', /script-src 'self'.*frame-ancestors 'none'|frame-ancestors 'none'/);
+    // The API docs page renders under its own policy.
+    const docs = await chrome.newPage(1024, 700);
+    try {
+      const docErrors = watchErrors(docs);
+      await docs.goto(server.url + '/docs');
+      await docs.locator('.swagger-ui .info .title').first().waitFor({ timeout: 15_000 });
+      assert.deepEqual(docErrors, []);
+    } finally {
+      await docs.close();
+    }
+  });
+
   test('no script errors on any page', () => {
     assert.deepEqual(errors, []);
   });

@@ -62,9 +62,12 @@ export async function horizontalOverflow(page: Page): Promise<number> {
   return page.evaluate(() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - window.innerWidth);
 }
 
-/** Collects uncaught page errors and failed console errors so a test can assert there were none. */
+/** Collects uncaught page errors and Content-Security-Policy refusals so a test can assert there were none. */
 export function watchErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) errors.push(`csp: ${m.text()}`);
+  });
   return errors;
 }
