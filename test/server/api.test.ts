@@ -410,7 +410,8 @@ describe('feedback', () => {
     const other = await call({ method: 'POST', url: `/v1/photos/${f.photos.bobPublic[0]}/feedback`, headers, payload: '{"correct":false,"wnid":"n09217230"}', as: 'alice' });
     assert.equal(json(other).feedback.name, 'beach');
     const named = json(await call({ url: `/v1/photos/${f.photos.bobPublic[0]}`, as: 'alice' })).feedback;
-    assert.deepEqual(named.map((x: { name: string | null }) => x.name), ['dog', 'beach']);
+    // One judgement per caller and photo: alice's second answer replaced her first.
+    assert.deepEqual(named.map((x: { name: string | null }) => x.name), ['beach']);
   });
 });
 
