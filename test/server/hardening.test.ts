@@ -459,6 +459,25 @@ describe('upload reuse never crosses privacy', () => {
       recognized = 0;
       await up(publicOfBob[0]!.original_path);
       assert.equal(recognized, 0, 'public content alice could see anyway may be reused');
+
+      // The timing gap: uploads of content bob holds privately take as long as uploads of new content
+      // (before: 19-28 ms against 132-355 ms). Medians of interleaved uploads; a loose bound against noise.
+      const fresh3 = calibPhotos().slice(340, 343).map((p) => p.file);
+      const held3 = privateOfBob.slice(1, 4).map((p) => p.original_path);
+      const timed = async (file: string) => {
+        const t0 = performance.now();
+        await up(file);
+        return performance.now() - t0;
+      };
+      const [heldMs, freshMs]: number[][] = [[], []];
+      for (let i = 0; i < 3; i++) {
+        heldMs.push(await timed(held3[i]!));
+        freshMs.push(await timed(fresh3[i]!));
+      }
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
+      const ratio = median(heldMs) / median(freshMs);
+      console.log(`# upload of content held privately by another owner: ${median(heldMs).toFixed(0)} ms; new content: ${median(freshMs).toFixed(0)} ms; ratio ${ratio.toFixed(2)}`);
+      assert.ok(ratio > 0.4, `uploads of privately held content are ${ratio.toFixed(2)}x the time of new ones`);
     } finally {
       runtime.recognizer = original;
     }
