@@ -198,8 +198,9 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   });
   app.addHook('onSend', async (req, reply) => {
     if (closing) reply.header('connection', 'close');
-    // Refused before its body was read: drain the rest so the client reads this answer rather than a reset.
-    if (reply.statusCode >= 400 && drainUnreadBody(req.raw, 2 * config.maxImageBytes)) reply.header('connection', 'close');
+    // Refused before its body was read: drain the rest so the client reads this answer rather than a reset
+    // (the connection stays open for that: closing it would cut the client off mid-write).
+    if (reply.statusCode >= 400) drainUnreadBody(req.raw, 2 * config.maxImageBytes);
   });
   app.addHook('onClose', async () => {
     await runtime.close();

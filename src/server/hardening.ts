@@ -148,7 +148,7 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
 /**
  * An error answered before the request body was read (413, 507, a bad multipart part): the rest of the body is
  * read and dropped so the client, still sending, gets the answer instead of a reset connection; the connection
- * then closes. Past `maxBytes` more (or the request timeout) the connection is cut.
+ * stays usable. Past `maxBytes` more (or the request timeout) the connection is cut.
  */
 export function drainUnreadBody(req: IncomingMessage, maxBytes: number): boolean {
   if (req.complete || req.destroyed || req.readableEnded) return false;

@@ -241,6 +241,31 @@ describe('sockets: huge headers, huge bodies, slow clients, garbage', () => {
     answers.push({ what: 'raw too large', status, body });
     expectError({ statusCode: status, body }, 413, 'payload_too_large');
   });
+  test('connections past the cap are refused at once; the server keeps answering', async () => {
+    const url = new URL(base);
+    const server = f.app.server;
+    const cap = server.maxConnections;
+    server.maxConnections = 4;
+    const sockets = Array.from({ length: 10 }, () => connect(Number(url.port), url.hostname));
+    try {
+      const closed = await Promise.all(
+        sockets.map(
+          (s) =>
+            new Promise<boolean>((resolve) => {
+              s.on('error', () => undefined);
+              s.on('close', () => resolve(true));
+              setTimeout(() => resolve(false), 1500).unref();
+            }),
+        ),
+      );
+      assert.ok(closed.filter(Boolean).length >= 6, `closed: ${closed.join(' ')}`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      server.maxConnections = cap;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+  });
   test(`slow-body clients are cut off within the request timeout (${REQUEST_TIMEOUT_MS} ms)`, async () => {
     const url = new URL(base);
     const started = Date.now();
