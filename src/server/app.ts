@@ -9,7 +9,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { LibraryDb } from '../library/db.js';
 import { mediaDir } from '../config/paths.js';
-import { resolveCaller } from './auth.js';
+import { enforceCsrf, resolveCaller, SESSION_COOKIE } from './auth.js';
 import { serverConfig, type ServerConfig } from './config.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
@@ -20,6 +20,7 @@ import { registerPhotoRoutes } from './routes/photos.js';
 import { registerConceptRoutes } from './routes/concepts.js';
 import { registerOwnerRoutes } from './routes/owners.js';
 import { registerFeedbackRoutes } from './routes/feedback.js';
+import { registerSessionRoutes } from './routes/session.js';
 
 export interface CreateServerOptions extends RuntimeSource {
   db: LibraryDb;
@@ -86,16 +87,23 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
         version: '0.1.0',
         description:
           'Classify photos with an ImageNet CNN lifted through WordNet, and explore photo libraries by concept. ' +
-          'Errors are `{"error": {"code", "message"}}` with stable codes. Send `Authorization: Bearer <token>`.',
+          'Errors are `{"error": {"code", "message"}}` with stable codes. Send `Authorization: Bearer <token>`; ' +
+          'browsers sign in with `POST /v1/session` and carry an HttpOnly session cookie instead.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
+        },
+      },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.addHook('onRequest', async (req) => {
     req.startedAt = process.hrtime.bigint();
-    req.caller = await resolveCaller(opts.db, req.headers.authorization);
+    req.caller = await resolveCaller(opts.db, req);
+    enforceCsrf(req);
   });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
@@ -128,6 +136,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   registerConceptRoutes(app);
   registerOwnerRoutes(app);
   registerFeedbackRoutes(app);
+  registerSessionRoutes(app);
 
   // Graceful shutdown: while closing, answers in flight tell keep-alive clients to go, so the server does not
   // wait out their idle timeout; the runtime closes after the last request.
