@@ -159,8 +159,14 @@ describe('browser sessions', () => {
     assert.equal(again.statusCode, 401);
     assert.equal(again.json().error.code, 'invalid_code');
     const expired = await createSignInCode(f.lib.db, aliceId, -1);
-    const late = await call({ method: 'POST', url: '/v1/session', payload: { code: expired.code }, headers: appHeaders });
+    const late = await call({ method: 'POST', url: '/v1/session', payload: { code: expired.code }, headers: { ...appHeaders, ...cookie(alice) } });
     assert.equal(late.statusCode, 401);
+    assert.equal((await call({ url: '/v1/me', headers: cookie(alice) })).json().owner, 'alice', 'a stale link leaves the browser signed in');
+    // Signing in again replaces the browser's previous session.
+    const fresh = await createSignInCode(f.lib.db, aliceId);
+    const replaced = await call({ method: 'POST', url: '/v1/session', payload: { code: fresh.code }, headers: { ...appHeaders, ...cookie(alice) } });
+    assert.equal(replaced.statusCode, 200);
+    assert.equal(await findSession(f.lib.db, alice.split('=')[1]!), null, 'the old session is revoked');
     // Two browsers racing for one code: exactly one wins.
     const raced = await createSignInCode(f.lib.db, aliceId);
     const both = await Promise.all([0, 1].map(() => call({ method: 'POST', url: '/v1/session', payload: { code: raced.code }, headers: appHeaders })));

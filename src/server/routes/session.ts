@@ -37,11 +37,12 @@ export function registerSessionRoutes(app: FastifyInstance): void {
       checkSameOrigin(req); // no login CSRF: a foreign page cannot sign this browser in as someone else
       const { token, code } = req.body;
       if ((token === undefined) === (code === undefined)) throw new ApiError(400, 'bad_request', 'Send either `token` or `code`.');
+      // A session this browser had is replaced only once the new one exists (a stale link changes nothing).
       const old = sessionCookie(req);
-      if (old) await revokeSession(db, old);
       if (token !== undefined) {
         const s = await sessionForToken(db, token);
         if (!s) throw new ApiError(401, 'invalid_token', 'This token is not known (revoked or mistyped).');
+        if (old) await revokeSession(db, old);
         setSessionCookie(req, reply, s.secret, s.expiresAt);
         return { owner: s.identity.owner?.name ?? null, admin: s.identity.admin, expires_at: s.expiresAt };
       }
@@ -53,6 +54,7 @@ export function registerSessionRoutes(app: FastifyInstance): void {
           'This sign-in link has expired or was already used; get a new one with `pictograph signin --owner NAME`.',
         );
       }
+      if (old) await revokeSession(db, old);
       setSessionCookie(req, reply, s.secret, s.expiresAt);
       return { owner: s.owner.name, admin: false, expires_at: s.expiresAt };
     },
