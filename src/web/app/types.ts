@@ -57,9 +57,20 @@ export interface TopCategory extends Category { count: number; score: number; ex
 
 export interface Profile { owner: string; photos: number; top_categories: TopCategory[]; profile: ScoredLabel[] }
 
-export interface Asymmetry { wnid: string; name: string; a: number; b: number }
+/** Each side's best photos of a concept in a comparison. */
+export interface SideExamples { a_examples?: PhotoSummary[]; b_examples?: PhotoSummary[] }
+export interface Asymmetry extends SideExamples { wnid: string; name: string; a: number; b: number }
+export interface SharedConcept extends ScoredLabel, SideExamples {}
 
-export interface Comparison { a: string; b: string; shared: ScoredLabel[]; a_more: Asymmetry[]; b_more: Asymmetry[] }
+export interface Comparison {
+  a: string;
+  b: string;
+  a_photos: number;
+  b_photos: number;
+  shared: SharedConcept[];
+  a_more: Asymmetry[];
+  b_more: Asymmetry[];
+}
 
 export interface Concept { id: string; name: string; value: number }
 

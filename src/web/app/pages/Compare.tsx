@@ -3,7 +3,7 @@ import { api } from '../api.js';
 import { Loaded, useAsync } from '../components/async.js';
 import { navigate } from '../router.js';
 import { href } from '../routes.js';
-import type { Asymmetry, Owner } from '../types.js';
+import type { Asymmetry, Owner, PhotoSummary } from '../types.js';
 
 /** Nodes too general to say anything about what someone photographs. */
 const TOO_GENERAL = new Set([
@@ -36,6 +36,21 @@ function OwnerPicker({ label, value, owners, onChange }: { label: string; value:
   );
 }
 
+/** Small thumbnails of one side's photos of a concept, linking to the photos. */
+function Thumbs({ photos, side, max }: { photos: PhotoSummary[] | undefined; side: 'a' | 'b'; max: number }) {
+  const list = (photos ?? []).slice(0, max);
+  if (list.length === 0) return null;
+  return (
+    <span class={`thumbs thumbs-${side}`}>
+      {list.map((p) => (
+        <a key={p.id} href={href.photo(p.id)} title={`${p.hedged?.name ?? p.labels[0]?.name ?? 'photo'} — ${p.owner}`}>
+          <img src={p.thumbnail} alt={p.hedged?.name ?? p.labels[0]?.name ?? 'photo'} loading="lazy" decoding="async" width={64} height={64} />
+        </a>
+      ))}
+    </span>
+  );
+}
+
 function MoreColumn({ who, other, rows, side }: { who: string; other: string; rows: Asymmetry[]; side: 'a' | 'b' }) {
   rows = rows.filter((r) => !TOO_GENERAL.has(r.wnid)).slice(0, SHOWN);
   const max = Math.max(1e-9, ...rows.flatMap((r) => [r.a, r.b]));
@@ -65,6 +80,10 @@ function MoreColumn({ who, other, rows, side }: { who: string; other: string; ro
                 <div class={`bar-fill fill-${side === 'a' ? 'b' : 'a'}`} style={{ width: `${(theirs / max) * 100}%` }} />
               </div>
             </div>
+            <div class="pair-photos">
+              <Thumbs photos={side === 'a' ? r.a_examples : r.b_examples} side={side} max={3} />
+              <Thumbs photos={side === 'a' ? r.b_examples : r.a_examples} side={side === 'a' ? 'b' : 'a'} max={2} />
+            </div>
           </div>
         );
       })}
@@ -77,6 +96,15 @@ function Comparison({ a, b }: { a: string; b: string }) {
   return (
     <Loaded state={result}>
       {(c) => {
+        const empty = [c.a_photos === 0 ? c.a : null, c.b_photos === 0 ? c.b : null].filter((x): x is string => x !== null);
+        if (empty.length > 0) {
+          return (
+            <p class="panel" data-testid="compare-empty">
+              {empty.join(' and ')} {empty.length > 1 ? 'have' : 'has'} no photos you can see, so there is nothing to compare.
+              {' '}Their photos may be private: sign in as them, or ask them to share some.
+            </p>
+          );
+        }
         const shared = c.shared.filter((s) => !TOO_GENERAL.has(s.wnid)).slice(0, 16);
         const maxShared = Math.max(1e-9, ...shared.map((s) => s.score));
         const minShared = Math.min(maxShared, ...shared.map((s) => s.score));
@@ -89,6 +117,20 @@ function Comparison({ a, b }: { a: string; b: string }) {
             <section class="shared panel" data-testid="shared">
               <h2>Both photograph</h2>
               {shared.length === 0 && <p class="muted">No shared interests found.</p>}
+              <div class="shared-examples">
+                {shared
+                  .filter((s) => (s.a_examples?.length ?? 0) > 0 && (s.b_examples?.length ?? 0) > 0)
+                  .slice(0, 4)
+                  .map((s) => (
+                    <div class="shared-concept" key={s.wnid}>
+                      <a href={href.category(s.wnid)}>{s.name}</a>
+                      <span class="shared-photos">
+                        <Thumbs photos={s.a_examples} side="a" max={2} />
+                        <Thumbs photos={s.b_examples} side="b" max={2} />
+                      </span>
+                    </div>
+                  ))}
+              </div>
               <div class="chips">
                 {shared.map((s) => (
                   <a
