@@ -33,6 +33,20 @@ const sharedSchema = {
   type: 'array',
   items: { type: 'object', properties: { ...scoredSynsetSchema.properties, ...examplesProperties } },
 } as const;
+const categoryShareSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      name: { type: 'string' },
+      wnid: { type: 'string' },
+      a: { type: 'number' },
+      b: { type: 'number' },
+      ...examplesProperties,
+    },
+  },
+} as const;
 /** Example photos per side and concept in a comparison. */
 const COMPARE_EXAMPLES = 3;
 
@@ -170,6 +184,11 @@ export function registerOwnerRoutes(app: FastifyInstance): void {
               a_photos: { type: 'integer' },
               b_photos: { type: 'integer' },
               similarity: { type: 'number' },
+              categories: {
+                type: 'object',
+                description: 'The comparison in everyday categories (shares of each owner’s photos), shown first.',
+                properties: { shared: categoryShareSchema, a_more: categoryShareSchema, b_more: categoryShareSchema },
+              },
               shared: sharedSchema,
               a_more: moreSchema,
               b_more: moreSchema,
@@ -183,7 +202,12 @@ export function registerOwnerRoutes(app: FastifyInstance): void {
       const viewer = req.caller.viewer;
       const { a, b } = req.query;
       const view = runtime.view();
-      const cmp = await compareOwners(db, viewer, a, b, { taxonomy: view, top: 15 });
+      const categoryDefs = runtime.ready() ? (await runtime.taxonomy()).categories : undefined;
+      const cmp = await compareOwners(db, viewer, a, b, {
+        taxonomy: view,
+        top: 15,
+        categoryParent: (id) => categoryDefs?.byId.get(id)?.parent,
+      });
       const [pa, pb] = [await ownerProfile(db, viewer, a, { top: 0 }), await ownerProfile(db, viewer, b, { top: 0 })];
       const meanA = new Map(pa.nodes.map((n) => [n.wnid, n.mean]));
       const meanB = new Map(pb.nodes.map((n) => [n.wnid, n.mean]));
@@ -198,6 +222,11 @@ export function registerOwnerRoutes(app: FastifyInstance): void {
         for (const s of list) rows.push({ wnid: s.wnid, name: nameOf(s), a: meanA.get(s.wnid) ?? 0, b: meanB.get(s.wnid) ?? 0, ...(await examples(s.wnid)) });
         return rows;
       };
+      const everyday = async (list: typeof cmp.categories.shared) => {
+        const rows = [];
+        for (const c of list.slice(0, 8)) rows.push({ ...c, ...(await examples(c.wnid)) });
+        return rows;
+      };
       const shared = [];
       for (const s of cmp.shared) shared.push({ wnid: s.wnid, name: nameOf(s), score: s.value, ...(await examples(s.wnid)) });
       return {
@@ -206,6 +235,11 @@ export function registerOwnerRoutes(app: FastifyInstance): void {
         a_photos: cmp.a.photos,
         b_photos: cmp.b.photos,
         similarity: cmp.similarity,
+        categories: {
+          shared: await everyday(cmp.categories.shared),
+          a_more: await everyday(cmp.categories.moreA),
+          b_more: await everyday(cmp.categories.moreB),
+        },
         shared,
         a_more: await more(cmp.moreA),
         b_more: await more(cmp.moreB),

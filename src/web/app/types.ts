@@ -61,12 +61,15 @@ export interface Profile { owner: string; photos: number; top_categories: TopCat
 export interface SideExamples { a_examples?: PhotoSummary[]; b_examples?: PhotoSummary[] }
 export interface Asymmetry extends SideExamples { wnid: string; name: string; a: number; b: number }
 export interface SharedConcept extends ScoredLabel, SideExamples {}
+/** An everyday category's share of each person's photos. */
+export interface CategoryShare extends SideExamples { id: string; name: string; wnid: string; a: number; b: number }
 
 export interface Comparison {
   a: string;
   b: string;
   a_photos: number;
   b_photos: number;
+  categories?: { shared: CategoryShare[]; a_more: CategoryShare[]; b_more: CategoryShare[] };
   shared: SharedConcept[];
   a_more: Asymmetry[];
   b_more: Asymmetry[];

@@ -1,9 +1,10 @@
-// Compare two people: what both photograph, and what each photographs more than the other, side by side.
+// Compare two people in everyday categories (Dog, Food, Vehicle), with each side's photos: what both photograph and
+// what each photographs more than the other, side by side; the WordNet synsets are secondary detail.
 import { api } from '../api.js';
 import { Loaded, useAsync } from '../components/async.js';
 import { navigate } from '../router.js';
 import { href } from '../routes.js';
-import type { Asymmetry, Owner, PhotoSummary } from '../types.js';
+import type { Asymmetry, CategoryShare, Owner, PhotoSummary, SideExamples } from '../types.js';
 
 /** Nodes too general to say anything about what someone photographs. */
 const TOO_GENERAL = new Set([
@@ -51,11 +52,19 @@ function Thumbs({ photos, side, max }: { photos: PhotoSummary[] | undefined; sid
   );
 }
 
-function MoreColumn({ who, other, rows, side }: { who: string; other: string; rows: Asymmetry[]; side: 'a' | 'b' }) {
-  rows = rows.filter((r) => !TOO_GENERAL.has(r.wnid)).slice(0, SHOWN);
+/** One row of a "photographs more" column: everyday category or WordNet synset, with both shares and photos. */
+interface MoreRow extends SideExamples {
+  key: string;
+  name: string;
+  wnid: string;
+  a: number;
+  b: number;
+}
+
+function MoreColumn({ who, other, rows, side, testid }: { who: string; other: string; rows: MoreRow[]; side: 'a' | 'b'; testid: string }) {
   const max = Math.max(1e-9, ...rows.flatMap((r) => [r.a, r.b]));
   return (
-    <section class={`more more-${side}`} data-testid={`more-${side}`}>
+    <section class={`more more-${side}`} data-testid={testid}>
       <h2>
         <a href={href.person(who)}>{who}</a> photographs more
       </h2>
@@ -64,7 +73,7 @@ function MoreColumn({ who, other, rows, side }: { who: string; other: string; ro
         const mine = side === 'a' ? r.a : r.b;
         const theirs = side === 'a' ? r.b : r.a;
         return (
-          <div class="pair" key={r.wnid}>
+          <div class="pair" key={r.key}>
             <span class="pair-name">
               <a href={href.category(r.wnid, who)}>{r.name}</a>
               <span class="muted small">
@@ -73,10 +82,10 @@ function MoreColumn({ who, other, rows, side }: { who: string; other: string; ro
               </span>
             </span>
             <div class="pair-bars">
-              <div class="bar" title={`${who}: ${mine.toFixed(3)}`}>
+              <div class="bar" title={`${who}: ${pct(mine)} of photos`}>
                 <div class={`bar-fill fill-${side}`} style={{ width: `${(mine / max) * 100}%` }} />
               </div>
-              <div class="bar" title={`${other}: ${theirs.toFixed(3)}`}>
+              <div class="bar" title={`${other}: ${pct(theirs)} of photos`}>
                 <div class={`bar-fill fill-${side === 'a' ? 'b' : 'a'}`} style={{ width: `${(theirs / max) * 100}%` }} />
               </div>
             </div>
@@ -90,6 +99,10 @@ function MoreColumn({ who, other, rows, side }: { who: string; other: string; ro
     </section>
   );
 }
+
+const categoryRows = (list: CategoryShare[] | undefined): MoreRow[] => (list ?? []).map((c) => ({ ...c, key: c.id }));
+const synsetRows = (list: Asymmetry[]): MoreRow[] =>
+  list.filter((r) => !TOO_GENERAL.has(r.wnid)).slice(0, SHOWN).map((r) => ({ ...r, key: r.wnid }));
 
 function Comparison({ a, b }: { a: string; b: string }) {
   const result = useAsync(() => api.compare(a, b), [a, b]);
@@ -105,6 +118,7 @@ function Comparison({ a, b }: { a: string; b: string }) {
             </p>
           );
         }
+        const everydayShared = c.categories?.shared ?? [];
         const shared = c.shared.filter((s) => !TOO_GENERAL.has(s.wnid)).slice(0, 16);
         const maxShared = Math.max(1e-9, ...shared.map((s) => s.score));
         const minShared = Math.min(maxShared, ...shared.map((s) => s.score));
@@ -116,38 +130,47 @@ function Comparison({ a, b }: { a: string; b: string }) {
             </p>
             <section class="shared panel" data-testid="shared">
               <h2>Both photograph</h2>
-              {shared.length === 0 && <p class="muted">No shared interests found.</p>}
+              {everydayShared.length === 0 && shared.length === 0 && <p class="muted">No shared interests found.</p>}
               <div class="shared-examples">
-                {shared
-                  .filter((s) => (s.a_examples?.length ?? 0) > 0 && (s.b_examples?.length ?? 0) > 0)
-                  .slice(0, 4)
-                  .map((s) => (
-                    <div class="shared-concept" key={s.wnid}>
-                      <a href={href.category(s.wnid)}>{s.name}</a>
-                      <span class="shared-photos">
-                        <Thumbs photos={s.a_examples} side="a" max={2} />
-                        <Thumbs photos={s.b_examples} side="b" max={2} />
+                {everydayShared.map((s) => (
+                  <div class="shared-concept" key={s.id}>
+                    <span>
+                      <a href={href.category(s.wnid)}>{s.name}</a>{' '}
+                      <span class="muted small">
+                        {pct(s.a)} · {pct(s.b)}
                       </span>
-                    </div>
-                  ))}
-              </div>
-              <div class="chips">
-                {shared.map((s) => (
-                  <a
-                    class="chip"
-                    key={s.wnid}
-                    href={href.category(s.wnid)}
-                    style={{ fontSize: `${size(s.score)}rem` }}
-                  >
-                    {s.name}
-                  </a>
+                    </span>
+                    <span class="shared-photos">
+                      <Thumbs photos={s.a_examples} side="a" max={2} />
+                      <Thumbs photos={s.b_examples} side="b" max={2} />
+                    </span>
+                  </div>
                 ))}
               </div>
+              {shared.length > 0 && (
+                <details class="wordnet">
+                  <summary>In WordNet terms</summary>
+                  <div class="chips">
+                    {shared.map((s) => (
+                      <a class="chip" key={s.wnid} href={href.category(s.wnid)} style={{ fontSize: `${size(s.score)}rem` }}>
+                        {s.name}
+                      </a>
+                    ))}
+                  </div>
+                </details>
+              )}
             </section>
             <div class="side-by-side">
-              <MoreColumn who={c.a} other={c.b} rows={c.a_more} side="a" />
-              <MoreColumn who={c.b} other={c.a} rows={c.b_more} side="b" />
+              <MoreColumn who={c.a} other={c.b} rows={categoryRows(c.categories?.a_more)} side="a" testid="more-a" />
+              <MoreColumn who={c.b} other={c.a} rows={categoryRows(c.categories?.b_more)} side="b" testid="more-b" />
             </div>
+            <details class="wordnet" data-testid="wordnet-detail">
+              <summary>More detail, in WordNet terms</summary>
+              <div class="side-by-side">
+                <MoreColumn who={c.a} other={c.b} rows={synsetRows(c.a_more)} side="a" testid="wordnet-more-a" />
+                <MoreColumn who={c.b} other={c.a} rows={synsetRows(c.b_more)} side="b" testid="wordnet-more-b" />
+              </div>
+            </details>
           </>
         );
       }}
