@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { consumerCategoryCounts } from '../server/consumer-categories.js';
 import { readCategoryFile } from '../taxonomy/categories.js';
+import { readEverydayWords } from '../taxonomy/everyday-words.js';
 import { categoryCounts, type CategoryNode } from '../library/categories.js';
 import { similarPhotos } from '../library/photos.js';
 import { compareOwners, ownerProfile } from '../library/profile.js';
@@ -154,12 +155,25 @@ export function register(program: Command): void {
       withSession(
         o,
         async (s) => {
-          const r = await searchPhotos(s.lib.db, s.viewer, words.join(' '), { taxonomy: await s.taxonomy(), owner: o.owner, limit: parseLimit(o.limit, 50) });
+          const r = await searchPhotos(s.lib.db, s.viewer, words.join(' '), {
+            taxonomy: await s.taxonomy(),
+            owner: o.owner,
+            limit: parseLimit(o.limit, 50),
+            aliases: readEverydayWords(),
+          });
           return { ...r, photos: r.photos.map(photoRecord) };
         },
-        (r: { query: string; synsets: { wnid: string; name?: string }[]; photos: ReturnType<typeof photoRecord>[] }) =>
+        (r: {
+          query: string;
+          synsets: { wnid: string; name?: string }[];
+          senses: { wnid: string; name?: string; hint?: string }[];
+          unknown: string[];
+          photos: ReturnType<typeof photoRecord>[];
+        }) =>
           [
             `"${r.query}" -> ${r.synsets.map((x) => `${x.name ?? x.wnid} (${x.wnid})`).join(', ') || 'no synsets'}`,
+            ...(r.senses.length > 0 ? [`did you mean: ${r.senses.map((x) => `${x.name ?? x.wnid} (a ${x.hint ?? 'concept'}, ${x.wnid})`).join(' or ')}`] : []),
+            ...(r.unknown.length > 0 ? [`the model has no concept for: ${r.unknown.join(', ')}`] : []),
             ...r.photos.map((p) => `${String(p.id).padStart(6)}  ${(p.score ?? 0).toFixed(3)}  ${p.owner}  ${p.file}`),
           ].join('\n') + '\n',
       ),

@@ -127,7 +127,7 @@ export interface CategoryComparison {
 
 /**
  * Compares two owners in everyday categories ("Dog 53% vs 18%") rather than WordNet synsets. A broad category
- * whose gap a narrower one of the list already explains (Animal over Dog, within 25%) is left out.
+ * whose gap the narrower ones of the list already explain (Animal over Dog + Fish, 75% or more) is left out.
  */
 export function compareCategoryShares(
   a: Array<{ id: string; name: string; wnid: string; mean: number }>,
@@ -149,14 +149,17 @@ export function compareCategoryShares(
     const other = side === 'a' ? 'b' : 'a';
     const gap = (c: CategoryShare) => c[side] - c[other];
     const list = [...all.values()].filter((c) => gap(c) >= minGap);
-    const explained = new Set<string>();
+    const listed = new Set(list.map((c) => c.id));
+    // Each listed category's gap counts towards its nearest listed ancestor; an ancestor whose gap its listed
+    // descendants account for (75% or more) says nothing they do not.
+    const fromBelow = new Map<string, number>();
     for (const c of list) {
-      for (let p = opts.parentOf?.(c.id); p !== undefined; p = opts.parentOf?.(p)) {
-        const parent = all.get(p);
-        if (parent && gap(parent) - gap(c) <= 0.25 * gap(parent)) explained.add(p);
-      }
+      let p = opts.parentOf?.(c.id);
+      while (p !== undefined && !listed.has(p)) p = opts.parentOf?.(p);
+      if (p !== undefined) fromBelow.set(p, (fromBelow.get(p) ?? 0) + gap(c));
     }
-    return list.filter((c) => !explained.has(c.id)).sort((x, y) => gap(y) - gap(x) || byId(x, y)).slice(0, top);
+    const explained = (c: CategoryShare) => (fromBelow.get(c.id) ?? 0) >= 0.75 * gap(c);
+    return list.filter((c) => !explained(c)).sort((x, y) => gap(y) - gap(x) || byId(x, y)).slice(0, top);
   };
   const shared = [...all.values()]
     .filter((c) => Math.min(c.a, c.b) >= minShared)

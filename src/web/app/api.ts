@@ -2,7 +2,7 @@
 // header, errors as ApiError.
 import type {
   Classification, Comparison, Me, Owner, PhotoDetail, PhotoPage, Profile, SynsetDetail, SynsetHit, Category,
-  UploadResult, FeedbackEntry, PhotoSummary, TreeNode,
+  UploadResult, FeedbackEntry, PhotoSummary, TreeNode, SearchResult,
 } from './types.js';
 
 /** An API failure with the server's stable error code and human message. */
@@ -70,7 +70,7 @@ export const api = {
     })),
   feedback: (id: string | number, body: { correct: boolean; wnid?: string }) =>
     request<{ feedback: FeedbackEntry & { id: string } }>('POST', `/v1/photos/${encodeURIComponent(id)}/feedback`, body),
-  search: (q: string) => request<{ synsets: SynsetHit[]; photos: PhotoSummary[] }>('GET', `/v1/search${qs({ q })}`),
+  search: (q: string) => request<SearchResult>('GET', `/v1/search${qs({ q })}`),
   owners: () => request<{ owners: Owner[] }>('GET', '/v1/owners'),
   profile: (name: string) => request<Profile>('GET', `/v1/owners/${encodeURIComponent(name)}/profile`),
   compare: (a: string, b: string) => request<Comparison>('GET', `/v1/compare${qs({ a, b })}`),

@@ -48,6 +48,9 @@ export interface SynsetDetail {
 }
 
 export interface SynsetHit { wnid: string; name: string; gloss: string; count?: number }
+/** A sense of an ambiguous word, for "did you mean". */
+export interface Sense { wnid: string; name: string; hint?: string; count?: number }
+export interface SearchResult { synsets: SynsetHit[]; senses?: Sense[]; unknown?: string[]; photos: PhotoSummary[] }
 
 export interface Me { owner: string | null; admin: boolean }
 
