@@ -189,6 +189,25 @@ describe('the web app as a signed-in owner with private photos', { skip: haveChr
     assert.ok(perCell[0]! >= 4, `the biggest cell is a mosaic (${perCell[0]} photos)`);
   });
 
+  test('everyday words: search maps beach, offers "did you mean" for crane; category chips only when the photo counts', async () => {
+    await page.goto(`${base}/search?q=beach`);
+    await page.getByTestId('synsets').locator('li').first().waitFor();
+    assert.match((await page.getByTestId('synsets').locator('li a').first().textContent()) ?? '', /seashore/);
+    await page.goto(`${base}/search?q=crane`);
+    await page.getByTestId('did-you-mean').waitFor();
+    assert.equal(await page.getByTestId('did-you-mean').locator('a').count(), 2);
+    assert.match((await page.getByTestId('did-you-mean').textContent()) ?? '', /wading bird/);
+    await screenshot(page, 'owner-search-did-you-mean-1440');
+    await page.goto(`${base}/search?q=sunset`);
+    await page.getByTestId('unknown-words').waitFor();
+    for (const photo of mariaPhotos.slice(0, 6)) {
+      await page.goto(`${base}/p/${photo.id}`);
+      await page.locator('[data-testid=labels] .bar-row').first().waitFor();
+      const chips = await page.locator('[data-testid=category-chips] .chip .count').allTextContents();
+      for (const c of chips) assert.ok(Number(c.replace('%', '')) >= 30, `chip at ${c}`);
+    }
+  });
+
   test("another owner's browser session and an anonymous one get 404 for maria's images", async () => {
     const urls = [...mariaImageUrls];
     assert.ok(urls.length >= 20, `${urls.length} distinct images of maria's were shown`);
