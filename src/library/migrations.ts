@@ -1,6 +1,7 @@
 // Versioned schema migrations, in code, written once for both SQLite and PostgreSQL.
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { sql } from 'kysely';
+import { expectedCountsSql } from './counts.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -110,6 +111,22 @@ export function libraryMigrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('admin', 'integer', (c) => c.notNull().defaultTo(0))
           .addColumn('created_at', 'text', (c) => c.notNull())
           .execute();
+      },
+    },
+    '0012_issue12_counts': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('concept_counts')
+          .addColumn('owner_id', 'integer', (c) => c.notNull())
+          .addColumn('visibility', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('photos', dialect === 'postgres' ? 'bigint' : 'integer', (c) => c.notNull())
+          .addColumn('score_micros', dialect === 'postgres' ? 'bigint' : 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('concept_counts_pk', ['owner_id', 'visibility', 'kind', 'key'])
+          .execute();
+        // Existing libraries: counts from the photos already stored.
+        await sql`insert into concept_counts (owner_id, visibility, kind, key, photos, score_micros) ${expectedCountsSql(dialect)}`.execute(db);
       },
     },
   };

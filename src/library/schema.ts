@@ -85,6 +85,23 @@ export interface TokensTable {
   created_at: string;
 }
 
+/**
+ * Maintained photo counts per (owner, visibility, kind, key); owner 0 aggregates every owner. Kept current in
+ * the transactions that change photos (src/library/counts.ts).
+ */
+export interface ConceptCountsTable {
+  owner_id: number;
+  visibility: 'private' | 'public';
+  /** 'photos' | 'synset' | 'category' (more kinds, e.g. 'tag', later). */
+  kind: string;
+  /** '' for photos, a wnid, a category id. */
+  key: string;
+  /** Photos at or above the kind's threshold. */
+  photos: number;
+  /** Sum of the photos' scores in millionths (exact integer sums). */
+  score_micros: number;
+}
+
 export interface LibrarySchema {
   owners: OwnersTable;
   photos: PhotosTable;
@@ -93,6 +110,7 @@ export interface LibrarySchema {
   failures: FailuresTable;
   feedback: FeedbackTable;
   tokens: TokensTable;
+  concept_counts: ConceptCountsTable;
 }
 
 export type PhotoRow = Selectable<PhotosTable>;
