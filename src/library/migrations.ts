@@ -113,7 +113,7 @@ export function libraryMigrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
-    '0012_issue12_counts': {
+    '0012_issue12_scale': {
       async up(db: Kysely<unknown>) {
         await db.schema
           .createTable('concept_counts')
@@ -127,6 +127,11 @@ export function libraryMigrations(dialect: Dialect): Record<string, Migration> {
           .execute();
         // Existing libraries: counts from the photos already stored.
         await sql`insert into concept_counts (owner_id, visibility, kind, key, photos, score_micros) ${expectedCountsSql(dialect)}`.execute(db);
+        await db.schema
+          .createTable('library_meta')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute();
       },
     },
   };

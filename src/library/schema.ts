@@ -102,6 +102,12 @@ export interface ConceptCountsTable {
   score_micros: number;
 }
 
+/** Small facts about the library itself (e.g. its random id, which names its saved similar-photo indexes). */
+export interface LibraryMetaTable {
+  key: string;
+  value: string;
+}
+
 export interface LibrarySchema {
   owners: OwnersTable;
   photos: PhotosTable;
@@ -111,6 +117,7 @@ export interface LibrarySchema {
   feedback: FeedbackTable;
   tokens: TokensTable;
   concept_counts: ConceptCountsTable;
+  library_meta: LibraryMetaTable;
 }
 
 export type PhotoRow = Selectable<PhotosTable>;

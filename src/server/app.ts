@@ -8,7 +8,8 @@ import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { LibraryDb } from '../library/db.js';
-import { mediaDir } from '../config/paths.js';
+import { mediaDir, similarDir } from '../config/paths.js';
+import { SimilarIndex } from '../library/similar-index.js';
 import { resolveCaller } from './auth.js';
 import { serverConfig, type ServerConfig } from './config.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
@@ -37,6 +38,8 @@ export interface ServerContext {
   env: NodeJS.ProcessEnv;
   /** Where thumbnails and uploaded originals live. */
   mediaDir: string;
+  /** Similar photos (ANN index per model, saved under the home's `similar/`). */
+  similar: SimilarIndex;
 }
 
 declare module 'fastify' {
@@ -64,7 +67,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
   });
-  const ctx: ServerContext = { db: opts.db, config, metrics, runtime, env, mediaDir: mediaDir(env) };
+  const ctx: ServerContext = { db: opts.db, config, metrics, runtime, env, mediaDir: mediaDir(env), similar: new SimilarIndex(opts.db, { dir: similarDir(env) }) };
   app.decorate('pictograph', ctx);
   app.decorateRequest('caller', null as never);
   app.decorateRequest('startedAt', 0n);
