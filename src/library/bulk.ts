@@ -6,6 +6,7 @@ import type { PhotoAnalysis } from './analysis.js';
 import { contributionOf, CountDeltas } from './counts.js';
 import { nowIso, type Library } from './db.js';
 import { embeddingToBytes } from './embedding.js';
+import { termsOf } from './terms.js';
 import type { PhotoFacts, Visibility } from './store.js';
 
 export interface BulkPhoto {
@@ -22,6 +23,7 @@ interface Prepared {
   categories: string;
   embedding: Buffer;
   nodes: Array<{ wnid: string; score: number }>;
+  terms: string;
 }
 
 function prepare(photos: BulkPhoto[]): { rows: Prepared[]; deltas: CountDeltas } {
@@ -33,7 +35,7 @@ function prepare(photos: BulkPhoto[]): { rows: Prepared[]; deltas: CountDeltas }
     const seen = new Set<string>();
     const nodes = a.nodeScores.filter((n) => Number.isFinite(n.score) && !seen.has(n.wnid) && (seen.add(n.wnid), true));
     deltas.add(photo.ownerId, photo.visibility, contributionOf(a), 1);
-    return { photo, top, labels: JSON.stringify(a.labels), categories: JSON.stringify(a.categories), embedding: embeddingToBytes(a.embedding), nodes };
+    return { photo, top, labels: JSON.stringify(a.labels), categories: JSON.stringify(a.categories), embedding: embeddingToBytes(a.embedding), nodes, terms: termsOf(nodes) };
   });
   return { rows, deltas };
 }
@@ -57,6 +59,7 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insNode = sqlite.prepare('insert into node_scores (photo_id, wnid, score) values (?, ?, ?)');
+    const insTerms = sqlite.prepare('insert into photo_terms (rowid, terms) values (?, ?)');
     const upCount = sqlite.prepare(
       `insert into concept_counts (owner_id, visibility, kind, key, photos, score_micros) values (?, ?, ?, ?, ?, ?)
        on conflict (owner_id, visibility, kind, key) do update set photos = concept_counts.photos + excluded.photos, score_micros = concept_counts.score_micros + excluded.score_micros`,
@@ -78,6 +81,7 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
           a.hedged?.target ?? null, r.labels, r.categories, r.embedding, now,
         );
         for (const n of r.nodes) insNode.run(id, n.wnid, n.score);
+        if (r.terms !== '') insTerms.run(id, r.terms);
         ids.push(id);
       }
       for (const c of deltas.changes()) upCount.run(c.owner_id, c.visibility, c.kind, c.key, c.photos, c.score_micros);
@@ -121,6 +125,11 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
       }
     });
     await client.query('insert into node_scores (photo_id, wnid, score) select * from unnest($1::int[], $2::text[], $3::float8[])', [nodeIds, nodeWnids, nodeScores]);
+    const withTerms = rows.flatMap((r, i) => (r.terms === '' ? [] : [i]));
+    await client.query(`insert into photo_terms (photo_id, terms) select id, to_tsvector('simple', t) from unnest($1::int[], $2::text[]) as x(id, t)`, [
+      withTerms.map((i) => ids[i]!),
+      withTerms.map((i) => rows[i]!.terms),
+    ]);
     const c = deltas.changes();
     await client.query(
       `insert into concept_counts (owner_id, visibility, kind, key, photos, score_micros)

@@ -2,6 +2,7 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { sql } from 'kysely';
 import { expectedCountsSql } from './counts.js';
+import { createTermsTable } from './terms.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -132,6 +133,8 @@ export function libraryMigrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('key', 'text', (c) => c.primaryKey())
           .addColumn('value', 'text', (c) => c.notNull())
           .execute();
+        // Word search: the photos' synset terms in a full-text index (FTS5 / tsvector + GIN).
+        await createTermsTable(db, dialect);
       },
     },
   };

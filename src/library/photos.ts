@@ -137,6 +137,12 @@ function toSummary(r: SummaryRow): PhotoSummary {
   return s;
 }
 
+/** Summaries of the given photos that `viewer` may see (in no particular order). */
+export async function photoSummaries(db: LibraryDb, viewer: Viewer, ids: number[]): Promise<PhotoSummary[]> {
+  if (ids.length === 0) return [];
+  return (await baseQuery(db).where('p.id', 'in', ids).where(visibleTo(viewer, 'p')).execute()).map(toSummary);
+}
+
 /** A page of the photos `viewer` may see: all of them by id, or those under a synset by score then id. */
 export async function listPhotos(db: LibraryDb, viewer: Viewer, opts: ListPhotosOptions = {}): Promise<PhotoPage> {
   const limit = checkLimit(opts.limit);

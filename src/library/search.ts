@@ -1,9 +1,11 @@
 // Word search: words -> WordNet synsets (lemmas, synonyms, nearest hypernyms in the hierarchy) -> visible photos.
 import type { LibraryDb } from './db.js';
 import { LibraryError } from './errors.js';
-import { checkLimit, listPhotos, type PhotoSummary } from './photos.js';
+import { sql } from 'kysely';
+import { checkLimit, listPhotos, photoSummaries, resolveOwner, type PhotoSummary } from './photos.js';
+import { dialectOf, matchQuery, TERM_MIN } from './terms.js';
 import type { TaxonomyView } from './taxonomy-view.js';
-import type { Viewer } from './viewer.js';
+import { visibleTo, type Viewer } from './viewer.js';
 
 export interface SearchResult {
   query: string;
@@ -13,16 +15,24 @@ export interface SearchResult {
   photos: PhotoSummary[];
 }
 
-/** Synsets for a query: the whole phrase as one lemma first ("sea shore"), else each word's synsets. */
-export function resolveWords(t: TaxonomyView, query: string): string[] {
+/**
+ * A query as groups of synsets, one group per word, ANDed: the whole phrase as one lemma first ("sea shore"),
+ * or the words joined ("seashore"); else each word's synsets (a word WordNet does not know matches nothing).
+ */
+export function resolveGroups(t: TaxonomyView, query: string): string[][] {
   const words = query.toLowerCase().split(/[\s,]+/).filter((w) => w !== '');
   if (words.length === 0) return [];
   const phrase = t.lookup(words.join('_'));
-  if (phrase.length > 0 || words.length === 1) return phrase;
+  if (phrase.length > 0 || words.length === 1) return [phrase];
   const joined = t.lookup(words.join('')); // "sea shore" -> "seashore"
-  if (joined.length > 0) return joined;
+  if (joined.length > 0) return [joined];
+  return words.map((w) => t.lookup(w).slice(0, 8));
+}
+
+/** Every synset a query resolves to (the union of its groups). */
+export function resolveWords(t: TaxonomyView, query: string): string[] {
   const out: string[] = [];
-  for (const w of words) for (const s of t.lookup(w)) if (!out.includes(s)) out.push(s);
+  for (const g of resolveGroups(t, query)) for (const s of g) if (!out.includes(s)) out.push(s);
   return out;
 }
 
@@ -33,19 +43,22 @@ export async function searchPhotos(
   opts: { taxonomy: TaxonomyView; owner?: string; limit?: number; minScore?: number },
 ): Promise<SearchResult> {
   const limit = checkLimit(opts.limit, 50);
-  const minScore = opts.minScore ?? 0.2;
+  const minScore = opts.minScore ?? TERM_MIN;
   if (query.trim() === '') throw new LibraryError('bad_request', 'search needs at least one word');
   const t = opts.taxonomy;
-  const wnids = resolveWords(t, query).slice(0, 8);
+  const groups = resolveGroups(t, query).map((g) => g.slice(0, 8));
+  const wnids = [...new Set(groups.flat())];
   const synsets = wnids.map((w) => {
     const s: { wnid: string; name?: string } = { wnid: w };
     const name = t.name(w);
     if (name !== undefined) s.name = name;
     return s;
   });
-  // Merge the best-first pages of each synset; a photo keeps its best score.
+  if (groups.length === 0 || groups.some((g) => g.length === 0)) return { query, synsets, photos: [] };
+  if (groups.length > 1 && minScore >= TERM_MIN) return { query, synsets, photos: await searchAll(db, viewer, groups, { owner: opts.owner, limit, minScore }) };
+  // One word: merge the best-first pages of its synsets (index range scans); a photo keeps its best score.
   const best = new Map<number, PhotoSummary>();
-  for (const w of wnids) {
+  for (const w of groups[0]!) {
     const page = await listPhotos(db, viewer, { under: w, owner: opts.owner, limit, taxonomy: t });
     for (const p of page.photos) {
       if ((p.score ?? 0) < minScore) break;
@@ -55,4 +68,46 @@ export async function searchPhotos(
   }
   const photos = [...best.values()].sort((x, y) => (y.score ?? 0) - (x.score ?? 0) || x.id - y.id).slice(0, limit);
   return { query, synsets, photos };
+}
+
+/**
+ * Several words: photos under a synset of EVERY word, found in the full-text index — confident matches
+ * (every word at SYNSET_MIN or more) first, then the rest, newest first within each; each photo's score is its
+ * weakest word's best synset score.
+ */
+async function searchAll(db: LibraryDb, viewer: Viewer, groups: string[][], opts: { owner?: string; limit: number; minScore: number }): Promise<PhotoSummary[]> {
+  const dialect = dialectOf(db);
+  const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner) : undefined;
+  const ids: number[] = [];
+  for (const confident of [true, false]) {
+    const match = matchQuery(groups, confident, dialect);
+    const owner = ownerId !== undefined ? sql`and p.owner_id = ${ownerId}` : sql``;
+    const not = ids.length > 0 ? sql`and p.id not in (${sql.join(ids)})` : sql``;
+    const rows =
+      dialect === 'sqlite'
+        ? await sql<{ id: number }>`select p.id from photo_terms t join photos p on p.id = t.rowid
+            where photo_terms match ${match} and ${visibleTo(viewer, 'p')} ${owner} ${not} order by t.rowid desc limit ${opts.limit - ids.length}`.execute(db)
+        : await sql<{ id: number }>`select p.id from photo_terms t join photos p on p.id = t.photo_id
+            where t.terms @@ to_tsquery('simple', ${match}) and ${visibleTo(viewer, 'p')} ${owner} ${not} order by t.photo_id desc limit ${opts.limit - ids.length}`.execute(db);
+    ids.push(...rows.rows.map((r) => r.id));
+    if (ids.length >= opts.limit) break;
+  }
+  if (ids.length === 0) return [];
+  const scores = await db.selectFrom('node_scores').select(['photo_id', 'wnid', 'score']).where('photo_id', 'in', ids).where('wnid', 'in', groups.flat()).execute();
+  const byPhoto = new Map<number, Map<string, number>>();
+  for (const s of scores) {
+    let m = byPhoto.get(s.photo_id);
+    if (!m) byPhoto.set(s.photo_id, (m = new Map()));
+    m.set(s.wnid, s.score);
+  }
+  const summaries = new Map((await photoSummaries(db, viewer, ids)).map((p) => [p.id, p]));
+  const out: PhotoSummary[] = [];
+  for (const id of ids) {
+    const p = summaries.get(id);
+    const m = byPhoto.get(id);
+    if (!p || !m) continue;
+    const score = Math.min(...groups.map((g) => Math.max(0, ...g.map((w) => m.get(w) ?? 0))));
+    if (score >= opts.minScore) out.push({ ...p, score });
+  }
+  return out;
 }

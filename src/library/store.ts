@@ -5,6 +5,7 @@ import { applyCountDeltas, contributionOf, CountDeltas, storedContribution } fro
 import { nowIso, type LibraryDb } from './db.js';
 import { embeddingToBytes } from './embedding.js';
 import { LibraryError } from './errors.js';
+import { deleteTerms, termsOf, writeTerms } from './terms.js';
 import type { LibrarySchema, NewPhoto } from './schema.js';
 
 export type Visibility = 'private' | 'public';
@@ -141,6 +142,7 @@ async function writeAnalysis(tx: Transaction<LibrarySchema>, photo: LockedPhoto,
   for (let i = 0; i < rows.length; i += NODE_CHUNK) {
     await tx.insertInto('node_scores').values(rows.slice(i, i + NODE_CHUNK)).execute();
   }
+  await writeTerms(tx, photoId, termsOf(a.nodeScores));
   await applyCountDeltas(tx, deltas);
 }
 
@@ -185,6 +187,7 @@ export async function deletePhoto(db: LibraryDb, photoId: number): Promise<boole
       .executeTakeFirst();
     if (!photo) return false;
     const c = await storedContribution(tx, photoId);
+    await deleteTerms(tx, photoId);
     await tx.deleteFrom('node_scores').where('photo_id', '=', photoId).execute();
     await tx.deleteFrom('analyses').where('photo_id', '=', photoId).execute();
     await tx.deleteFrom('photos').where('id', '=', photoId).execute();
