@@ -10,7 +10,9 @@ import type { PhotoAnalysis } from '../src/library/analysis.js';
 import { bulkStorePhotos, withDeferredIndexes, type BulkPhoto } from '../src/library/bulk.js';
 import { categoryCounts } from '../src/library/categories.js';
 import { dropPgSchema, openLibrary, type Library } from '../src/library/db.js';
-import { listPhotos, photoDetail } from '../src/library/photos.js';
+import { listPhotos, photoDetail, similarPhotos } from '../src/library/photos.js';
+import { searchPhotos } from '../src/library/search.js';
+import { SimilarIndex } from '../src/library/similar-index.js';
 import { compareOwners, ownerProfile } from '../src/library/profile.js';
 import { loadRecognizer } from '../src/library/recognizer.js';
 import { ensureOwner, type PhotoFacts } from '../src/library/store.js';
@@ -181,9 +183,10 @@ export async function benchScale(opts: ScaleBenchOptions): Promise<Record<string
     let storeCpu = 0;
     let synthSeconds = 0;
     const buildStart = performance.now();
+    let t0 = 0;
     await withDeferredIndexes(lib, async () => {
     for (let i = 0; i < n; i += BATCH) {
-      let t0 = performance.now();
+      t0 = performance.now();
       const batch: BulkPhoto[] = [];
       for (let k = i; k < Math.min(n, i + BATCH); k++) batch.push(synthesize(items, owners, pickOwner, r, k));
       synthSeconds += (performance.now() - t0) / 1000;
@@ -197,10 +200,16 @@ export async function benchScale(opts: ScaleBenchOptions): Promise<Record<string
     }
     });
     const indexSeconds = (performance.now() - buildStart) / 1000 - storeSeconds - synthSeconds;
-    if (lib.dialect === 'postgres') await sql`analyze`.execute(lib.db);
-    else await sql`analyze`.execute(lib.db);
+    await sql`analyze`.execute(lib.db);
 
-    // 2. queries
+    // 2. the similar-photos index, built from the database (projection learned on a sample, then every photo)
+    const modelId = items[0]!.analysis.model.id;
+    const similar = new SimilarIndex(lib.db, { dir: join(home, 'similar') });
+    t0 = performance.now();
+    const ann = await similar.refresh(modelId);
+    const annSeconds = (performance.now() - t0) / 1000;
+
+    // 3. queries
     const rounds = opts.rounds ?? 100;
     const big = owners.slice(0, 2);
     const mid = owners[Math.min(owners.length - 1, 7)]!;
@@ -230,11 +239,31 @@ export async function benchScale(opts: ScaleBenchOptions): Promise<Record<string
       page_fifth_admin: await time(rounds, page(ADMIN, true)),
       page_first_owner_scoped: await time(rounds, page(ownerView, false, mid.name)),
       page_fifth_owner_scoped: await time(rounds, page(ownerView, true, mid.name)),
+      search_1_word: await time(rounds, () => searchPhotos(lib.db, ownerView, 'dog', { taxonomy: view, limit: 50 })),
+      search_2_words: await time(rounds, (i) => searchPhotos(lib.db, ownerView, ['animal dog', 'dog grass', 'bird water', 'car street'][i % 4]!, { taxonomy: view, limit: 50 })),
+      similar_admin: await time(rounds, (i) => similarPhotos(lib.db, ADMIN, 1 + Math.floor(prng(i)() * maxId), { limit: 12, index: similar })),
+      similar_owner: await time(rounds, async (i) => {
+        const id = 1 + Math.floor(prng(i + 7)() * maxId);
+        return similarPhotos(lib.db, ownerView, id, { limit: 12, index: similar }).catch(() => null);
+      }),
       photo_detail: await time(rounds, async (i) => {
         const id = 1 + Math.floor(prng(i)() * maxId);
         return photoDetail(lib.db, ADMIN, id, { taxonomy: view }).catch(() => null);
       }),
     };
+    // recall@12 of the index against exact search, on a sample of photos
+    t0 = performance.now();
+    let found = 0;
+    let wanted = 0;
+    const recallQueries = Math.min(n, 12);
+    for (let i = 0; i < recallQueries; i++) {
+      const id = 1 + Math.floor(prng(1000 + i)() * maxId);
+      const fast = new Set((await similarPhotos(lib.db, ADMIN, id, { limit: 12, index: similar })).map((p) => p.id));
+      const exact = await similarPhotos(lib.db, ADMIN, id, { limit: 12 });
+      found += exact.filter((p) => fast.has(p.id)).length;
+      wanted += exact.length;
+    }
+    const bruteMs = (performance.now() - t0) / recallQueries;
     const dbBytes = await databaseBytes(lib, sqlitePath);
     const report: Record<string, unknown> = {
       cores: availableParallelism(),
@@ -249,6 +278,11 @@ export async function benchScale(opts: ScaleBenchOptions): Promise<Record<string
       synthesis_seconds: round(synthSeconds),
       build_seconds: round(storeSeconds + indexSeconds),
       db_bytes_per_photo: Math.round(dbBytes / n),
+      ann_build_seconds: round(annSeconds),
+      ann_bytes_per_photo: ann.fileBytes !== null ? Math.round(ann.fileBytes / n) : null,
+      similar_recall_at_12: round(wanted > 0 ? found / wanted : 1),
+      similar_recall_queries: recallQueries,
+      similar_exact_ms_per_query: Math.round(bruteMs),
     };
     for (const [k, v] of Object.entries(q)) {
       report[`${k}_p50_ms`] = v.p50;

@@ -166,18 +166,32 @@ export interface CountTotal {
  * photos nor score are left out.
  */
 export async function readCounts(db: LibraryDb, viewer: Viewer, kind: CountKind, opts: { ownerId?: number; keys?: string[] } = {}): Promise<CountTotal[]> {
-  const scopes = countScopes(viewer, opts.ownerId);
   if (opts.keys && opts.keys.length === 0) return [];
-  let q = db
-    .selectFrom('concept_counts')
-    .select(['key', (eb) => eb.fn.sum<number>('photos').as('photos'), (eb) => eb.fn.sum<number>('score_micros').as('score')])
-    .where('kind', '=', kind)
-    .where((eb) => eb.or(scopes.map((s) => eb.and([eb('owner_id', '=', s.owner), eb('visibility', '=', s.visibility)]))));
-  if (opts.keys) q = q.where('key', 'in', opts.keys);
-  const rows = await q.groupBy('key').execute();
-  return rows
-    .map((r) => ({ key: r.key, photos: Number(r.photos), total: Number(r.score) / MICROS }))
-    .filter((r) => r.photos !== 0 || r.total !== 0);
+  // One primary-key range scan per scope (owner, visibility, kind), summed here.
+  const sums = new Map<string, CountTotal>();
+  for (const scope of countScopes(viewer, opts.ownerId)) {
+    let q = db
+      .selectFrom('concept_counts')
+      .select(['key', 'photos', 'score_micros'])
+      .where('owner_id', '=', scope.owner)
+      .where('visibility', '=', scope.visibility)
+      .where('kind', '=', kind);
+    if (opts.keys) q = q.where('key', 'in', opts.keys);
+    for (const r of await q.execute()) {
+      const t = sums.get(r.key);
+      if (t) {
+        t.photos += Number(r.photos);
+        t.total += Number(r.score_micros);
+      } else sums.set(r.key, { key: r.key, photos: Number(r.photos), total: Number(r.score_micros) });
+    }
+  }
+  const out: CountTotal[] = [];
+  for (const t of sums.values()) {
+    if (t.photos === 0 && t.total === 0) continue;
+    t.total /= MICROS;
+    out.push(t);
+  }
+  return out;
 }
 
 /** Photos the viewer may see (of one owner when given), from the counts. */

@@ -79,23 +79,32 @@ async function maintainedCategoryCounts(db: LibraryDb, viewer: Viewer, ownerId: 
   const ordered = (await readCounts(db, viewer, 'category', { ownerId }))
     .filter((r) => r.photos > 0 && defs.has(r.key))
     .sort((a, b) => b.photos - a.photos || (a.key < b.key ? -1 : 1));
+  // Each category's few best visible photos: one statement of index probes (a LIMIT per category).
+  const probes = ordered.map((r, i) => {
+    const wnids = defs.get(r.key)!.wnids;
+    const owner = ownerId !== undefined ? sql`and p.owner_id = ${ownerId}` : sql``;
+    return sql`select * from (select ${i} as c, ns.photo_id, ns.score from node_scores ns join photos p on p.id = ns.photo_id
+      where ns.wnid in (${sql.join(wnids)}) and ${visibleTo(viewer, 'p')} ${owner} order by ns.score desc, ns.photo_id limit ${sql.lit(COVER_CHOICES)}) q${sql.raw(String(i))}`;
+  });
+  const best = new Map<number, Array<{ photo_id: number; score: number }>>();
+  for (let i = 0; i < probes.length; i += 100) {
+    const rows = await sql<{ c: number; photo_id: number; score: number }>`${sql.join(probes.slice(i, i + 100), sql` union all `)}`.execute(db);
+    for (const r of rows.rows) {
+      const list = best.get(Number(r.c)) ?? [];
+      list.push(r);
+      best.set(Number(r.c), list);
+    }
+  }
   const covers = new Set<number>();
   const out: ConsumerCategoryCount[] = [];
-  for (const r of ordered) {
+  ordered.forEach((r, i) => {
     const def = defs.get(r.key)!;
-    let q = db
-      .selectFrom('node_scores as ns')
-      .innerJoin('photos as p', 'p.id', 'ns.photo_id')
-      .select(['ns.photo_id', 'ns.score'])
-      .where('ns.wnid', 'in', def.wnids)
-      .where(visibleTo(viewer, 'p'));
-    if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId);
-    const best = await q.orderBy('ns.score', 'desc').orderBy('ns.photo_id').limit(COVER_CHOICES).execute();
-    const cover = best.find((b) => !covers.has(b.photo_id)) ?? best[0];
-    if (!cover) continue;
+    const list = (best.get(i) ?? []).sort((x, y) => y.score - x.score || x.photo_id - y.photo_id);
+    const cover = list.find((b) => !covers.has(b.photo_id)) ?? list[0];
+    if (!cover) return;
     covers.add(cover.photo_id);
     out.push({ id: r.key, name: def.name, wnid: def.wnids[0]!, count: r.photos, coverPhotoId: cover.photo_id });
-  }
+  });
   return out;
 }
 
