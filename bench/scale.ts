@@ -233,7 +233,7 @@ export async function benchScale(opts: ScaleBenchOptions): Promise<Record<string
       home_tree_owner: await time(rounds, () => categoryCounts(lib.db, ownerView, { taxonomy: view })),
       home_categories_owner: await time(rounds, () => consumerCategoryCounts(lib.db, ownerView)),
       treemap_owner: await time(rounds, (i) => categoryCounts(lib.db, ownerView, { owner: owners[i % owners.length]!.name, taxonomy: view })),
-      profile: await time(rounds, (i) => ownerProfile(lib.db, ownerView, owners[i % 8]!.name, { taxonomy: view, top: 20 })),
+      profile: await time(rounds, (i) => ownerProfile(lib.db, ownerView, owners[i % Math.min(8, owners.length)]!.name, { taxonomy: view, top: 20 })),
       compare: await time(rounds, () => compareOwners(lib.db, ownerView, big[1]!.name, mid.name, { taxonomy: view, top: 15 })),
       page_first_admin: await time(rounds, page(ADMIN, false)),
       page_fifth_admin: await time(rounds, page(ADMIN, true)),
