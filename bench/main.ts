@@ -9,6 +9,8 @@ export interface BenchOptions {
   folder: string;
   /** Where JSON reports go. */
   outDir: string;
+  /** `--photos N`: library size for the scale section (default 100,000). */
+  photos?: number;
 }
 
 type Section = { name: string; run: (opts: BenchOptions) => Promise<Record<string, unknown>> };
@@ -19,15 +21,20 @@ const sections: Section[] = [
   { name: 'library', run: async (o) => (await import('./library.js')).benchLibrary(o) },
   { name: 'server', run: async (o) => (await import('./server.js')).benchServer(o) },
   { name: 'web', run: async () => (await import('./web.js')).benchWeb() },
+  { name: 'scale', run: async (o) => (await import('./scale.js')).benchScale(o) },
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const onlyAt = args.indexOf('--only');
 const only = onlyAt >= 0 ? new Set((args.splice(onlyAt, 2)[1] ?? '').split(',')) : null;
+const photosAt = args.indexOf('--photos');
+const photos = photosAt >= 0 ? Number(args.splice(photosAt, 2)[1]) : undefined;
+if (photos !== undefined && !(Number.isSafeInteger(photos) && photos > 0)) throw new Error('--photos needs a positive whole number');
 const opts: BenchOptions = {
   folder: resolve(args[0] ?? join(here, '..', '..', 'shared', 'data', 'imagenet-calib', 'images')),
   outDir: join(here, 'out'),
+  ...(photos !== undefined ? { photos } : {}),
 };
 mkdirSync(opts.outDir, { recursive: true });
 

@@ -6,6 +6,8 @@ import { readCategoryFile } from '../taxonomy/categories.js';
 import { readEverydayWords } from '../taxonomy/everyday-words.js';
 import { categoryCounts, type CategoryNode } from '../library/categories.js';
 import { similarPhotos } from '../library/photos.js';
+import { SimilarIndex } from '../library/similar-index.js';
+import { similarDir } from '../config/paths.js';
 import { compareOwners, ownerProfile } from '../library/profile.js';
 import { searchPhotos } from '../library/search.js';
 import { openSession, type LibrarySession } from '../library/session.js';
@@ -189,7 +191,7 @@ export function register(program: Command): void {
     .action((id: string, o: Common & { limit?: string }) =>
       withSession(
         o,
-        async (s) => (await similarPhotos(s.lib.db, s.viewer, Number(id), { limit: parseLimit(o.limit, 12) })).map((p) => ({ ...photoRecord(p), similarity: p.similarity })),
+        async (s) => (await similarPhotos(s.lib.db, s.viewer, Number(id), { limit: parseLimit(o.limit, 12), index: new SimilarIndex(s.lib.db, { dir: similarDir() }) })).map((p) => ({ ...photoRecord(p), similarity: p.similarity })),
         (r: Array<ReturnType<typeof photoRecord> & { similarity: number }>) =>
           r.map((p) => `${String(p.id).padStart(6)}  ${p.similarity.toFixed(3)}  ${p.owner}  ${p.file}`).join('\n') + '\n',
       ),

@@ -31,3 +31,8 @@ export const projectRoot: string = resolve(new URL('../..', import.meta.url).pat
 export function projectDataFile(name: string): string {
   return join(projectRoot, 'data', name);
 }
+
+/** Saved similar-photo (ANN) indexes, rebuilt from the database when missing. */
+export function similarDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(pictographHome(env), 'similar');
+}

@@ -1,4 +1,5 @@
 // Category counts: how many visible photos fall under each synset (node score >= a threshold), as a tree.
+import { countPhotos, readCounts, SYNSET_MIN } from './counts.js';
 import type { LibraryDb } from './db.js';
 import { resolveOwner } from './photos.js';
 import { primaryPath, type TaxonomyView } from './taxonomy-view.js';
@@ -34,8 +35,24 @@ export async function categoryCounts(
   viewer: Viewer,
   opts: { owner?: string; minScore?: number; taxonomy?: TaxonomyView } = {},
 ): Promise<CategoryCounts> {
-  const minScore = opts.minScore ?? 0.5;
+  const minScore = opts.minScore ?? SYNSET_MIN;
   const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner, viewer) : undefined;
+  const t = opts.taxonomy;
+  if (minScore === SYNSET_MIN) {
+    // The maintained counts: a few thousand rows whatever the library's size.
+    const counts: CategoryCount[] = (await readCounts(db, viewer, 'synset', { ownerId }))
+      .filter((r) => r.photos > 0)
+      .map((r) => {
+        const c: CategoryCount = { wnid: r.key, count: r.photos };
+        const name = t?.name(r.key);
+        if (name !== undefined) c.name = name;
+        return c;
+      })
+      .sort((x, y) => y.count - x.count || (x.wnid < y.wnid ? -1 : 1));
+    const photos = await countPhotos(db, viewer, ownerId);
+    return { photos, minScore, counts, tree: t ? buildTree(counts, t, photos) : null };
+  }
+  // Any other threshold: counted from the node scores.
   let total = db
     .selectFrom('photos as p')
     .innerJoin('analyses as a', 'a.photo_id', 'p.id')
@@ -52,7 +69,6 @@ export async function categoryCounts(
     q = q.where('p.owner_id', '=', ownerId);
   }
   const rows = await q.groupBy('ns.wnid').execute();
-  const t = opts.taxonomy;
   const counts: CategoryCount[] = rows
     .map((r) => {
       const c: CategoryCount = { wnid: r.wnid, count: Number(r.n) };

@@ -15,6 +15,8 @@ export interface Library {
   dialect: Dialect;
   /** Human-readable location (file path or URL without password). */
   location: string;
+  /** The driver underneath, for bulk paths that bypass the query builder (prepared statements, unnest). */
+  raw: { sqlite: Database.Database } | { pool: pg.Pool };
   close(): Promise<void>;
 }
 
@@ -50,7 +52,7 @@ export async function openLibrary(opts: OpenLibraryOptions = {}): Promise<Librar
     }
     const pool = new pg.Pool({ connectionString: url, max: 8, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
     const db = new Kysely<LibrarySchema>({ dialect: new PostgresDialect({ pool }) });
-    lib = { db, dialect: 'postgres', location: redact(url), close: () => db.destroy() };
+    lib = { db, dialect: 'postgres', location: redact(url), raw: { pool }, close: () => db.destroy() };
   } else {
     const file = opts.sqlitePath ?? join(pictographHome(env), 'pictograph.db');
     mkdirSync(join(file, '..'), { recursive: true });
@@ -60,7 +62,7 @@ export async function openLibrary(opts: OpenLibraryOptions = {}): Promise<Librar
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     const db = new Kysely<LibrarySchema>({ dialect: new SqliteDialect({ database: sqlite }) });
-    lib = { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+    lib = { db, dialect: 'sqlite', location: file, raw: { sqlite }, close: () => db.destroy() };
   }
   try {
     await migrate(lib);

@@ -1,6 +1,8 @@
 // Versioned schema migrations, in code, written once for both SQLite and PostgreSQL.
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { sql } from 'kysely';
+import { expectedCountsSql } from './counts.js';
+import { createTermsTable } from './terms.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -138,6 +140,29 @@ export function libraryMigrations(dialect: Dialect): Record<string, Migration> {
       async up(db: Kysely<unknown>) {
         await db.schema.alterTable('feedback').addColumn('voter', 'text').execute();
         await db.schema.createIndex('feedback_photo_voter_unique').on('feedback').columns(['photo_id', 'voter']).unique().execute();
+      },
+    },
+    '0012_issue12_scale': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('concept_counts')
+          .addColumn('owner_id', 'integer', (c) => c.notNull())
+          .addColumn('visibility', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('photos', dialect === 'postgres' ? 'bigint' : 'integer', (c) => c.notNull())
+          .addColumn('score_micros', dialect === 'postgres' ? 'bigint' : 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('concept_counts_pk', ['owner_id', 'visibility', 'kind', 'key'])
+          .execute();
+        // Existing libraries: counts from the photos already stored.
+        await sql`insert into concept_counts (owner_id, visibility, kind, key, photos, score_micros) ${expectedCountsSql(dialect)}`.execute(db);
+        await db.schema
+          .createTable('library_meta')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute();
+        // Word search: the photos' synset terms in a full-text index (FTS5 / tsvector + GIN).
+        await createTermsTable(db, dialect);
       },
     },
   };

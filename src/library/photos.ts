@@ -2,8 +2,9 @@
 import type { CategoryScore, HedgedLabel, Label, ModelRef } from './analysis.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { LibraryDb } from './db.js';
-import { bytesToEmbedding, cosine } from './embedding.js';
+import { bytesToEmbedding } from './embedding.js';
 import { LibraryError } from './errors.js';
+import { bruteForceSimilar, type SimilarIndex } from './similar-index.js';
 import { findOwnerId } from './store.js';
 import { primaryPath, type TaxonomyView } from './taxonomy-view.js';
 import { visibleTo, type Viewer } from './viewer.js';
@@ -153,6 +154,12 @@ function toSummary(r: SummaryRow): PhotoSummary {
   return s;
 }
 
+/** Summaries of the given photos that `viewer` may see (in no particular order). */
+export async function photoSummaries(db: LibraryDb, viewer: Viewer, ids: number[]): Promise<PhotoSummary[]> {
+  if (ids.length === 0) return [];
+  return (await baseQuery(db).where('p.id', 'in', ids).where(visibleTo(viewer, 'p')).execute()).map(toSummary);
+}
+
 /** A page of the photos `viewer` may see: all of them by id, or those under a synset by score then id. */
 export async function listPhotos(db: LibraryDb, viewer: Viewer, opts: ListPhotosOptions = {}): Promise<PhotoPage> {
   const limit = checkLimit(opts.limit);
@@ -247,11 +254,12 @@ export interface SimilarPhoto extends PhotoSummary {
 }
 
 /**
- * Photos most similar to one photo by embedding cosine (brute force over the visible photos analysed by the
- * same model; embeddings of different models are not comparable).
+ * Photos most similar to one photo by embedding cosine, among the visible photos analysed by the same model
+ * (embeddings of different models are not comparable): through the ANN `index` when given, else exactly.
  */
-export async function similarPhotos(db: LibraryDb, viewer: Viewer, photoId: number, opts: { limit?: number; owner?: string } = {}): Promise<SimilarPhoto[]> {
+export async function similarPhotos(db: LibraryDb, viewer: Viewer, photoId: number, opts: { limit?: number; owner?: string; index?: SimilarIndex } = {}): Promise<SimilarPhoto[]> {
   const limit = checkLimit(opts.limit, 12);
+  if (!Number.isSafeInteger(photoId) || photoId < 1) throw new LibraryError('not_found', `no photo ${photoId}`);
   const target = await db
     .selectFrom('photos as p')
     .innerJoin('analyses as a', 'a.photo_id', 'p.id')
@@ -262,29 +270,9 @@ export async function similarPhotos(db: LibraryDb, viewer: Viewer, photoId: numb
   if (!target) throw new LibraryError('not_found', `no photo ${photoId}`);
   const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner, viewer) : undefined;
   const query = bytesToEmbedding(target.embedding);
-  let q = db
-    .selectFrom('photos as p')
-    .innerJoin('analyses as a', 'a.photo_id', 'p.id')
-    .select(['p.id', 'a.embedding'])
-    .where('a.model_id', '=', target.model_id)
-    .where('p.id', '<>', photoId)
-    .where(visibleTo(viewer, 'p'));
-  if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId);
-  const best: { id: number; sim: number }[] = [];
-  // Brute force in id-ordered batches (bounded memory on both databases).
-  for (let afterId = 0; ; ) {
-    const batch = await q.where('p.id', '>', afterId).orderBy('p.id', 'asc').limit(1000).execute();
-    for (const r of batch) {
-      const sim = cosine(query, bytesToEmbedding(r.embedding));
-      if (best.length < limit || sim > best[best.length - 1].sim) {
-        best.push({ id: r.id, sim });
-        best.sort((x, y) => y.sim - x.sim || x.id - y.id);
-        if (best.length > limit) best.pop();
-      }
-    }
-    if (batch.length < 1000) break;
-    afterId = batch[batch.length - 1].id;
-  }
+  const best = opts.index
+    ? await opts.index.search(viewer, photoId, target.model_id, query, limit, ownerId)
+    : await bruteForceSimilar(db, viewer, photoId, target.model_id, query, limit, ownerId);
   if (best.length === 0) return [];
   const rows = await baseQuery(db)
     .where(
@@ -292,11 +280,11 @@ export async function similarPhotos(db: LibraryDb, viewer: Viewer, photoId: numb
       'in',
       best.map((b) => b.id),
     )
+    .where(visibleTo(viewer, 'p'))
     .execute();
   const byId = new Map(rows.map((r) => [r.id, toSummary(r)]));
   return best.flatMap((b) => {
     const s = byId.get(b.id);
-    return s ? [{ ...s, similarity: b.sim }] : [];
+    return s ? [{ ...s, similarity: b.similarity }] : [];
   });
 }
-

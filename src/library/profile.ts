@@ -1,10 +1,11 @@
 // Owner profiles (sum of node scores over their visible photos, top categories) and comparing two owners.
 import type { CategoryScore } from './analysis.js';
 import { compareCategoryShares, compareProfiles, type CategoryComparison, type Comparison, type Profile, type ScoredSynset } from './compare.js';
+import { categoryDefinitions, countPhotos, readCounts } from './counts.js';
 import type { LibraryDb } from './db.js';
 import { resolveOwner } from './photos.js';
 import { informationBits, type TaxonomyView } from './taxonomy-view.js';
-import { visibleTo, type Viewer } from './viewer.js';
+import type { Viewer } from './viewer.js';
 
 export interface CategoryTotal {
   id: string;
@@ -29,50 +30,18 @@ export interface OwnerProfile {
 }
 
 async function profileRows(db: LibraryDb, viewer: Viewer, ownerId: number) {
-  const count = await db
-    .selectFrom('photos as p')
-    .innerJoin('analyses as a', 'a.photo_id', 'p.id')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('p.owner_id', '=', ownerId)
-    .where(visibleTo(viewer, 'p'))
-    .executeTakeFirstOrThrow();
-  const sums = await db
-    .selectFrom('node_scores as ns')
-    .innerJoin('photos as p', 'p.id', 'ns.photo_id')
-    .select(['ns.wnid', (eb) => eb.fn.sum<number>('ns.score').as('total')])
-    .where('p.owner_id', '=', ownerId)
-    .where(visibleTo(viewer, 'p'))
-    .groupBy('ns.wnid')
-    .execute();
-  // Sums are rounded to 1e-9 so that both databases (which add in different orders) give identical results.
-  return { n: Number(count.n), sums: sums.map((s) => ({ wnid: s.wnid, total: Math.round(Number(s.total) * 1e9) / 1e9 })) };
+  // Both from the maintained counts: score sums are kept in millionths, so both databases agree exactly.
+  const n = await countPhotos(db, viewer, ownerId);
+  const sums = (await readCounts(db, viewer, 'synset', { ownerId })).map((s) => ({ wnid: s.key, total: s.total }));
+  return { n, sums };
 }
 
 async function categoryTotals(db: LibraryDb, viewer: Viewer, ownerId: number, n: number): Promise<CategoryTotal[]> {
-  const totals = new Map<string, CategoryTotal>();
-  for (let afterId = 0; ; ) {
-    const rows = await db
-      .selectFrom('photos as p')
-      .innerJoin('analyses as a', 'a.photo_id', 'p.id')
-      .select(['p.id', 'a.categories'])
-      .where('p.owner_id', '=', ownerId)
-      .where(visibleTo(viewer, 'p'))
-      .where('p.id', '>', afterId)
-      .orderBy('p.id')
-      .limit(2000)
-      .execute();
-    for (const r of rows) {
-      for (const c of JSON.parse(r.categories) as CategoryScore[]) {
-        const t = totals.get(c.id) ?? { id: c.id, name: c.name, wnid: c.wnid, total: 0, mean: 0 };
-        t.total += c.score;
-        totals.set(c.id, t);
-      }
-    }
-    if (rows.length < 2000) break;
-    afterId = rows[rows.length - 1].id;
-  }
-  const out = [...totals.values()];
-  for (const t of out) t.mean = n > 0 ? t.total / n : 0;
+  const defs = categoryDefinitions();
+  const out = (await readCounts(db, viewer, 'category', { ownerId })).map((r) => {
+    const def = defs.get(r.key);
+    return { id: r.key, name: def?.name ?? r.key, wnid: def?.wnids[0] ?? '', total: r.total, mean: n > 0 ? r.total / n : 0 };
+  });
   return out.sort((x, y) => y.total - x.total || (x.id < y.id ? -1 : 1));
 }
 

@@ -108,6 +108,29 @@ export interface SignInCodesTable {
   expires_at: string;
 }
 
+/**
+ * Maintained photo counts per (owner, visibility, kind, key); owner 0 aggregates every owner. Kept current in
+ * the transactions that change photos (src/library/counts.ts).
+ */
+export interface ConceptCountsTable {
+  owner_id: number;
+  visibility: 'private' | 'public';
+  /** 'photos' | 'synset' | 'category' (more kinds, e.g. 'tag', later). */
+  kind: string;
+  /** '' for photos, a wnid, a category id. */
+  key: string;
+  /** Photos at or above the kind's threshold. */
+  photos: number;
+  /** Sum of the photos' scores in millionths (exact integer sums). */
+  score_micros: number;
+}
+
+/** Small facts about the library itself (e.g. its random id, which names its saved similar-photo indexes). */
+export interface LibraryMetaTable {
+  key: string;
+  value: string;
+}
+
 export interface LibrarySchema {
   owners: OwnersTable;
   photos: PhotosTable;
@@ -118,6 +141,8 @@ export interface LibrarySchema {
   tokens: TokensTable;
   browser_sessions: BrowserSessionsTable;
   sign_in_codes: SignInCodesTable;
+  concept_counts: ConceptCountsTable;
+  library_meta: LibraryMetaTable;
 }
 
 export type PhotoRow = Selectable<PhotosTable>;

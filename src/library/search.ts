@@ -2,9 +2,11 @@
 // hierarchy) -> visible photos, with "did you mean" senses for ambiguous words.
 import type { LibraryDb } from './db.js';
 import { LibraryError } from './errors.js';
-import { checkLimit, listPhotos, type PhotoSummary } from './photos.js';
+import { sql } from 'kysely';
+import { checkLimit, listPhotos, photoSummaries, resolveOwner, type PhotoSummary } from './photos.js';
+import { dialectOf, matchQuery, TERM_MIN } from './terms.js';
 import type { TaxonomyView } from './taxonomy-view.js';
-import type { Viewer } from './viewer.js';
+import { visibleTo, type Viewer } from './viewer.js';
 
 export interface SearchResult {
   query: string;
@@ -25,12 +27,13 @@ export interface SearchResult {
 export type WordAliases = ReadonlyMap<string, readonly string[]>;
 
 /**
- * Synsets for a query: everyday words first ("beach" -> seashore, sandbar), then the whole phrase as one lemma
- * ("sea shore"), else each word's synsets. `unknown` lists everyday words the model has no concept for.
+ * A query as groups of synsets, ANDed: everyday words first ("beach" -> seashore, sandbar), then the whole phrase
+ * as one lemma ("sea shore") or the words joined ("seashore"), else one group per word (a word nothing knows
+ * matches nothing). `wnids` is the union of the groups; `unknown` lists everyday words the model has no concept for.
  */
-export function resolveQuery(t: TaxonomyView, query: string, aliases: WordAliases = new Map()): { wnids: string[]; unknown: string[] } {
+export function resolveQuery(t: TaxonomyView, query: string, aliases: WordAliases = new Map()): { groups: string[][]; wnids: string[]; unknown: string[] } {
   const words = query.toLowerCase().split(/[\s,]+/).filter((w) => w !== '');
-  if (words.length === 0) return { wnids: [], unknown: [] };
+  if (words.length === 0) return { groups: [], wnids: [], unknown: [] };
   const unknown: string[] = [];
   const one = (word: string): string[] => {
     const alias = aliases.get(word) ?? (word.endsWith('s') ? aliases.get(word.slice(0, -1)) : undefined);
@@ -41,12 +44,18 @@ export function resolveQuery(t: TaxonomyView, query: string, aliases: WordAliase
     return t.lookup(word);
   };
   const phrase = aliases.has(words.join(' ')) ? one(words.join(' ')) : one(words.join('_'));
-  if (phrase.length > 0 || words.length === 1) return { wnids: phrase, unknown };
+  if (phrase.length > 0 || words.length === 1) return { groups: [phrase], wnids: phrase, unknown };
   const joined = t.lookup(words.join('')); // "sea shore" -> "seashore"
-  if (joined.length > 0) return { wnids: joined, unknown };
+  if (joined.length > 0) return { groups: [joined], wnids: joined, unknown };
+  const groups = words.map((w) => one(w).slice(0, 8));
   const out: string[] = [];
-  for (const w of words) for (const s of one(w)) if (!out.includes(s)) out.push(s);
-  return { wnids: out, unknown };
+  for (const g of groups) for (const s of g) if (!out.includes(s)) out.push(s);
+  return { groups, wnids: out, unknown };
+}
+
+/** The query's synset groups, one per word, ANDed (see resolveQuery). */
+export function resolveGroups(t: TaxonomyView, query: string, aliases?: WordAliases): string[][] {
+  return resolveQuery(t, query, aliases).groups;
 }
 
 /** Synsets for a query (see resolveQuery). */
@@ -91,21 +100,25 @@ export async function searchPhotos(
   opts: { taxonomy: TaxonomyView; owner?: string; limit?: number; minScore?: number; aliases?: WordAliases },
 ): Promise<SearchResult> {
   const limit = checkLimit(opts.limit, 50);
-  const minScore = opts.minScore ?? 0.2;
+  const minScore = opts.minScore ?? TERM_MIN;
   if (query.trim() === '') throw new LibraryError('bad_request', 'search needs at least one word');
   const t = opts.taxonomy;
   const aliases = opts.aliases ?? new Map<string, readonly string[]>();
   const resolved = resolveQuery(t, query, aliases);
-  const wnids = resolved.wnids.slice(0, 8);
+  const groups = resolved.groups.map((g) => g.slice(0, 8));
+  const wnids = [...new Set(groups.flat())];
   const synsets = wnids.map((w) => {
     const s: { wnid: string; name?: string } = { wnid: w };
     const name = t.name(w);
     if (name !== undefined) s.name = name;
     return s;
   });
-  // Merge the best-first pages of each synset; a photo keeps its best score.
+  const answer = (photos: PhotoSummary[]): SearchResult => ({ query, synsets, senses: senseChoices(t, query, wnids, aliases), unknown: resolved.unknown, photos });
+  if (groups.length === 0 || groups.some((g) => g.length === 0)) return answer([]);
+  if (groups.length > 1 && minScore >= TERM_MIN) return answer(await searchAll(db, viewer, groups, { owner: opts.owner, limit, minScore }));
+  // One word: merge the best-first pages of its synsets (index range scans); a photo keeps its best score.
   const best = new Map<number, PhotoSummary>();
-  for (const w of wnids) {
+  for (const w of groups[0]!) {
     const page = await listPhotos(db, viewer, { under: w, owner: opts.owner, limit, taxonomy: t });
     for (const p of page.photos) {
       if ((p.score ?? 0) < minScore) break;
@@ -114,5 +127,47 @@ export async function searchPhotos(
     }
   }
   const photos = [...best.values()].sort((x, y) => (y.score ?? 0) - (x.score ?? 0) || x.id - y.id).slice(0, limit);
-  return { query, synsets, senses: senseChoices(t, query, wnids, aliases), unknown: resolved.unknown, photos };
+  return answer(photos);
+}
+
+/**
+ * Several words: photos under a synset of EVERY word, found in the full-text index — confident matches
+ * (every word at SYNSET_MIN or more) first, then the rest, newest first within each; each photo's score is its
+ * weakest word's best synset score.
+ */
+async function searchAll(db: LibraryDb, viewer: Viewer, groups: string[][], opts: { owner?: string; limit: number; minScore: number }): Promise<PhotoSummary[]> {
+  const dialect = dialectOf(db);
+  const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner, viewer) : undefined;
+  const ids: number[] = [];
+  for (const confident of [true, false]) {
+    const match = matchQuery(groups, confident, dialect);
+    const owner = ownerId !== undefined ? sql`and p.owner_id = ${ownerId}` : sql``;
+    const not = ids.length > 0 ? sql`and p.id not in (${sql.join(ids)})` : sql``;
+    const rows =
+      dialect === 'sqlite'
+        ? await sql<{ id: number }>`select p.id from photo_terms t join photos p on p.id = t.rowid
+            where photo_terms match ${match} and ${visibleTo(viewer, 'p')} ${owner} ${not} order by t.rowid desc limit ${opts.limit - ids.length}`.execute(db)
+        : await sql<{ id: number }>`select p.id from photo_terms t join photos p on p.id = t.photo_id
+            where t.terms @@ to_tsquery('simple', ${match}) and ${visibleTo(viewer, 'p')} ${owner} ${not} order by t.photo_id desc limit ${opts.limit - ids.length}`.execute(db);
+    ids.push(...rows.rows.map((r) => r.id));
+    if (ids.length >= opts.limit) break;
+  }
+  if (ids.length === 0) return [];
+  const scores = await db.selectFrom('node_scores').select(['photo_id', 'wnid', 'score']).where('photo_id', 'in', ids).where('wnid', 'in', groups.flat()).execute();
+  const byPhoto = new Map<number, Map<string, number>>();
+  for (const s of scores) {
+    let m = byPhoto.get(s.photo_id);
+    if (!m) byPhoto.set(s.photo_id, (m = new Map()));
+    m.set(s.wnid, s.score);
+  }
+  const summaries = new Map((await photoSummaries(db, viewer, ids)).map((p) => [p.id, p]));
+  const out: PhotoSummary[] = [];
+  for (const id of ids) {
+    const p = summaries.get(id);
+    const m = byPhoto.get(id);
+    if (!p || !m) continue;
+    const score = Math.min(...groups.map((g) => Math.max(0, ...g.map((w) => m.get(w) ?? 0))));
+    if (score >= opts.minScore) out.push({ ...p, score });
+  }
+  return out;
 }

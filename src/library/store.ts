@@ -1,8 +1,11 @@
 // Writes to the library: owners, one photo with its complete analysis in one transaction, reindex, failures.
 import type { Transaction } from 'kysely';
 import type { PhotoAnalysis } from './analysis.js';
+import { applyCountDeltas, contributionOf, CountDeltas, storedContribution } from './counts.js';
 import { nowIso, type LibraryDb } from './db.js';
 import { embeddingToBytes } from './embedding.js';
+import { LibraryError } from './errors.js';
+import { deleteTerms, termsOf, writeTerms } from './terms.js';
 import type { LibrarySchema, NewPhoto } from './schema.js';
 
 export type Visibility = 'private' | 'public';
@@ -66,7 +69,8 @@ export async function storePhoto(db: LibraryDb, input: StorePhotoInput): Promise
           .where('content_hash', '=', input.facts.content_hash)
           .executeTakeFirstOrThrow()
       ).id;
-    await writeAnalysis(tx, photoId, input.analysis);
+    const photo = await lockPhoto(tx, photoId);
+    await writeAnalysis(tx, photo, input.analysis);
     await tx.deleteFrom('failures').where('owner_id', '=', input.ownerId).where('path', '=', input.facts.original_path).execute();
     return photoId;
   });
@@ -74,14 +78,40 @@ export async function storePhoto(db: LibraryDb, input: StorePhotoInput): Promise
 
 /** Replaces a photo's analysis (e.g. with another model's) in one transaction; the old one stays readable until commit. */
 export async function replaceAnalysis(db: LibraryDb, photoId: number, analysis: PhotoAnalysis): Promise<void> {
-  await db.transaction().execute((tx) => writeAnalysis(tx, photoId, analysis));
+  await db.transaction().execute(async (tx) => writeAnalysis(tx, await lockPhoto(tx, photoId), analysis));
+}
+
+interface LockedPhoto {
+  id: number;
+  owner_id: number;
+  visibility: Visibility;
+}
+
+/**
+ * Locks a photo's row for the rest of the transaction (PostgreSQL: a no-op update takes the row lock, so
+ * concurrent writers of the same photo keep its counts exact; SQLite: transactions are serial anyway).
+ */
+async function lockPhoto(tx: Transaction<LibrarySchema>, photoId: number): Promise<LockedPhoto> {
+  const row = await tx
+    .updateTable('photos')
+    .set((eb) => ({ visibility: eb.ref('visibility') }))
+    .where('id', '=', photoId)
+    .returning(['id', 'owner_id', 'visibility'])
+    .executeTakeFirst();
+  if (!row) throw new LibraryError('not_found', `no photo ${photoId}`);
+  return row;
 }
 
 const NODE_CHUNK = 300;
 
-async function writeAnalysis(tx: Transaction<LibrarySchema>, photoId: number, a: PhotoAnalysis): Promise<void> {
+async function writeAnalysis(tx: Transaction<LibrarySchema>, photo: LockedPhoto, a: PhotoAnalysis): Promise<void> {
   const top = a.labels[0];
   if (!top) throw new Error('an analysis needs at least one label');
+  const photoId = photo.id;
+  const deltas = new CountDeltas();
+  const old = await storedContribution(tx, photoId);
+  if (old) deltas.add(photo.owner_id, photo.visibility, old, -1);
+  deltas.add(photo.owner_id, photo.visibility, contributionOf(a), 1);
   await tx.deleteFrom('node_scores').where('photo_id', '=', photoId).execute();
   await tx.deleteFrom('analyses').where('photo_id', '=', photoId).execute();
   await tx
@@ -112,6 +142,8 @@ async function writeAnalysis(tx: Transaction<LibrarySchema>, photoId: number, a:
   for (let i = 0; i < rows.length; i += NODE_CHUNK) {
     await tx.insertInto('node_scores').values(rows.slice(i, i + NODE_CHUNK)).execute();
   }
+  await writeTerms(tx, photoId, termsOf(a.nodeScores));
+  await applyCountDeltas(tx, deltas);
 }
 
 /** Records (or updates) a file that could not be ingested, with the reason. */
@@ -124,6 +156,46 @@ export async function recordFailure(db: LibraryDb, ownerId: number, path: string
     .execute();
 }
 
+/** Changes a photo's visibility, moving its counts from one visibility to the other in the same transaction. */
 export async function setVisibility(db: LibraryDb, photoId: number, visibility: Visibility): Promise<void> {
-  await db.updateTable('photos').set({ visibility }).where('id', '=', photoId).execute();
+  await db.transaction().execute(async (tx) => {
+    const changed = await tx
+      .updateTable('photos')
+      .set({ visibility })
+      .where('id', '=', photoId)
+      .where('visibility', '<>', visibility)
+      .returning('owner_id')
+      .executeTakeFirst();
+    if (!changed) return;
+    const c = await storedContribution(tx, photoId);
+    if (!c) return;
+    const deltas = new CountDeltas();
+    deltas.add(changed.owner_id, visibility === 'public' ? 'private' : 'public', c, -1);
+    deltas.add(changed.owner_id, visibility, c, 1);
+    await applyCountDeltas(tx, deltas);
+  });
+}
+
+/** Deletes a photo with its analysis and node scores, and takes it out of the counts, in one transaction. */
+export async function deletePhoto(db: LibraryDb, photoId: number): Promise<boolean> {
+  return db.transaction().execute(async (tx) => {
+    const photo = await tx
+      .updateTable('photos')
+      .set((eb) => ({ visibility: eb.ref('visibility') }))
+      .where('id', '=', photoId)
+      .returning(['id', 'owner_id', 'visibility'])
+      .executeTakeFirst();
+    if (!photo) return false;
+    const c = await storedContribution(tx, photoId);
+    await deleteTerms(tx, photoId);
+    await tx.deleteFrom('node_scores').where('photo_id', '=', photoId).execute();
+    await tx.deleteFrom('analyses').where('photo_id', '=', photoId).execute();
+    await tx.deleteFrom('photos').where('id', '=', photoId).execute();
+    if (c) {
+      const deltas = new CountDeltas();
+      deltas.add(photo.owner_id, photo.visibility, c, -1);
+      await applyCountDeltas(tx, deltas);
+    }
+    return true;
+  });
 }

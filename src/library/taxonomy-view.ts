@@ -28,12 +28,26 @@ export function informationBits(t: TaxonomyView, wnid: string): number {
 }
 
 /** The primary-hypernym chain from a synset up to the root, the synset first. */
+const primaryParents = new WeakMap<TaxonomyView, Map<string, string | null>>();
+
+/** A synset's first parent (memoised per taxonomy view: pages walk the same paths again and again). */
+function primaryParent(t: TaxonomyView, wnid: string): string | null {
+  let m = primaryParents.get(t);
+  if (!m) primaryParents.set(t, (m = new Map()));
+  let up = m.get(wnid);
+  if (up === undefined) {
+    up = t.parents(wnid)[0] ?? null;
+    m.set(wnid, up);
+  }
+  return up;
+}
+
 export function primaryPath(t: TaxonomyView, wnid: string): string[] {
   const path = [wnid];
   const seen = new Set(path);
   let cur = wnid;
   for (;;) {
-    const up = t.parents(cur)[0];
+    const up = primaryParent(t, cur);
     if (!up || seen.has(up)) return path;
     path.push(up);
     seen.add(up);

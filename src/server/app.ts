@@ -10,7 +10,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { LibraryDb } from '../library/db.js';
-import { mediaDir } from '../config/paths.js';
+import { mediaDir, similarDir } from '../config/paths.js';
+import { SimilarIndex } from '../library/similar-index.js';
 import { enforceCsrf, resolveCaller, SESSION_COOKIE } from './auth.js';
 import { serverConfig, type ServerConfig, type ServerConfigInput } from './config.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
@@ -50,6 +51,8 @@ export interface ServerContext {
   env: NodeJS.ProcessEnv;
   /** Where thumbnails and uploaded originals live. */
   mediaDir: string;
+  /** Similar photos (ANN index per model, saved under the home's `similar/`). */
+  similar: SimilarIndex;
 }
 
 declare module 'fastify' {
@@ -94,7 +97,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   });
   app.setValidatorCompiler(validatorCompiler);
   app.server.maxConnections = config.maxConnections;
-  const ctx: ServerContext = { db: opts.db, config, metrics, runtime, env, mediaDir: mediaDir(env) };
+  const ctx: ServerContext = { db: opts.db, config, metrics, runtime, env, mediaDir: mediaDir(env), similar: new SimilarIndex(opts.db, { dir: similarDir(env) }) };
   app.decorate('pictograph', ctx);
   app.decorateRequest('caller', null as never);
   app.decorateRequest('startedAt', 0n);

@@ -4,6 +4,7 @@ import type { CategoryScore } from '../library/analysis.js';
 import type { LibraryDb } from '../library/db.js';
 import { resolveOwner } from '../library/photos.js';
 import { sql } from 'kysely';
+import { CATEGORY_MIN, categoryDefinitions, readCounts, SYNSET_MIN } from '../library/counts.js';
 import { visibleTo, type Viewer } from '../library/viewer.js';
 
 const COVER_CHOICES = 4;
@@ -26,8 +27,9 @@ export async function consumerCategoryCounts(
   viewer: Viewer,
   opts: { owner?: string; minScore?: number } = {},
 ): Promise<ConsumerCategoryCount[]> {
-  const minScore = opts.minScore ?? 0.3;
+  const minScore = opts.minScore ?? CATEGORY_MIN;
   const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner, viewer) : undefined;
+  if (minScore === CATEGORY_MIN) return maintainedCategoryCounts(db, viewer, ownerId);
   // Per category, its few best photos: covers are then chosen so that nested categories (animal, mammal, dog)
   // do not all show the same photo.
   const totals = new Map<string, ConsumerCategoryCount & { best: Array<{ id: number; score: number }> }>();
@@ -69,6 +71,44 @@ export async function consumerCategoryCounts(
 }
 
 /**
+ * The same from the maintained counts; each cover is one of the best-scoring visible photos under the
+ * category's synsets (an index range scan per category, a few rows each).
+ */
+async function maintainedCategoryCounts(db: LibraryDb, viewer: Viewer, ownerId: number | undefined): Promise<ConsumerCategoryCount[]> {
+  const defs = categoryDefinitions();
+  const ordered = (await readCounts(db, viewer, 'category', { ownerId }))
+    .filter((r) => r.photos > 0 && defs.has(r.key))
+    .sort((a, b) => b.photos - a.photos || (a.key < b.key ? -1 : 1));
+  // Each category's few best visible photos: one statement of index probes (a LIMIT per category).
+  const probes = ordered.map((r, i) => {
+    const wnids = defs.get(r.key)!.wnids;
+    const owner = ownerId !== undefined ? sql`and p.owner_id = ${ownerId}` : sql``;
+    return sql`select * from (select ${i} as c, ns.photo_id, ns.score from node_scores ns join photos p on p.id = ns.photo_id
+      where ns.wnid in (${sql.join(wnids)}) and ${visibleTo(viewer, 'p')} ${owner} order by ns.score desc, ns.photo_id limit ${sql.lit(COVER_CHOICES)}) q${sql.raw(String(i))}`;
+  });
+  const best = new Map<number, Array<{ photo_id: number; score: number }>>();
+  for (let i = 0; i < probes.length; i += 100) {
+    const rows = await sql<{ c: number; photo_id: number; score: number }>`${sql.join(probes.slice(i, i + 100), sql` union all `)}`.execute(db);
+    for (const r of rows.rows) {
+      const list = best.get(Number(r.c)) ?? [];
+      list.push(r);
+      best.set(Number(r.c), list);
+    }
+  }
+  const covers = new Set<number>();
+  const out: ConsumerCategoryCount[] = [];
+  ordered.forEach((r, i) => {
+    const def = defs.get(r.key)!;
+    const list = (best.get(i) ?? []).sort((x, y) => y.score - x.score || x.photo_id - y.photo_id);
+    const cover = list.find((b) => !covers.has(b.photo_id)) ?? list[0];
+    if (!cover) return;
+    covers.add(cover.photo_id);
+    out.push({ id: r.key, name: def.name, wnid: def.wnids[0]!, count: r.photos, coverPhotoId: cover.photo_id });
+  });
+  return out;
+}
+
+/**
  * Visible photos under each of the given synsets (score at least `minScore`, the library's category-tree
  * rule), by index range scans on (wnid, score) rather than a scan of every node score.
  */
@@ -81,6 +121,10 @@ export async function countsUnder(
   const out = new Map<string, number>();
   if (wnids.length === 0) return out;
   const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner, viewer) : undefined;
+  if ((opts.minScore ?? SYNSET_MIN) === SYNSET_MIN) {
+    for (const r of await readCounts(db, viewer, 'synset', { ownerId, keys: wnids })) if (r.photos > 0) out.set(r.key, r.photos);
+    return out;
+  }
   for (let i = 0; i < wnids.length; i += 200) {
     let q = db
       .selectFrom('node_scores as ns')

@@ -70,6 +70,12 @@ for (const backend of backends) {
         if (r.signal !== 'SIGKILL') assert.fail(`ingest ended before it was killed: ${r.code} ${r.err}`);
       }
       assert.ok(kills[0] > 0 && kills[0] < N, `first kill landed mid-run (${kills.join(', ')})`);
+      // the maintained counts were committed with each photo: a full recount after the kills finds no drift
+      const check = await run(['doctor', '--repair-counts', '--json'], env).done;
+      assert.equal(check.code, 0, check.err);
+      const doctor = JSON.parse(check.out.trim());
+      assert.equal(doctor.counts.drift, 0, JSON.stringify(doctor.counts.examples));
+      assert.equal(doctor.counts.repaired, false);
       const { done } = run(['ingest', dir, '--owner', 'kim', '--json'], env);
       const r = await done;
       assert.equal(r.code, 0, r.err);
@@ -81,6 +87,9 @@ for (const backend of backends) {
 
       const db = ctx.lib.db;
       assert.equal(await count(), N);
+      const final = await run(['doctor', '--json'], env).done;
+      assert.equal(final.code, 0, final.err);
+      assert.equal(JSON.parse(final.out.trim()).counts.drift, 0);
       const photos = await db.selectFrom('photos').selectAll().execute();
       assert.equal(new Set(photos.map((p) => p.content_hash)).size, N);
       const analyses = await db.selectFrom('analyses').select(['photo_id', 'labels']).execute();

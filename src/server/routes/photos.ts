@@ -284,7 +284,7 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
 export async function photoDetailResponse(ctx: ServerContext, caller: Caller, id: number) {
   const view = ctx.runtime.view();
   const photo = await photoDetail(ctx.db, caller.viewer, id, { taxonomy: view, nodes: 0 });
-  const similar = await similarPhotos(ctx.db, caller.viewer, id, { limit: 8 });
+  const similar = await similarPhotos(ctx.db, caller.viewer, id, { limit: 8, index: ctx.similar });
   const feedback = caller.owner ? await feedbackOf(ctx.db, id, caller.owner.id) : [];
   return {
     ...photoSummary(photo),

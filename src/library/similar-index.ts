@@ -1,0 +1,278 @@
+// Similar photos through an approximate-nearest-neighbour index (usearch HNSW), one per model: embeddings are
+// projected to a small principal subspace and quantised to int8 (projection.ts), so the index holds a few
+// hundred bytes per photo. Candidates are over-fetched, then filtered by the viewer's access IN SQL and re-ranked
+// by exact cosine on the stored embeddings, so a result never includes a photo the viewer may not see.
+// The index is saved beside the database, rebuilt from it when missing or stale, and catches up with photos
+// added since (by photo id) before answering.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import usearch, { type Index as UsearchIndex } from 'usearch';
+import type { LibraryDb } from './db.js';
+import { bytesToEmbedding, cosine } from './embedding.js';
+import { learnProjection, projectInt8, projectionFromJson, projectionToJson, type Projection } from './projection.js';
+import { visibleTo, type Viewer } from './viewer.js';
+
+export interface SimilarIndexOptions {
+  /** Folder for the saved indexes (null: memory only). */
+  dir: string | null;
+  /** Projected dimensions (default 128). */
+  dims?: number;
+  /** HNSW links per node (default 16). */
+  connectivity?: number;
+  /** Photos sampled to learn the projection (default 1500). */
+  sample?: number;
+  /** Re-read the database for new photos at most this often (default 1000 ms; 0 = before every search). */
+  syncEveryMs?: number;
+}
+
+interface ModelIndex {
+  modelId: string;
+  index: UsearchIndex;
+  projection: Projection;
+  /** Highest photo id indexed. */
+  watermark: number;
+  /** Photos added to the index (stale entries included). */
+  added: number;
+  syncedAt: number;
+  unsaved: number;
+}
+
+export interface SimilarHit {
+  id: number;
+  similarity: number;
+}
+
+const BATCH = 2000;
+
+/** The library's identity (kept in the database), so that saved indexes never mix two libraries. */
+async function libraryId(db: LibraryDb): Promise<string> {
+  const row = await db.selectFrom('library_meta').select('value').where('key', '=', 'library_id').executeTakeFirst();
+  if (row) return row.value;
+  await db.insertInto('library_meta').values({ key: 'library_id', value: randomBytes(8).toString('hex') }).onConflict((oc) => oc.column('key').doNothing()).execute();
+  return (await db.selectFrom('library_meta').select('value').where('key', '=', 'library_id').executeTakeFirstOrThrow()).value;
+}
+
+export class SimilarIndex {
+  private readonly models = new Map<string, Promise<ModelIndex>>();
+  private libId: string | undefined;
+  private readonly opts: Required<Omit<SimilarIndexOptions, 'dir'>> & { dir: string | null };
+
+  constructor(
+    private readonly db: LibraryDb,
+    opts: SimilarIndexOptions,
+  ) {
+    this.opts = { dims: 128, connectivity: 16, sample: 1500, syncEveryMs: 1000, ...opts };
+  }
+
+  /** The photos most similar to `photoId` that `viewer` may see (of `ownerId` when given), best first. */
+  async search(viewer: Viewer, photoId: number, modelId: string, query: Float32Array, limit: number, ownerId?: number): Promise<SimilarHit[]> {
+    const m = await this.ready(modelId);
+    const total = m.index.size();
+    const q = projectInt8(m.projection, query);
+    // Over-fetch, keep only what the viewer may see, re-rank exactly; widen while too few survive.
+    for (let k = Math.max(10 * limit, 100); k <= 4096; k *= 4) {
+      const want = Math.min(k + 1, total);
+      if (want === 0) return [];
+      const found = m.index.search(q, want, 1);
+      const ids = Array.from(found.keys, (key) => Number(key)).filter((id) => id !== photoId);
+      const hits = await this.rerank(viewer, modelId, query, ids, ownerId);
+      if (hits.length >= limit || want >= total) return hits.slice(0, limit);
+    }
+    // a viewer who may see only a few of the model's photos: exact search over those
+    return bruteForceSimilar(this.db, viewer, photoId, modelId, query, limit, ownerId);
+  }
+
+  /** Brings the model's index up to date (building it when missing or stale) and saves it; its size. */
+  async refresh(modelId: string): Promise<{ photos: number; fileBytes: number | null }> {
+    const m = await this.ready(modelId, true);
+    this.save(m);
+    return { photos: m.index.size(), fileBytes: this.savedBytes(m.modelId) };
+  }
+
+  /** Size in bytes of the saved index of a model (vectors, links and the projection side file), if saved. */
+  savedBytes(modelId: string): number | null {
+    if (!this.opts.dir || !this.libId) return null;
+    const file = this.file(modelId);
+    try {
+      return statSync(file).size + statSync(`${file}.json`).size;
+    } catch {
+      return null;
+    }
+  }
+
+  private file(modelId: string): string {
+    const safe = modelId.replace(/[^A-Za-z0-9._-]/g, '_');
+    return join(this.opts.dir!, `${this.libId}-${safe}.usearch`);
+  }
+
+  private ready(modelId: string, forceSync = false): Promise<ModelIndex> {
+    let p = this.models.get(modelId);
+    if (!p) {
+      p = this.open(modelId);
+      this.models.set(modelId, p);
+      p.catch(() => this.models.delete(modelId));
+      return p;
+    }
+    return p.then(async (m) => {
+      if (forceSync || Date.now() - m.syncedAt >= this.opts.syncEveryMs) await this.sync(m);
+      return m;
+    });
+  }
+
+  private newIndex(dims: number): UsearchIndex {
+    return new usearch.Index({ dimensions: dims, metric: usearch.MetricKind.L2sq, quantization: usearch.ScalarKind.I8, connectivity: this.opts.connectivity, expansion_add: 64, expansion_search: 128, multi: false });
+  }
+
+  /** Loads the saved index when it is fresh enough, else builds one from the database. */
+  private async open(modelId: string): Promise<ModelIndex> {
+    this.libId ??= await libraryId(this.db);
+    const stats = await this.db
+      .selectFrom('analyses')
+      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('photo_id').as('maxId')])
+      .where('model_id', '=', modelId)
+      .executeTakeFirstOrThrow();
+    const count = Number(stats.n);
+    const maxId = Number(stats.maxId ?? 0);
+    if (this.opts.dir) {
+      const file = this.file(modelId);
+      if (existsSync(file) && existsSync(`${file}.json`)) {
+        try {
+          const meta = JSON.parse(readFileSync(`${file}.json`, 'utf8')) as { watermark: number; added: number; projection: Parameters<typeof projectionFromJson>[0] };
+          // stale: the database was rebuilt (ids went back), or many indexed photos are gone or re-analysed
+          if (meta.watermark <= maxId && meta.added <= count * 1.2 + 100) {
+            const projection = projectionFromJson(meta.projection);
+            const index = this.newIndex(projection.dims);
+            index.load(file);
+            const m: ModelIndex = { modelId, index, projection, watermark: meta.watermark, added: meta.added, syncedAt: 0, unsaved: 0 };
+            await this.sync(m);
+            return m;
+          }
+        } catch {
+          // unreadable: rebuilt below
+        }
+      }
+    }
+    return this.build(modelId);
+  }
+
+  private async build(modelId: string): Promise<ModelIndex> {
+    // learn the projection from a sample spread over the library
+    const count = Number((await this.db.selectFrom('analyses').select((eb) => eb.fn.countAll<number>().as('n')).where('model_id', '=', modelId).executeTakeFirstOrThrow()).n);
+    const every = Math.max(1, Math.floor(count / this.opts.sample));
+    const sampleRows = await this.db
+      .selectFrom('analyses')
+      .select('embedding')
+      .where('model_id', '=', modelId)
+      .where(sql<boolean>`photo_id % ${every} = 0`)
+      .limit(this.opts.sample)
+      .execute();
+    let samples = sampleRows.map((r) => bytesToEmbedding(r.embedding));
+    if (samples.length < Math.min(count, 50)) {
+      samples = (await this.db.selectFrom('analyses').select('embedding').where('model_id', '=', modelId).limit(this.opts.sample).execute()).map((r) => bytesToEmbedding(r.embedding));
+    }
+    const dims = samples[0]?.length ?? 1;
+    const projection = samples.length > 0 ? learnProjection(samples, Math.min(this.opts.dims, dims), { iterations: 3 }) : learnProjection([new Float32Array(dims)], 1);
+    const m: ModelIndex = { modelId, index: this.newIndex(projection.dims), projection, watermark: 0, added: 0, syncedAt: 0, unsaved: 0 };
+    await this.sync(m);
+    this.save(m);
+    return m;
+  }
+
+  /** Adds the photos of this model stored since the watermark (incremental: new photos only). */
+  private async sync(m: ModelIndex): Promise<void> {
+    m.syncedAt = Date.now();
+    for (;;) {
+      const rows = await this.db
+        .selectFrom('analyses')
+        .select(['photo_id', 'embedding'])
+        .where('photo_id', '>', m.watermark)
+        .where('model_id', '=', m.modelId)
+        .orderBy('photo_id')
+        .limit(BATCH)
+        .execute();
+      if (rows.length === 0) break;
+      const keys = new BigUint64Array(rows.length);
+      const vectors = new Int8Array(rows.length * m.projection.dims);
+      rows.forEach((r, i) => {
+        keys[i] = BigInt(r.photo_id);
+        vectors.set(projectInt8(m.projection, bytesToEmbedding(r.embedding)), i * m.projection.dims);
+      });
+      // a photo re-analysed under the same id is replaced
+      const present = m.index.contains(keys) as boolean[] | boolean;
+      const again = Array.isArray(present) ? keys.filter((_, i) => present[i]) : present ? keys : new BigUint64Array(0);
+      if (again.length > 0) m.index.remove(again);
+      m.index.add(keys, vectors, availableParallelism());
+      m.watermark = rows[rows.length - 1]!.photo_id;
+      m.added += rows.length;
+      m.unsaved += rows.length;
+      if (rows.length < BATCH) break;
+    }
+    if (m.unsaved >= 5000) this.save(m);
+  }
+
+  private save(m: ModelIndex): void {
+    if (!this.opts.dir || m.unsaved === 0) return;
+    const file = this.file(m.modelId);
+    mkdirSync(this.opts.dir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      m.index.save(tmp);
+      writeFileSync(`${tmp}.json`, JSON.stringify({ watermark: m.watermark, added: m.added, projection: projectionToJson(m.projection) }));
+      renameSync(tmp, file);
+      renameSync(`${tmp}.json`, `${file}.json`);
+      m.unsaved = 0;
+    } catch {
+      // the index stays in memory; saving is retried after the next changes
+      rmSync(tmp, { force: true });
+      rmSync(`${tmp}.json`, { force: true });
+    }
+  }
+
+  /** Candidates the viewer may see, with exact cosine from the stored embeddings, best first. */
+  private async rerank(viewer: Viewer, modelId: string, query: Float32Array, ids: number[], ownerId?: number): Promise<SimilarHit[]> {
+    const out: SimilarHit[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      let q = this.db
+        .selectFrom('photos as p')
+        .innerJoin('analyses as a', 'a.photo_id', 'p.id')
+        .select(['p.id', 'a.embedding'])
+        .where('p.id', 'in', ids.slice(i, i + 500))
+        .where('a.model_id', '=', modelId)
+        .where(visibleTo(viewer, 'p'));
+      if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId);
+      for (const r of await q.execute()) out.push({ id: r.id, similarity: cosine(query, bytesToEmbedding(r.embedding)) });
+    }
+    return out.sort((x, y) => y.similarity - x.similarity || x.id - y.id);
+  }
+
+}
+
+/** Exact similar photos by cosine over every visible photo of the model (id-ordered batches, bounded memory). */
+export async function bruteForceSimilar(db: LibraryDb, viewer: Viewer, photoId: number, modelId: string, query: Float32Array, limit: number, ownerId?: number): Promise<SimilarHit[]> {
+  let q = db
+    .selectFrom('photos as p')
+    .innerJoin('analyses as a', 'a.photo_id', 'p.id')
+    .select(['p.id', 'a.embedding'])
+    .where('a.model_id', '=', modelId)
+    .where('p.id', '<>', photoId)
+    .where(visibleTo(viewer, 'p'));
+  if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId);
+  const best: SimilarHit[] = [];
+  for (let afterId = 0; ; ) {
+    const batch = await q.where('p.id', '>', afterId).orderBy('p.id', 'asc').limit(1000).execute();
+    for (const r of batch) {
+      const sim = cosine(query, bytesToEmbedding(r.embedding));
+      if (best.length < limit || sim > best[best.length - 1]!.similarity) {
+        best.push({ id: r.id, similarity: sim });
+        best.sort((x, y) => y.similarity - x.similarity || x.id - y.id);
+        if (best.length > limit) best.pop();
+      }
+    }
+    if (batch.length < 1000) break;
+    afterId = batch[batch.length - 1]!.id;
+  }
+  return best;
+}
