@@ -15,6 +15,7 @@ const commandModules: Array<() => Promise<{ register: (program: Command) => void
   () => import('./serve.js'),
   () => import('./tokens.js'),
   () => import('./doctor.js'),
+  () => import('./signin.js'),
 ];
 
 // `pictograph ... | head` closes stdout early: stop quietly instead of crashing on EPIPE.

@@ -107,3 +107,63 @@ export function compareProfiles(a: Profile, b: Profile, t?: TaxonomyView, top = 
     similarity: na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0,
   };
 }
+
+/** One everyday category's share of each owner's photos (mean category score per photo). */
+export interface CategoryShare {
+  id: string;
+  name: string;
+  wnid: string;
+  a: number;
+  b: number;
+}
+
+export interface CategoryComparison {
+  /** Categories both photograph (each at least `minShared` of their photos), the most balanced-and-large first. */
+  shared: CategoryShare[];
+  /** Categories A photographs more than B by at least `minGap` of their photos, biggest gap first. */
+  moreA: CategoryShare[];
+  moreB: CategoryShare[];
+}
+
+/**
+ * Compares two owners in everyday categories ("Dog 53% vs 18%") rather than WordNet synsets. A broad category
+ * whose gap the narrower ones of the list already explain (Animal over Dog + Fish, 75% or more) is left out.
+ */
+export function compareCategoryShares(
+  a: Array<{ id: string; name: string; wnid: string; mean: number }>,
+  b: Array<{ id: string; name: string; wnid: string; mean: number }>,
+  opts: { top?: number; minGap?: number; minShared?: number; parentOf?: (id: string) => string | undefined } = {},
+): CategoryComparison {
+  const top = opts.top ?? 8;
+  const minGap = opts.minGap ?? 0.03;
+  const minShared = opts.minShared ?? 0.05;
+  const all = new Map<string, CategoryShare>();
+  for (const c of a) all.set(c.id, { id: c.id, name: c.name, wnid: c.wnid, a: c.mean, b: 0 });
+  for (const c of b) {
+    const x = all.get(c.id);
+    if (x) x.b = c.mean;
+    else all.set(c.id, { id: c.id, name: c.name, wnid: c.wnid, a: 0, b: c.mean });
+  }
+  const byId = (x: CategoryShare, y: CategoryShare) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);
+  const gaps = (side: 'a' | 'b') => {
+    const other = side === 'a' ? 'b' : 'a';
+    const gap = (c: CategoryShare) => c[side] - c[other];
+    const list = [...all.values()].filter((c) => gap(c) >= minGap);
+    const listed = new Set(list.map((c) => c.id));
+    // Each listed category's gap counts towards its nearest listed ancestor; an ancestor whose gap its listed
+    // descendants account for (75% or more) says nothing they do not.
+    const fromBelow = new Map<string, number>();
+    for (const c of list) {
+      let p = opts.parentOf?.(c.id);
+      while (p !== undefined && !listed.has(p)) p = opts.parentOf?.(p);
+      if (p !== undefined) fromBelow.set(p, (fromBelow.get(p) ?? 0) + gap(c));
+    }
+    const explained = (c: CategoryShare) => (fromBelow.get(c.id) ?? 0) >= 0.75 * gap(c);
+    return list.filter((c) => !explained(c)).sort((x, y) => gap(y) - gap(x) || byId(x, y)).slice(0, top);
+  };
+  const shared = [...all.values()]
+    .filter((c) => Math.min(c.a, c.b) >= minShared)
+    .sort((x, y) => Math.min(y.a, y.b) - Math.min(x.a, x.b) || byId(x, y))
+    .slice(0, top);
+  return { shared, moreA: gaps('a'), moreB: gaps('b') };
+}

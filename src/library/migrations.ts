@@ -112,6 +112,26 @@ export function libraryMigrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    // Browser sessions (HttpOnly cookie, stored hashed; a token's sessions go with it) and one-time sign-in codes.
+    '0016_issue16_sessions': {
+      async up(db: Kysely<unknown>) {
+        await idColumn(db, dialect, 'browser_sessions')
+          .addColumn('session_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('owner_id', 'integer', (c) => c.references('owners.id').onDelete('cascade'))
+          .addColumn('admin', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('token_id', 'integer', (c) => c.references('tokens.id').onDelete('cascade'))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('browser_sessions_expires_idx').on('browser_sessions').column('expires_at').execute();
+        await idColumn(db, dialect, 'sign_in_codes')
+          .addColumn('code_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('owner_id', 'integer', (c) => c.notNull().references('owners.id').onDelete('cascade'))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
     // Feedback is one judgement per (voter, photo): `voter` is `owner:<id>` for a signed-in owner, `admin`, or
     // `client:<hash>` for an anonymous client (a hash of its address); older rows have none.
     '0017_issue17_feedback_voter': {

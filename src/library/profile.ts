@@ -1,6 +1,6 @@
 // Owner profiles (sum of node scores over their visible photos, top categories) and comparing two owners.
 import type { CategoryScore } from './analysis.js';
-import { compareProfiles, type Comparison, type Profile, type ScoredSynset } from './compare.js';
+import { compareCategoryShares, compareProfiles, type CategoryComparison, type Comparison, type Profile, type ScoredSynset } from './compare.js';
 import type { LibraryDb } from './db.js';
 import { resolveOwner } from './photos.js';
 import { informationBits, type TaxonomyView } from './taxonomy-view.js';
@@ -106,14 +106,24 @@ export async function ownerProfile(db: LibraryDb, viewer: Viewer, ownerName: str
 export interface OwnerComparison extends Comparison {
   a: { owner: string; photos: number };
   b: { owner: string; photos: number };
+  /** The same comparison in everyday categories (what people call things). */
+  categories: CategoryComparison;
 }
 
 /** Compares two owners' profiles (per-photo means, so collection sizes do not matter) over what `viewer` may see. */
-export async function compareOwners(db: LibraryDb, viewer: Viewer, a: string, b: string, opts: { taxonomy?: TaxonomyView; top?: number } = {}): Promise<OwnerComparison> {
+export async function compareOwners(
+  db: LibraryDb,
+  viewer: Viewer,
+  a: string,
+  b: string,
+  opts: { taxonomy?: TaxonomyView; top?: number; categoryParent?: (id: string) => string | undefined } = {},
+): Promise<OwnerComparison> {
   const [ida, idb] = [await resolveOwner(db, a, viewer), await resolveOwner(db, b, viewer)];
   const [ra, rb] = [await profileRows(db, viewer, ida), await profileRows(db, viewer, idb)];
   const toProfile = (r: { n: number; sums: { wnid: string; total: number }[] }): Profile =>
     new Map(r.sums.map((s) => [s.wnid, r.n > 0 ? s.total / r.n : 0]));
   const cmp = compareProfiles(toProfile(ra), toProfile(rb), opts.taxonomy, opts.top ?? 10);
-  return { a: { owner: a.trim(), photos: ra.n }, b: { owner: b.trim(), photos: rb.n }, ...cmp };
+  const [ca, cb] = [await categoryTotals(db, viewer, ida, ra.n), await categoryTotals(db, viewer, idb, rb.n)];
+  const categories = compareCategoryShares(ca, cb, { top: opts.top ?? 10, parentOf: opts.categoryParent });
+  return { a: { owner: a.trim(), photos: ra.n }, b: { owner: b.trim(), photos: rb.n }, ...cmp, categories };
 }

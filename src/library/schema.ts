@@ -87,6 +87,27 @@ export interface TokensTable {
   created_at: string;
 }
 
+/** A signed-in browser: the cookie's secret is stored only as its sha256 hash. */
+export interface BrowserSessionsTable {
+  id: Generated<number>;
+  session_hash: string;
+  owner_id: number | null;
+  admin: number;
+  /** The API token the session was exchanged for (revoking the token ends the session); null for a sign-in code. */
+  token_id: number | null;
+  created_at: string;
+  expires_at: string;
+}
+
+/** A one-time sign-in code (`pictograph up` prints it in a URL); deleted when redeemed. */
+export interface SignInCodesTable {
+  id: Generated<number>;
+  code_hash: string;
+  owner_id: number;
+  created_at: string;
+  expires_at: string;
+}
+
 export interface LibrarySchema {
   owners: OwnersTable;
   photos: PhotosTable;
@@ -95,6 +116,8 @@ export interface LibrarySchema {
   failures: FailuresTable;
   feedback: FeedbackTable;
   tokens: TokensTable;
+  browser_sessions: BrowserSessionsTable;
+  sign_in_codes: SignInCodesTable;
 }
 
 export type PhotoRow = Selectable<PhotosTable>;

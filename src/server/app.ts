@@ -11,7 +11,7 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { LibraryDb } from '../library/db.js';
 import { mediaDir } from '../config/paths.js';
-import { resolveCaller } from './auth.js';
+import { enforceCsrf, resolveCaller, SESSION_COOKIE } from './auth.js';
 import { serverConfig, type ServerConfig, type ServerConfigInput } from './config.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
 import {
@@ -32,6 +32,7 @@ import { registerPhotoRoutes } from './routes/photos.js';
 import { registerConceptRoutes } from './routes/concepts.js';
 import { registerOwnerRoutes } from './routes/owners.js';
 import { registerFeedbackRoutes } from './routes/feedback.js';
+import { registerSessionRoutes } from './routes/session.js';
 
 export interface CreateServerOptions extends RuntimeSource {
   db: LibraryDb;
@@ -127,7 +128,8 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
         version: '0.1.0',
         description:
           'Classify photos with an ImageNet CNN lifted through WordNet, and explore photo libraries by concept. ' +
-          'Errors are `{"error": {"code", "message"}}` with stable codes. Send `Authorization: Bearer <token>`.\n\n' +
+          'Errors are `{"error": {"code", "message"}}` with stable codes. Send `Authorization: Bearer <token>`; ' +
+          'browsers sign in with `POST /v1/session` and carry an HttpOnly session cookie instead.\n\n' +
           `Limits (see \`pictograph serve --help\`): JSON bodies ${config.maxJsonBytes} bytes, images ${config.maxImageBytes} bytes ` +
           `(raw body or each multipart file), ${config.maxUploadFiles} files and ${config.maxUploadFields} other fields per upload ` +
           '(413 `payload_too_large`); 100 megapixels per image (422 `too_many_pixels`); headers ' +
@@ -138,7 +140,12 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
           'Malformed input: `bad_url`, `bad_encoding` (NUL, invalid UTF-8), `bad_multipart`, `bad_json`, `bad_request` ' +
           '(JSON bodies are not coerced: `"true"` is not a boolean).',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
+        },
+      },
     },
   });
   // The API docs page gets Swagger UI's own policy (hashes of its inline scripts), with inline styles allowed
@@ -156,7 +163,8 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   app.addHook('onRequest', async (req) => {
     req.startedAt = process.hrtime.bigint();
     checkUrl(req.url);
-    req.caller = await resolveCaller(opts.db, req.headers.authorization);
+    req.caller = await resolveCaller(opts.db, req);
+    enforceCsrf(req);
   });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
@@ -189,6 +197,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   registerConceptRoutes(app);
   registerOwnerRoutes(app);
   registerFeedbackRoutes(app);
+  registerSessionRoutes(app);
 
   // Graceful shutdown: while closing, answers in flight tell keep-alive clients to go, so the server does not
   // wait out their idle timeout; the runtime closes after the last request.

@@ -72,4 +72,4 @@ export const idParamsSchema = {
   properties: { id: { type: 'integer', minimum: 1 } },
 } as const;
 
-export const bearer = [{ bearer: [] as string[] }];
+export const bearer: Array<Record<string, string[]>> = [{ bearer: [] }, { session: [] }];

@@ -94,4 +94,21 @@ describe('library CLI', () => {
     assert.equal(s.photos.length, 12);
     assert.equal(JSON.parse(similar.out).length, 3);
   });
+
+  it('categories, profile and compare speak everyday words; WordNet detail behind --wordnet', async () => {
+    const [cats, profile, cmp, cmpWn] = await Promise.all([
+      run('categories', '--owner', 'ann'),
+      run('profile', 'ann'),
+      run('compare', 'ann', 'bob'),
+      run('compare', 'ann', 'bob', '--wordnet'),
+    ]);
+    for (const r of [cats, profile, cmp, cmpWn]) assert.equal(r.code, 0, r.err);
+    assert.match(cats.out, /^12 photos\ndog: 12\n$/);
+    assert.match(profile.out, /photographs most: dog \d+\.\d%/);
+    assert.doesNotMatch(profile.out, /WordNet|synset/);
+    assert.match(cmp.out, /ann photographs more: dog \d+\.\d% vs 0\.0%/);
+    assert.match(cmp.out, /bob photographs more: nothing stands out/);
+    assert.doesNotMatch(cmp.out, /WordNet/);
+    assert.match(cmpWn.out, /WordNet synsets, more ann: .*\+/);
+  });
 });

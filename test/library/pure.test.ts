@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { compareProfiles, type Profile } from '../../src/library/compare.js';
+import { compareCategoryShares, compareProfiles, type Profile } from '../../src/library/compare.js';
 import { decodeCursor, encodeCursor } from '../../src/library/cursor.js';
 import { bytesToEmbedding, cosine, embeddingToBytes } from '../../src/library/embedding.js';
 import { LibraryError } from '../../src/library/errors.js';
@@ -98,5 +98,41 @@ describe('embeddings', () => {
         assert.ok(c === 0 || Math.abs(c - 1) < 1e-6);
       }),
     );
+  });
+});
+
+describe('comparing owners in everyday categories', () => {
+  const cat = (id: string, mean: number) => ({ id, name: id[0]!.toUpperCase() + id.slice(1), wnid: `n0000000${id.length}`, mean });
+  const parents: Record<string, string> = { dog: 'mammal', cat: 'mammal', mammal: 'animal' };
+  const parentOf = (id: string) => parents[id];
+
+  it('is symmetric, keeps only real gaps, and ranks the biggest gap first', () => {
+    const ids = ['animal', 'mammal', 'dog', 'cat', 'food', 'car', 'boat'];
+    const sharesArb = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: ids.length, maxLength: ids.length });
+    fc.assert(
+      fc.property(sharesArb, sharesArb, (xa, xb) => {
+        const a = ids.map((id, i) => cat(id, xa[i]!));
+        const b = ids.map((id, i) => cat(id, xb[i]!));
+        const ab = compareCategoryShares(a, b, { parentOf });
+        const ba = compareCategoryShares(b, a, { parentOf });
+        assert.deepEqual(ab.moreA.map((c) => c.id), ba.moreB.map((c) => c.id));
+        assert.deepEqual(ab.shared.map((c) => c.id), ba.shared.map((c) => c.id));
+        for (const c of ab.moreA) assert.ok(c.a - c.b >= 0.03);
+        for (const c of ab.shared) assert.ok(Math.min(c.a, c.b) >= 0.05);
+        const gaps = ab.moreA.map((c) => c.a - c.b);
+        assert.deepEqual(gaps, [...gaps].sort((x, y) => y - x));
+      }),
+    );
+  });
+
+  it('leaves out a broad category whose gap a narrower one explains', () => {
+    const a = [cat('animal', 0.6), cat('mammal', 0.55), cat('dog', 0.5), cat('food', 0.3)];
+    const b = [cat('animal', 0.1), cat('mammal', 0.1), cat('dog', 0.05), cat('food', 0.3)];
+    const r = compareCategoryShares(a, b, { parentOf });
+    assert.deepEqual(r.moreA.map((c) => c.id), ['dog']);
+    assert.deepEqual(r.moreB, []);
+    assert.deepEqual(r.shared.map((c) => c.id), ['food', 'animal', 'mammal', 'dog']);
+    // Without the hierarchy every gap is listed.
+    assert.deepEqual(compareCategoryShares(a, b).moreA.map((c) => c.id), ['animal', 'mammal', 'dog']);
   });
 });

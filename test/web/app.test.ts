@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { repoRoot } from '../support/env.js';
-import { layoutTreemap } from '../../src/web/app/treemap.js';
+import { layoutTreemap, mosaicGrid } from '../../src/web/app/treemap.js';
 import { href, matchRoute } from '../../src/web/app/routes.js';
 
 test('treemap cells tile the box with areas proportional to counts', () => {
@@ -29,6 +29,22 @@ test('treemap cells tile the box with areas proportional to counts', () => {
       },
     ),
   );
+});
+
+test('a cell mosaic never has more tiles than photos, fills a big cell, and keeps tiles near square', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 1, max: 1200 }), fc.integer({ min: 0, max: 60 }), (w, h, n) => {
+      const { cols, rows } = mosaicGrid(w, h, n);
+      assert.ok(cols >= 1 && rows >= 1);
+      assert.ok(cols * rows <= Math.max(1, n), `${cols}x${rows} for ${n} photos`);
+      // With photos to spare, the grid is what fits at ~150 px a tile.
+      if (n >= 200) assert.deepEqual({ cols, rows }, { cols: Math.max(1, Math.round(w / 150)), rows: Math.max(1, Math.round(h / 150)) });
+    }),
+  );
+  assert.deepEqual(mosaicGrid(600, 300, 9), { cols: 4, rows: 2 });
+  assert.deepEqual(mosaicGrid(600, 300, 4), { cols: 2, rows: 2 });
+  assert.deepEqual(mosaicGrid(300, 600, 3), { cols: 1, rows: 3 });
+  assert.deepEqual(mosaicGrid(600, 300, 1), { cols: 1, rows: 1 });
 });
 
 test('treemap drops empty categories and empty boxes', () => {

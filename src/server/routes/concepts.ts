@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { categoryCounts, type CategoryNode } from '../../library/categories.js';
 import { searchPhotos } from '../../library/search.js';
+import { readEverydayWords } from '../../taxonomy/everyday-words.js';
 import { consumerCategoryCounts, countsUnder } from '../consumer-categories.js';
 import { ApiError, errorBodySchema } from '../errors.js';
 import { photoSummary, photoUrl } from '../presenters.js';
@@ -34,6 +35,7 @@ const treeSchema = {
 } as const;
 
 export function registerConceptRoutes(app: FastifyInstance): void {
+  const everydayWords = readEverydayWords();
   const { db, runtime } = app.pictograph;
   app.addSchema(treeSchema);
 
@@ -214,6 +216,19 @@ export function registerConceptRoutes(app: FastifyInstance): void {
                   properties: { wnid: { type: 'string' }, name: { type: 'string' }, gloss: { type: 'string' }, count: { type: 'integer' } },
                 },
               },
+              senses: {
+                type: 'array',
+                description: 'Did you mean: the senses of an ambiguous word (crane: bird or machine), each with its broader concept.',
+                items: {
+                  type: 'object',
+                  properties: { wnid: { type: 'string' }, name: { type: 'string' }, hint: { type: 'string' }, count: { type: 'integer' } },
+                },
+              },
+              unknown: {
+                type: 'array',
+                description: 'Everyday words the model has no concept for (nothing is guessed for them).',
+                items: { type: 'string' },
+              },
               photos: { type: 'array', items: photoSummarySchema },
             },
           },
@@ -224,7 +239,12 @@ export function registerConceptRoutes(app: FastifyInstance): void {
     async (req) => {
       const { hierarchy } = await runtime.taxonomy();
       const view = runtime.view()!;
-      const result = await searchPhotos(db, req.caller.viewer, req.query.q, { taxonomy: view, owner: req.query.owner, limit: req.query.limit });
+      const result = await searchPhotos(db, req.caller.viewer, req.query.q, {
+        taxonomy: view,
+        owner: req.query.owner,
+        limit: req.query.limit,
+        aliases: everydayWords,
+      });
       const byWnid = await countsUnder(db, req.caller.viewer, result.synsets.map((s) => s.wnid), { owner: req.query.owner });
       const wordnet = hierarchy.wordnet;
       return {
@@ -232,6 +252,8 @@ export function registerConceptRoutes(app: FastifyInstance): void {
           const i = wordnet.indexOf(s.wnid);
           return { wnid: s.wnid, name: s.name ?? (i !== undefined ? wordnet.name(i) : s.wnid), gloss: i !== undefined ? wordnet.gloss(i) : '', count: byWnid.get(s.wnid) ?? 0 };
         }),
+        senses: result.senses.map((s) => ({ ...s, name: s.name ?? s.wnid, count: byWnid.get(s.wnid) ?? 0 })),
+        unknown: result.unknown,
         photos: result.photos.map(photoSummary),
       };
     },

@@ -17,13 +17,38 @@ import { bearer, categoryCountProperties, ownerNamePattern, photoSummarySchema, 
 
 const errors = { '4xx': errorBodySchema, '5xx': errorBodySchema };
 const ownerName = { type: 'string', minLength: 1, maxLength: 100 } as const;
+/** Each side's best photos of a concept, so a comparison shows pictures and not only words. */
+const examplesProperties = {
+  a_examples: { type: 'array', items: photoSummarySchema },
+  b_examples: { type: 'array', items: photoSummarySchema },
+} as const;
 const moreSchema = {
   type: 'array',
   items: {
     type: 'object',
-    properties: { wnid: { type: 'string' }, name: { type: 'string' }, a: { type: 'number' }, b: { type: 'number' } },
+    properties: { wnid: { type: 'string' }, name: { type: 'string' }, a: { type: 'number' }, b: { type: 'number' }, ...examplesProperties },
   },
 } as const;
+const sharedSchema = {
+  type: 'array',
+  items: { type: 'object', properties: { ...scoredSynsetSchema.properties, ...examplesProperties } },
+} as const;
+const categoryShareSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      name: { type: 'string' },
+      wnid: { type: 'string' },
+      a: { type: 'number' },
+      b: { type: 'number' },
+      ...examplesProperties,
+    },
+  },
+} as const;
+/** Example photos per side and concept in a comparison. */
+const COMPARE_EXAMPLES = 3;
 
 /** Owners with at least one photo `viewer` may see, with that count, most photos first. */
 export async function ownersWithPhotos(db: LibraryDb, viewer: Viewer): Promise<Array<{ name: string; photos: number }>> {
@@ -123,7 +148,7 @@ export function registerOwnerRoutes(app: FastifyInstance): void {
       const top = chooseTreemapCategories(categories, await consumerCategoryCounts(db, viewer, { owner: name }), { max: 8 });
       const topCategories = [];
       for (const c of top) {
-        const examples = await listPhotos(db, viewer, { under: c.wnid, owner: name, limit: 4, taxonomy: view });
+        const examples = await listPhotos(db, viewer, { under: c.wnid, owner: name, limit: 12, taxonomy: view });
         topCategories.push({
           id: c.id,
           name: c.name,
@@ -159,7 +184,12 @@ export function registerOwnerRoutes(app: FastifyInstance): void {
               a_photos: { type: 'integer' },
               b_photos: { type: 'integer' },
               similarity: { type: 'number' },
-              shared: { type: 'array', items: scoredSynsetSchema },
+              categories: {
+                type: 'object',
+                description: 'The comparison in everyday categories (shares of each owner’s photos), shown first.',
+                properties: { shared: categoryShareSchema, a_more: categoryShareSchema, b_more: categoryShareSchema },
+              },
+              shared: sharedSchema,
               a_more: moreSchema,
               b_more: moreSchema,
             },
@@ -172,22 +202,47 @@ export function registerOwnerRoutes(app: FastifyInstance): void {
       const viewer = req.caller.viewer;
       const { a, b } = req.query;
       const view = runtime.view();
-      const cmp = await compareOwners(db, viewer, a, b, { taxonomy: view, top: 15 });
+      const categoryDefs = runtime.ready() ? (await runtime.taxonomy()).categories : undefined;
+      const cmp = await compareOwners(db, viewer, a, b, {
+        taxonomy: view,
+        top: 15,
+        categoryParent: (id) => categoryDefs?.byId.get(id)?.parent,
+      });
       const [pa, pb] = [await ownerProfile(db, viewer, a, { top: 0 }), await ownerProfile(db, viewer, b, { top: 0 })];
       const meanA = new Map(pa.nodes.map((n) => [n.wnid, n.mean]));
       const meanB = new Map(pb.nodes.map((n) => [n.wnid, n.mean]));
       const nameOf = (s: { wnid: string; name?: string }) => s.name ?? view?.name(s.wnid) ?? s.wnid;
-      const more = (list: typeof cmp.moreA) =>
-        list.map((s) => ({ wnid: s.wnid, name: nameOf(s), a: meanA.get(s.wnid) ?? 0, b: meanB.get(s.wnid) ?? 0 }));
+      const examples = async (wnid: string) => {
+        const of = async (owner: string) =>
+          (await listPhotos(db, viewer, { under: wnid, owner, limit: COMPARE_EXAMPLES, minScore: 0.2, taxonomy: view })).photos.map(photoSummary);
+        return { a_examples: await of(cmp.a.owner), b_examples: await of(cmp.b.owner) };
+      };
+      const more = async (list: typeof cmp.moreA) => {
+        const rows = [];
+        for (const s of list) rows.push({ wnid: s.wnid, name: nameOf(s), a: meanA.get(s.wnid) ?? 0, b: meanB.get(s.wnid) ?? 0, ...(await examples(s.wnid)) });
+        return rows;
+      };
+      const everyday = async (list: typeof cmp.categories.shared) => {
+        const rows = [];
+        for (const c of list.slice(0, 8)) rows.push({ ...c, ...(await examples(c.wnid)) });
+        return rows;
+      };
+      const shared = [];
+      for (const s of cmp.shared) shared.push({ wnid: s.wnid, name: nameOf(s), score: s.value, ...(await examples(s.wnid)) });
       return {
         a: cmp.a.owner,
         b: cmp.b.owner,
         a_photos: cmp.a.photos,
         b_photos: cmp.b.photos,
         similarity: cmp.similarity,
-        shared: cmp.shared.map((s) => ({ wnid: s.wnid, name: nameOf(s), score: s.value })),
-        a_more: more(cmp.moreA),
-        b_more: more(cmp.moreB),
+        categories: {
+          shared: await everyday(cmp.categories.shared),
+          a_more: await everyday(cmp.categories.moreA),
+          b_more: await everyday(cmp.categories.moreB),
+        },
+        shared,
+        a_more: await more(cmp.moreA),
+        b_more: await more(cmp.moreB),
       };
     },
   );

@@ -308,7 +308,10 @@ function insideMedia(ctx: ServerContext, name: string): string {
 }
 
 async function sendFile(reply: FastifyReply, file: string, type: string, visibility: string, etag: string) {
-  const cache = visibility === 'public' ? 'public, max-age=86400' : 'private, max-age=86400';
+  // A private photo is revalidated on every use (304 while the caller may see it), so after signing out or in as
+  // someone else the browser's cache cannot show it; who is asking travels in the cookie or Authorization header.
+  const cache = visibility === 'public' ? 'public, max-age=86400' : 'private, no-cache';
+  if (visibility !== 'public') reply.header('vary', 'Cookie, Authorization');
   if (reply.request.headers['if-none-match'] === etag) return reply.code(304).header('etag', etag).header('cache-control', cache).send();
   try {
     const s = await stat(file);

@@ -1,5 +1,7 @@
 // The app shell: header, the page for the current route, footer.
+import { notice } from './auth.js';
 import { Header } from './components/Header.js';
+import { useSignal } from './signal.js';
 import { useRoute } from './router.js';
 import { href } from './routes.js';
 import { CategoryPage } from './pages/Category.js';
@@ -41,11 +43,25 @@ function Page() {
   }
 }
 
+function Notice() {
+  const text = useSignal(notice);
+  if (!text) return null;
+  return (
+    <div class="notice" role="alert" data-testid="notice">
+      <span>{text}</span>
+      <button type="button" class="link-button" onClick={() => notice.set(null)}>
+        Dismiss
+      </button>
+    </div>
+  );
+}
+
 export function App() {
   const route = useRoute();
   return (
     <>
       <Header route={route} />
+      <Notice />
       <main>
         <Page />
       </main>

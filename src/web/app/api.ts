@@ -1,8 +1,8 @@
-// HTTP client for the Pictograph API: JSON requests with the stored bearer token, errors as ApiError.
-import { storedToken } from './auth.js';
+// HTTP client for the Pictograph API: same-origin JSON requests that carry the session cookie and the app's CSRF
+// header, errors as ApiError.
 import type {
   Classification, Comparison, Me, Owner, PhotoDetail, PhotoPage, Profile, SynsetDetail, SynsetHit, Category,
-  UploadResult, FeedbackEntry, PhotoSummary, TreeNode,
+  UploadResult, FeedbackEntry, PhotoSummary, TreeNode, SearchResult,
 } from './types.js';
 
 /** An API failure with the server's stable error code and human message. */
@@ -12,10 +12,8 @@ export class ApiError extends Error {
   }
 }
 
-function authHeaders(): Record<string, string> {
-  const token = storedToken();
-  return token ? { authorization: `Bearer ${token}` } : {};
-}
+/** Sent with every request: proves to the server that the app, not a foreign page, is acting with the cookie. */
+const CSRF_HEADERS: Record<string, string> = { 'x-pictograph-csrf': '1' };
 
 /** Turns a failed response body into an ApiError (server JSON errors, or plain text, or nothing). */
 export function errorFrom(status: number, body: string): ApiError {
@@ -30,17 +28,17 @@ export function errorFrom(status: number, body: string): ApiError {
 }
 
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json', ...authHeaders() };
+  const headers: Record<string, string> = { accept: 'application/json', ...CSRF_HEADERS };
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
     throw new ApiError(0, 'network_error', 'Could not reach the Pictograph server.');
   }
   const text = await res.text();
   if (!res.ok) throw errorFrom(res.status, text);
-  return JSON.parse(text) as T;
+  return (text === '' ? undefined : JSON.parse(text)) as T;
 }
 
 function qs(params: Record<string, string | number | null | undefined>): string {
@@ -52,6 +50,9 @@ function qs(params: Record<string, string | number | null | undefined>): string 
 
 export const api = {
   me: () => request<Me>('GET', '/v1/me'),
+  signIn: (credential: { token: string } | { code: string }) =>
+    request<Me & { expires_at: string }>('POST', '/v1/session', credential),
+  signOut: () => request<void>('DELETE', '/v1/session'),
   categories: (owner?: string) => request<{ categories: Category[] }>('GET', `/v1/categories${qs({ owner })}`),
   categoryTree: (owner?: string) => request<TreeNode>('GET', `/v1/categories/tree${qs({ owner })}`),
   synset: (wnid: string) => request<SynsetDetail>('GET', `/v1/synsets/${encodeURIComponent(wnid)}`),
@@ -69,7 +70,7 @@ export const api = {
     })),
   feedback: (id: string | number, body: { correct: boolean; wnid?: string }) =>
     request<{ feedback: FeedbackEntry & { id: string } }>('POST', `/v1/photos/${encodeURIComponent(id)}/feedback`, body),
-  search: (q: string) => request<{ synsets: SynsetHit[]; photos: PhotoSummary[] }>('GET', `/v1/search${qs({ q })}`),
+  search: (q: string) => request<SearchResult>('GET', `/v1/search${qs({ q })}`),
   owners: () => request<{ owners: Owner[] }>('GET', '/v1/owners'),
   profile: (name: string) => request<Profile>('GET', `/v1/owners/${encodeURIComponent(name)}/profile`),
   compare: (a: string, b: string) => request<Comparison>('GET', `/v1/compare${qs({ a, b })}`),
@@ -84,7 +85,7 @@ export function uploadFile<T>(
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', url);
-    for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
+    for (const [k, v] of Object.entries(CSRF_HEADERS)) xhr.setRequestHeader(k, v);
     xhr.setRequestHeader('accept', 'application/json');
     xhr.upload.onprogress = (e) => {
       if (e.lengthComputable) opts.onProgress(e.loaded / e.total);

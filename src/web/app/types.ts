@@ -48,6 +48,9 @@ export interface SynsetDetail {
 }
 
 export interface SynsetHit { wnid: string; name: string; gloss: string; count?: number }
+/** A sense of an ambiguous word, for "did you mean". */
+export interface Sense { wnid: string; name: string; hint?: string; count?: number }
+export interface SearchResult { synsets: SynsetHit[]; senses?: Sense[]; unknown?: string[]; photos: PhotoSummary[] }
 
 export interface Me { owner: string | null; admin: boolean }
 
@@ -57,9 +60,23 @@ export interface TopCategory extends Category { count: number; score: number; ex
 
 export interface Profile { owner: string; photos: number; top_categories: TopCategory[]; profile: ScoredLabel[] }
 
-export interface Asymmetry { wnid: string; name: string; a: number; b: number }
+/** Each side's best photos of a concept in a comparison. */
+export interface SideExamples { a_examples?: PhotoSummary[]; b_examples?: PhotoSummary[] }
+export interface Asymmetry extends SideExamples { wnid: string; name: string; a: number; b: number }
+export interface SharedConcept extends ScoredLabel, SideExamples {}
+/** An everyday category's share of each person's photos. */
+export interface CategoryShare extends SideExamples { id: string; name: string; wnid: string; a: number; b: number }
 
-export interface Comparison { a: string; b: string; shared: ScoredLabel[]; a_more: Asymmetry[]; b_more: Asymmetry[] }
+export interface Comparison {
+  a: string;
+  b: string;
+  a_photos: number;
+  b_photos: number;
+  categories?: { shared: CategoryShare[]; a_more: CategoryShare[]; b_more: CategoryShare[] };
+  shared: SharedConcept[];
+  a_more: Asymmetry[];
+  b_more: Asymmetry[];
+}
 
 export interface Concept { id: string; name: string; value: number }
 

@@ -1,27 +1,11 @@
-// The header on every page: brand, navigation, the word search box and the token sign-in.
+// The header on every page: brand, navigation, the word search box and sign-in (a pasted token becomes a session
+// cookie; the page reloads so that every photo is fetched as the new viewer).
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.js';
-import { me, storeToken, storedToken } from '../auth.js';
+import { me, signIn, signOut } from '../auth.js';
 import { navigate } from '../router.js';
 import { href, type Route } from '../routes.js';
 import { useSignal } from '../signal.js';
 import { asApiError } from './async.js';
-
-/** Asks the server who the stored token belongs to; a rejected token is forgotten. */
-export async function refreshMe(): Promise<void> {
-  if (!storedToken()) {
-    me.set({ owner: null, admin: false });
-    return;
-  }
-  try {
-    me.set(await api.me());
-  } catch (err) {
-    const e = asApiError(err);
-    if (e.status === 401 || e.status === 403) storeToken(null);
-    me.set({ owner: null, admin: false });
-    throw e;
-  }
-}
 
 function SignIn() {
   const viewer = useSignal(me);
@@ -39,8 +23,10 @@ function SignIn() {
           type="button"
           class="link-button"
           onClick={() => {
-            storeToken(null);
-            me.set({ owner: null, admin: false });
+            signOut().then(
+              () => window.location.reload(),
+              () => window.location.reload(),
+            );
           }}
         >
           Sign out
@@ -64,13 +50,9 @@ function SignIn() {
         e.preventDefault();
         const t = token.trim();
         if (!t) return;
-        storeToken(t);
         setError(null);
-        refreshMe().then(
-          () => {
-            setOpen(false);
-            setToken('');
-          },
+        signIn({ token: t }).then(
+          () => window.location.reload(),
           (err: unknown) => setError(asApiError(err).message),
         );
       }}

@@ -1,9 +1,10 @@
-// Compare two people: what both photograph, and what each photographs more than the other, side by side.
+// Compare two people in everyday categories (Dog, Food, Vehicle), with each side's photos: what both photograph and
+// what each photographs more than the other, side by side; the WordNet synsets are secondary detail.
 import { api } from '../api.js';
 import { Loaded, useAsync } from '../components/async.js';
 import { navigate } from '../router.js';
 import { href } from '../routes.js';
-import type { Asymmetry, Owner } from '../types.js';
+import type { Asymmetry, CategoryShare, Owner, PhotoSummary, SideExamples } from '../types.js';
 
 /** Nodes too general to say anything about what someone photographs. */
 const TOO_GENERAL = new Set([
@@ -36,11 +37,34 @@ function OwnerPicker({ label, value, owners, onChange }: { label: string; value:
   );
 }
 
-function MoreColumn({ who, other, rows, side }: { who: string; other: string; rows: Asymmetry[]; side: 'a' | 'b' }) {
-  rows = rows.filter((r) => !TOO_GENERAL.has(r.wnid)).slice(0, SHOWN);
+/** Small thumbnails of one side's photos of a concept, linking to the photos. */
+function Thumbs({ photos, side, max }: { photos: PhotoSummary[] | undefined; side: 'a' | 'b'; max: number }) {
+  const list = (photos ?? []).slice(0, max);
+  if (list.length === 0) return null;
+  return (
+    <span class={`thumbs thumbs-${side}`}>
+      {list.map((p) => (
+        <a key={p.id} href={href.photo(p.id)} title={`${p.hedged?.name ?? p.labels[0]?.name ?? 'photo'} — ${p.owner}`}>
+          <img src={p.thumbnail} alt={p.hedged?.name ?? p.labels[0]?.name ?? 'photo'} loading="lazy" decoding="async" width={64} height={64} />
+        </a>
+      ))}
+    </span>
+  );
+}
+
+/** One row of a "photographs more" column: everyday category or WordNet synset, with both shares and photos. */
+interface MoreRow extends SideExamples {
+  key: string;
+  name: string;
+  wnid: string;
+  a: number;
+  b: number;
+}
+
+function MoreColumn({ who, other, rows, side, testid }: { who: string; other: string; rows: MoreRow[]; side: 'a' | 'b'; testid: string }) {
   const max = Math.max(1e-9, ...rows.flatMap((r) => [r.a, r.b]));
   return (
-    <section class={`more more-${side}`} data-testid={`more-${side}`}>
+    <section class={`more more-${side}`} data-testid={testid}>
       <h2>
         <a href={href.person(who)}>{who}</a> photographs more
       </h2>
@@ -49,7 +73,7 @@ function MoreColumn({ who, other, rows, side }: { who: string; other: string; ro
         const mine = side === 'a' ? r.a : r.b;
         const theirs = side === 'a' ? r.b : r.a;
         return (
-          <div class="pair" key={r.wnid}>
+          <div class="pair" key={r.key}>
             <span class="pair-name">
               <a href={href.category(r.wnid, who)}>{r.name}</a>
               <span class="muted small">
@@ -58,12 +82,16 @@ function MoreColumn({ who, other, rows, side }: { who: string; other: string; ro
               </span>
             </span>
             <div class="pair-bars">
-              <div class="bar" title={`${who}: ${mine.toFixed(3)}`}>
+              <div class="bar" title={`${who}: ${pct(mine)} of photos`}>
                 <div class={`bar-fill fill-${side}`} style={{ width: `${(mine / max) * 100}%` }} />
               </div>
-              <div class="bar" title={`${other}: ${theirs.toFixed(3)}`}>
+              <div class="bar" title={`${other}: ${pct(theirs)} of photos`}>
                 <div class={`bar-fill fill-${side === 'a' ? 'b' : 'a'}`} style={{ width: `${(theirs / max) * 100}%` }} />
               </div>
+            </div>
+            <div class="pair-photos">
+              <Thumbs photos={side === 'a' ? r.a_examples : r.b_examples} side={side} max={3} />
+              <Thumbs photos={side === 'a' ? r.b_examples : r.a_examples} side={side === 'a' ? 'b' : 'a'} max={2} />
             </div>
           </div>
         );
@@ -72,11 +100,25 @@ function MoreColumn({ who, other, rows, side }: { who: string; other: string; ro
   );
 }
 
+const categoryRows = (list: CategoryShare[] | undefined): MoreRow[] => (list ?? []).map((c) => ({ ...c, key: c.id }));
+const synsetRows = (list: Asymmetry[]): MoreRow[] =>
+  list.filter((r) => !TOO_GENERAL.has(r.wnid)).slice(0, SHOWN).map((r) => ({ ...r, key: r.wnid }));
+
 function Comparison({ a, b }: { a: string; b: string }) {
   const result = useAsync(() => api.compare(a, b), [a, b]);
   return (
     <Loaded state={result}>
       {(c) => {
+        const empty = [c.a_photos === 0 ? c.a : null, c.b_photos === 0 ? c.b : null].filter((x): x is string => x !== null);
+        if (empty.length > 0) {
+          return (
+            <p class="panel" data-testid="compare-empty">
+              {empty.join(' and ')} {empty.length > 1 ? 'have' : 'has'} no photos you can see, so there is nothing to compare.
+              {' '}Their photos may be private: sign in as them, or ask them to share some.
+            </p>
+          );
+        }
+        const everydayShared = c.categories?.shared ?? [];
         const shared = c.shared.filter((s) => !TOO_GENERAL.has(s.wnid)).slice(0, 16);
         const maxShared = Math.max(1e-9, ...shared.map((s) => s.score));
         const minShared = Math.min(maxShared, ...shared.map((s) => s.score));
@@ -88,24 +130,47 @@ function Comparison({ a, b }: { a: string; b: string }) {
             </p>
             <section class="shared panel" data-testid="shared">
               <h2>Both photograph</h2>
-              {shared.length === 0 && <p class="muted">No shared interests found.</p>}
-              <div class="chips">
-                {shared.map((s) => (
-                  <a
-                    class="chip"
-                    key={s.wnid}
-                    href={href.category(s.wnid)}
-                    style={{ fontSize: `${size(s.score)}rem` }}
-                  >
-                    {s.name}
-                  </a>
+              {everydayShared.length === 0 && shared.length === 0 && <p class="muted">No shared interests found.</p>}
+              <div class="shared-examples">
+                {everydayShared.map((s) => (
+                  <div class="shared-concept" key={s.id}>
+                    <span>
+                      <a href={href.category(s.wnid)}>{s.name}</a>{' '}
+                      <span class="muted small">
+                        {pct(s.a)} · {pct(s.b)}
+                      </span>
+                    </span>
+                    <span class="shared-photos">
+                      <Thumbs photos={s.a_examples} side="a" max={2} />
+                      <Thumbs photos={s.b_examples} side="b" max={2} />
+                    </span>
+                  </div>
                 ))}
               </div>
+              {shared.length > 0 && (
+                <details class="wordnet">
+                  <summary>In WordNet terms</summary>
+                  <div class="chips">
+                    {shared.map((s) => (
+                      <a class="chip" key={s.wnid} href={href.category(s.wnid)} style={{ fontSize: `${size(s.score)}rem` }}>
+                        {s.name}
+                      </a>
+                    ))}
+                  </div>
+                </details>
+              )}
             </section>
             <div class="side-by-side">
-              <MoreColumn who={c.a} other={c.b} rows={c.a_more} side="a" />
-              <MoreColumn who={c.b} other={c.a} rows={c.b_more} side="b" />
+              <MoreColumn who={c.a} other={c.b} rows={categoryRows(c.categories?.a_more)} side="a" testid="more-a" />
+              <MoreColumn who={c.b} other={c.a} rows={categoryRows(c.categories?.b_more)} side="b" testid="more-b" />
             </div>
+            <details class="wordnet" data-testid="wordnet-detail">
+              <summary>More detail, in WordNet terms</summary>
+              <div class="side-by-side">
+                <MoreColumn who={c.a} other={c.b} rows={synsetRows(c.a_more)} side="a" testid="wordnet-more-a" />
+                <MoreColumn who={c.b} other={c.a} rows={synsetRows(c.b_more)} side="b" testid="wordnet-more-b" />
+              </div>
+            </details>
           </>
         );
       }}

@@ -9,7 +9,7 @@ import type { Category } from '../types.js';
 function CategoryCard({ category }: { category: Category }) {
   return (
     <a class="card" href={href.category(category.wnid)} data-wnid={category.wnid}>
-      <div class="card-img" style={category.thumbnail ? { backgroundImage: `url("${category.thumbnail}")` } : undefined} />
+      <div class="card-img">{category.thumbnail && <img src={category.thumbnail} alt="" loading="lazy" decoding="async" />}</div>
       <div class="card-body">
         <span class="card-name">{category.name}</span>
         <span class="count">{category.count ?? 0}</span>

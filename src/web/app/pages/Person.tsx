@@ -57,6 +57,7 @@ export function PersonPage({ name }: { name: string }) {
               {p.profile.length > 0 && (
                 <section>
                   <h2>Concepts in {p.owner}’s photos</h2>
+                  <p class="muted small">In WordNet terms, most telling first.</p>
                   <div class="chips">
                     {p.profile.slice(0, 24).map((s) => (
                       <a class="chip" key={s.wnid} href={href.category(s.wnid, p.owner)}>

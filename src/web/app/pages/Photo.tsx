@@ -7,6 +7,13 @@ import { Feedback } from '../components/Feedback.js';
 import { PhotoGrid } from '../components/PhotoGrid.js';
 import { href } from '../routes.js';
 
+/**
+ * A photo shows a category chip only when the photo counts in that category (the server counts a photo in a
+ * category from a score of 0.3, as the category pages do), so a face is not labelled "Animal 13%, Dog 4%".
+ */
+const CATEGORY_MIN = 0.3;
+const shownCategories = <T extends { score?: number }>(list: T[]): T[] => list.filter((c) => (c.score ?? 0) >= CATEGORY_MIN);
+
 export function PhotoPage({ id }: { id: string }) {
   const photo = useAsync(() => api.photo(id), [id]);
   return (
@@ -64,11 +71,11 @@ export function PhotoPage({ id }: { id: string }) {
                       ))}
                     </div>
                   </section>
-                  {p.categories.length > 0 && (
+                  {shownCategories(p.categories).length > 0 && (
                     <section>
                       <h3>Categories</h3>
-                      <div class="chips">
-                        {p.categories.map((c) => (
+                      <div class="chips" data-testid="category-chips">
+                        {shownCategories(p.categories).map((c) => (
                           <a class="chip" key={c.id} href={href.category(c.wnid)}>
                             {c.name} <span class="count">{((c.score ?? 0) * 100).toFixed(0)}%</span>
                           </a>

@@ -1,4 +1,5 @@
-// Word search: words resolved through WordNet to concepts, with their photos.
+// Word search: everyday words and WordNet lemmas resolved to concepts, with their photos; "did you mean" for a
+// word with several senses, and a plain note for words the model has no concept for.
 import { api } from '../api.js';
 import { Loaded, useAsync } from '../components/async.js';
 import { SearchBox } from '../components/Header.js';
@@ -6,7 +7,7 @@ import { PhotoGrid } from '../components/PhotoGrid.js';
 import { href } from '../routes.js';
 
 export function SearchPage({ q }: { q: string }) {
-  const result = useAsync(() => (q.trim() ? api.search(q.trim()) : Promise.resolve({ synsets: [], photos: [] })), [q]);
+  const result = useAsync(() => (q.trim() ? api.search(q.trim()) : Promise.resolve({ synsets: [], senses: [], unknown: [], photos: [] })), [q]);
   document.title = q ? `${q} — Pictograph search` : 'Search — Pictograph';
   return (
     <div class="page search-page">
@@ -15,9 +16,29 @@ export function SearchPage({ q }: { q: string }) {
         <Loaded state={result}>
           {(r) => (
             <>
+              {(r.senses?.length ?? 0) > 0 && (
+                <p class="did-you-mean" data-testid="did-you-mean">
+                  Did you mean{' '}
+                  {r.senses!.map((s, i) => (
+                    <span key={s.wnid}>
+                      {i > 0 && (i === r.senses!.length - 1 ? ' or ' : ', ')}
+                      <a href={href.category(s.wnid)} data-wnid={s.wnid}>
+                        {s.name}
+                        {s.hint && <span class="muted"> (a {s.hint})</span>}
+                      </a>
+                    </span>
+                  ))}
+                  ?
+                </p>
+              )}
+              {(r.unknown?.length ?? 0) > 0 && (
+                <p class="muted" data-testid="unknown-words">
+                  The model cannot recognise {r.unknown!.map((w) => `“${w}”`).join(', ')} in photos yet.
+                </p>
+              )}
               <section>
                 <h2>Concepts matching “{q}”</h2>
-                {r.synsets.length === 0 && <p class="muted">No concept in WordNet matches these words.</p>}
+                {r.synsets.length === 0 && <p class="muted">No concept matches these words.</p>}
                 <ul class="synset-list" data-testid="synsets">
                   {r.synsets.map((s) => (
                     <li key={s.wnid}>
