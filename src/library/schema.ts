@@ -108,7 +108,31 @@ export interface SignInCodesTable {
   expires_at: string;
 }
 
+/** A photo's tags (issue 10): concepts scored at or above their threshold. */
+export interface PhotoTagsTable {
+  photo_id: number;
+  /** Everyday id ("beach") or "OWNER/NAME". */
+  concept_id: string;
+  score: number;
+}
+
+/** An owner's custom concept (issue 10): its head file as JSON. */
+export interface ConceptsTable {
+  id: Generated<number>;
+  owner_id: number;
+  name: string;
+  wnid: string | null;
+  /** JSON: HeadFile (one concept). */
+  head: string;
+  /** JSON: training report (curves, diagnosis, quality). */
+  report: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface LibrarySchema {
+  photo_tags: PhotoTagsTable;
+  concepts: ConceptsTable;
   owners: OwnersTable;
   photos: PhotosTable;
   analyses: AnalysesTable;

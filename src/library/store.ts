@@ -83,6 +83,7 @@ async function writeAnalysis(tx: Transaction<LibrarySchema>, photoId: number, a:
   const top = a.labels[0];
   if (!top) throw new Error('an analysis needs at least one label');
   await tx.deleteFrom('node_scores').where('photo_id', '=', photoId).execute();
+  await tx.deleteFrom('photo_tags').where('photo_id', '=', photoId).execute();
   await tx.deleteFrom('analyses').where('photo_id', '=', photoId).execute();
   await tx
     .insertInto('analyses')
@@ -111,6 +112,14 @@ async function writeAnalysis(tx: Transaction<LibrarySchema>, photoId: number, a:
   }
   for (let i = 0; i < rows.length; i += NODE_CHUNK) {
     await tx.insertInto('node_scores').values(rows.slice(i, i + NODE_CHUNK)).execute();
+  }
+  const tags = new Map<string, number>();
+  for (const t of a.tags ?? []) if (Number.isFinite(t.score) && !tags.has(t.id)) tags.set(t.id, t.score);
+  if (tags.size > 0) {
+    await tx
+      .insertInto('photo_tags')
+      .values([...tags].map(([concept_id, score]) => ({ photo_id: photoId, concept_id, score })))
+      .execute();
   }
 }
 
