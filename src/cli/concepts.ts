@@ -17,6 +17,8 @@ function printEverydayReport(r: EverydayReport): void {
     );
   }
   console.log(`micro F1: photos ${r.micro.photos.f1.toFixed(3)} (P ${r.micro.photos.precision.toFixed(3)}, R ${r.micro.photos.recall.toFixed(3)}), all real ${r.micro.real.f1.toFixed(3)}`);
+  const a = r.subjectAgreement;
+  console.log(`best concept's consumer category = manifest subject: ${a.agree}/${a.photos} (${(a.rate * 100).toFixed(1)}%): ${Object.entries(a.bySubject).map(([s, b]) => `${s} ${b.agree}/${b.photos}`).join(', ')}`);
   const c = r.curve;
   if (c.step.length > 0) console.log(`loss curve (train / validation): ${c.step.map((s, i) => `${s}: ${c.train[i].toFixed(3)}/${c.validation[i].toFixed(3)}`).filter((_, i) => i % 3 === 0 || i === c.step.length - 1).join('  ')}`);
 }
@@ -30,7 +32,7 @@ export function register(program: Command): void {
     .option('--data <dir>', 'shared data folder (photos/, photos-train/, imagenet-calib/)', defaultSharedData())
     .option('-m, --model <id>', 'model id', DEFAULT_MODEL_ID)
     .option('--out <file>', 'head file to write (default: data/heads/everyday-<model>.json in the project)')
-    .option('--l2 <x>', 'L2 penalty', '0.003')
+    .option('--l2 <x>', 'L2 penalty', '0.001')
     .option('--iterations <n>', 'gradient steps', '100')
     .option('--folds <k>', 'cross-validation folds', '5')
     .option('--seed <n>', 'fold assignment seed', '10')

@@ -9,6 +9,8 @@ export interface EverydayConceptDef {
   id: string;
   name: string;
   wnid: string;
+  /** The consumer category (the photos manifest's `subject`) the concept belongs to. */
+  subject: string;
   imagenet: { positive: string[]; except?: string[]; negatives: boolean };
 }
 
@@ -110,4 +112,23 @@ export function everydayLabelledSet(dataDir: string, hierarchy: Hierarchy, conce
     });
   });
   return { concepts, files: raw.map((r) => r.file), source: raw.map((r) => r.source), subject: raw.map((r) => r.subject), y, known };
+}
+
+const logit = (p: number): number => Math.log(Math.max(1e-7, p) / Math.max(1e-7, 1 - p));
+
+/**
+ * The photo's best consumer category from its concept scores: the subject of the concept scoring furthest above
+ * (or least below) its threshold, in log-odds.
+ */
+export function bestSubject(concepts: ReadonlyArray<{ subject: string; threshold: number }>, scores: ArrayLike<number>): string {
+  let best = 0;
+  let margin = -Infinity;
+  concepts.forEach((c, j) => {
+    const m = logit(scores[j]) - logit(c.threshold);
+    if (m > margin) {
+      margin = m;
+      best = j;
+    }
+  });
+  return concepts[best].subject;
 }

