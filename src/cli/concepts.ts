@@ -5,6 +5,63 @@ import { defaultSharedData, everydayHeadPath, trainEveryday, type EverydayReport
 import { Engine } from '../vision/engine.js';
 import { DEFAULT_MODEL_ID } from '../vision/manifest.js';
 import { downloadProgress } from './models.js';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { TrainingCurve } from '../concepts/logistic.js';
+import { deleteConcept, listConcepts, ownerEmbeddings, showConcept, teachConcept, type ConceptDetail } from '../library/concepts.js';
+import { LibraryError } from '../library/errors.js';
+import { openSession } from '../library/session.js';
+import { findOwnerId } from '../library/store.js';
+import { loadWordNet } from '../taxonomy/wordnet-store.js';
+import { classifyFiles, expandInputs } from '../vision/pipeline.js';
+
+/**
+ * Embeddings of example files: a file whose content the owner already stored reuses the stored embedding (no
+ * decode); the others are decoded and run through the model. Any file that is not a readable image is an error
+ * naming every such file (nothing is trained or stored).
+ */
+async function exampleEmbeddings(
+  files: string[],
+  stored: Map<string, Float32Array>,
+  engine: () => Promise<Engine>,
+): Promise<Array<{ embedding: Float32Array; hash: string }>> {
+  const out: Array<{ embedding: Float32Array; hash: string } | undefined> = [];
+  const toRun: Array<{ file: string; at: number; hash: string }> = [];
+  const bad: string[] = [];
+  for (const [i, file] of files.entries()) {
+    const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
+      bad.push(`${file}: ${err.code === 'ENOENT' ? 'not found' : err.message}`);
+      return null;
+    });
+    if (!bytes) continue;
+    const hash = createHash('sha256').update(bytes).digest('hex');
+    const known = stored.get(hash);
+    if (known) out[i] = { embedding: known, hash };
+    else toRun.push({ file, at: i, hash });
+  }
+  if (toRun.length > 0 && bad.length === 0) {
+    let n = 0;
+    for await (const item of classifyFiles(toRun.map((t) => t.file), { engine: await engine() })) {
+      const t = toRun[n++];
+      if ('error' in item) bad.push(`${t.file}: ${item.error.code}: ${item.error.message}`);
+      else out[t.at] = { embedding: item.prediction.embedding, hash: t.hash };
+    }
+  }
+  if (bad.length > 0) throw new LibraryError('bad_request', `not usable as examples (nothing was trained):\n  ${bad.join('\n  ')}`);
+  return out.filter((e): e is { embedding: Float32Array; hash: string } => e !== undefined);
+}
+
+function curveLine(c: TrainingCurve): string {
+  return c.step.map((s, i) => `${s}: ${c.train[i].toFixed(3)}/${(c.validation[i] ?? NaN).toFixed(3)}`).join('  ');
+}
+
+function printConcept(c: ConceptDetail): void {
+  const v = c.report.validation;
+  console.log(`${c.id}  threshold ${c.threshold.toFixed(3)}  ${c.positives} positives, ${c.negatives} negatives  tagged photos: ${c.photos}`);
+  console.log(`validation (${v.examples} held out): precision ${v.precision.toFixed(2)}, recall ${v.recall.toFixed(2)}, F1 ${v.f1.toFixed(2)}`);
+  console.log(`loss (train/validation): ${curveLine(c.report.curve)}`);
+  for (const d of c.report.diagnosis) console.log(`diagnosis: ${d}`);
+}
 
 function printEverydayReport(r: EverydayReport): void {
   const pct = (x: number) => (x * 100).toFixed(0).padStart(4);
@@ -56,6 +113,94 @@ export function register(program: Command): void {
         }
       } finally {
         await engine.close();
+      }
+    });
+
+  concepts
+    .command('teach')
+    .description("train (or retrain) an owner's concept from example photos; re-scores the owner's stored photos")
+    .argument('<name>', 'concept name (the tag id is OWNER/NAME)')
+    .requiredOption('--owner <name>', 'whose concept')
+    .requiredOption('--positive <files...>', 'photos showing the concept (files or folders)')
+    .option('--negative <files...>', "photos not showing it (default: the owner's other stored photos)")
+    .option('--parent <wnid>', 'WordNet synset the concept attaches under, e.g. n02084071 (dog)')
+    .option('-m, --model <id>', 'model id', DEFAULT_MODEL_ID)
+    .option('--json', 'print the concept as JSON')
+    .action(async (name: string, o: { owner: string; positive: string[]; negative?: string[]; parent?: string; model: string; json?: boolean }) => {
+      const started = performance.now();
+      if (o.parent !== undefined && !(await loadWordNet()).has(o.parent)) throw new Error(`--parent ${o.parent} is not a WordNet noun synset (try \`pictograph tree WORD\`)`);
+      const session = await openSession();
+      let engine: Engine | undefined;
+      const loadEngine = async (): Promise<Engine> => (engine ??= await Engine.load({ modelId: o.model }));
+      try {
+        const db = session.lib.db;
+        const ownerId = await findOwnerId(db, o.owner);
+        if (ownerId === undefined) throw new LibraryError('unknown_owner', `no owner named ${o.owner} (ingest photos for them first)`);
+        const e = await loadEngine();
+        const model = { id: e.model.id, sha256: e.model.sha256 };
+        const stored = new Map((await ownerEmbeddings(db, ownerId, model)).map((p) => [p.hash, p.embedding]));
+        const positiveFiles = await expandInputs(o.positive);
+        if (positiveFiles.length === 0) throw new LibraryError('bad_request', 'a concept needs at least one positive example (no image files given)');
+        const positives = await exampleEmbeddings(positiveFiles, stored, loadEngine);
+        const negatives = o.negative ? await exampleEmbeddings(await expandInputs(o.negative), stored, loadEngine) : undefined;
+        const { concept, seconds } = await teachConcept(db, { owner: o.owner, name, model, positives, negatives, parent: o.parent });
+        const total = (performance.now() - started) / 1000;
+        if (o.json) console.log(JSON.stringify({ ...concept, seconds: { ...seconds, total } }));
+        else {
+          printConcept(concept);
+          console.error(`trained in ${seconds.train.toFixed(2)} s, re-scored the owner's photos in ${seconds.rescore.toFixed(2)} s`);
+        }
+      } finally {
+        await engine?.close();
+        await session.close();
+      }
+    });
+
+  concepts
+    .command('list')
+    .description("an owner's concepts")
+    .requiredOption('--owner <name>', 'whose concepts')
+    .option('--json', 'one JSON array')
+    .action(async (o: { owner: string; json?: boolean }) => {
+      const session = await openSession();
+      try {
+        const list = await listConcepts(session.lib.db, o.owner);
+        if (o.json) console.log(JSON.stringify(list));
+        else for (const c of list) console.log(`${c.id}  threshold ${c.threshold.toFixed(3)}  ${c.positives}+/${c.negatives}-  ${c.photos} photos`);
+      } finally {
+        await session.close();
+      }
+    });
+
+  concepts
+    .command('show')
+    .description('a concept with its training curves and diagnosis')
+    .argument('<name>')
+    .requiredOption('--owner <name>', 'whose concept')
+    .option('--json', 'as JSON')
+    .action(async (name: string, o: { owner: string; json?: boolean }) => {
+      const session = await openSession();
+      try {
+        const c = await showConcept(session.lib.db, o.owner, name);
+        if (o.json) console.log(JSON.stringify(c));
+        else printConcept(c);
+      } finally {
+        await session.close();
+      }
+    });
+
+  concepts
+    .command('delete')
+    .description('delete a concept and its tags')
+    .argument('<name>')
+    .requiredOption('--owner <name>', 'whose concept')
+    .action(async (name: string, o: { owner: string }) => {
+      const session = await openSession();
+      try {
+        await deleteConcept(session.lib.db, o.owner, name);
+        console.error(`deleted ${o.owner}/${name}`);
+      } finally {
+        await session.close();
       }
     });
 }
