@@ -9,6 +9,9 @@ import { downloadProgress } from './models.js';
 import type { Head } from '../concepts/head.js';
 import { loadEverydayHead, tagEmbedding } from '../concepts/tags.js';
 import { shownLabel, type ShownLabel } from '../concepts/label.js';
+import { ownerHeads } from '../library/concepts.js';
+import { openSession } from '../library/session.js';
+import { findOwnerId } from '../library/store.js';
 
 /** One photo's classification as printed by `classify --json` (the one place its shape is built). */
 export interface ClassificationRecord {
@@ -87,6 +90,7 @@ interface ClassifyCliOptions {
   provider: string;
   allowUnverified?: boolean;
   allScores?: boolean;
+  owner?: string;
 }
 
 export function register(program: Command): void {
@@ -101,6 +105,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'inference threads (default: every core)')
     .option('--provider <list>', 'execution providers in order, comma-separated (cpu, cuda)', 'cpu')
     .option('--allow-unverified', 'use a model whose manifest entry has no checksum')
+    .option('--owner <name>', "also tag with this owner's custom concepts (ids OWNER/NAME)")
     .option('--all-scores', 'with --json: every concept with its score and threshold (`allScores`)')
     .action(async (paths: string[], o: ClassifyCliOptions) => {
       const top = Number(o.top);
@@ -122,6 +127,18 @@ export function register(program: Command): void {
       const everyday = await loadEverydayHead(engine.model);
       if (!everyday) console.error(`pictograph: no everyday head for ${engine.model.id}; "tags" is empty (run \`pictograph concepts train-everyday\`)`);
       const heads = everyday ? [everyday] : [];
+      if (o.owner !== undefined) {
+        const session = await openSession();
+        try {
+          if ((await findOwnerId(session.lib.db, o.owner)) === undefined) throw new Error(`no owner named ${o.owner}`);
+          heads.push(...(await ownerHeads(session.lib.db, o.owner, engine.model)));
+        } catch (err) {
+          await engine.close();
+          throw err;
+        } finally {
+          await session.close();
+        }
+      }
       const files = await expandInputs(paths);
       if (files.length === 0) throw new Error(`no images found in ${paths.join(', ')}`);
       const fileWidth = Math.min(60, Math.max(...files.map((f) => f.length)));
