@@ -8,7 +8,7 @@ import { downloadProgress } from './models.js';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { TrainingCurve } from '../concepts/logistic.js';
-import { deleteConcept, listConcepts, ownerEmbeddings, showConcept, teachConcept, type ConceptDetail } from '../library/concepts.js';
+import { deleteConcept, listConcepts, ownerEmbeddings, recordConceptFeedback, retrainConcept, showConcept, teachConcept, type ConceptDetail } from '../library/concepts.js';
 import { LibraryError } from '../library/errors.js';
 import { openSession } from '../library/session.js';
 import { findOwnerId } from '../library/store.js';
@@ -184,6 +184,47 @@ export function register(program: Command): void {
         const c = await showConcept(session.lib.db, o.owner, name);
         if (o.json) console.log(JSON.stringify(c));
         else printConcept(c);
+      } finally {
+        await session.close();
+      }
+    });
+
+  concepts
+    .command('feedback')
+    .description("answer \"was this right?\" for a concept's tag on one of the owner's photos (used by retrain)")
+    .argument('<name>')
+    .requiredOption('--owner <name>', 'whose concept')
+    .requiredOption('--photo <id>', 'photo id')
+    .option('--right', 'the photo shows the concept')
+    .option('--wrong', 'the photo does not show the concept')
+    .action(async (name: string, o: { owner: string; photo: string; right?: boolean; wrong?: boolean }) => {
+      if (Boolean(o.right) === Boolean(o.wrong)) throw new Error('give exactly one of --right or --wrong');
+      const photo = Number(o.photo);
+      if (!Number.isInteger(photo) || photo < 1) throw new Error(`--photo must be a photo id, not ${JSON.stringify(o.photo)}`);
+      const session = await openSession();
+      try {
+        await recordConceptFeedback(session.lib.db, o.owner, name, photo, Boolean(o.right));
+        console.error(`recorded: photo ${photo} ${o.right ? 'shows' : 'does not show'} ${o.owner}/${name}`);
+      } finally {
+        await session.close();
+      }
+    });
+
+  concepts
+    .command('retrain')
+    .description('retrain a concept from its examples plus every feedback answer; reports validation F1 before and after')
+    .argument('<name>')
+    .requiredOption('--owner <name>', 'whose concept')
+    .option('--json', 'as JSON')
+    .action(async (name: string, o: { owner: string; json?: boolean }) => {
+      const session = await openSession();
+      try {
+        const r = await retrainConcept(session.lib.db, o.owner, name);
+        if (o.json) console.log(JSON.stringify(r));
+        else {
+          console.log(`feedback added ${r.added.positives} positives and ${r.added.negatives} negatives; validation F1 ${r.before.toFixed(3)} -> ${r.after.toFixed(3)}`);
+          printConcept(r.concept);
+        }
       } finally {
         await session.close();
       }

@@ -111,7 +111,12 @@ export async function teachConcept(db: LibraryDb, input: TeachInput): Promise<{ 
   );
   const t1 = performance.now();
   const now = nowIso();
-  const values = { head: JSON.stringify(head.toFile(now)), report: JSON.stringify(report), wnid: input.parent ?? null, updated_at: now };
+  const examples = {
+    positives: input.positives.map((p) => packEmbedding(p.embedding)),
+    positiveHashes: input.positives.map((p) => p.hash ?? null),
+    negatives: input.negatives && input.negatives.length > 0 ? input.negatives.map((p) => packEmbedding(p.embedding)) : null,
+  };
+  const values = { head: JSON.stringify(head.toFile(now)), report: JSON.stringify(report), examples: JSON.stringify(examples), wnid: input.parent ?? null, updated_at: now };
   await db
     .insertInto('concepts')
     .values({ owner_id: ownerId, name, created_at: now, ...values })
@@ -190,4 +195,58 @@ export async function ownerHeads(db: LibraryDb, owner: string, model: ModelId): 
   if (ownerId === undefined) return [];
   const heads = (await conceptRows(db, ownerId)).map((r) => Head.fromFile(JSON.parse(r.head) as HeadFile));
   return heads.filter((h) => h.model.id === model.id && h.model.sha256 === model.sha256);
+}
+
+const packEmbedding = (e: Float32Array): string => Buffer.from(e.buffer, e.byteOffset, e.byteLength).toString('base64');
+const unpackEmbedding = (s: string): Float32Array => bytesToEmbedding(Buffer.from(s, 'base64'));
+
+/** Records a "was this right?" answer about a custom concept's tag on one of the owner's photos. */
+export async function recordConceptFeedback(db: LibraryDb, owner: string, name: string, photoId: number, correct: boolean): Promise<void> {
+  const concept = await showConcept(db, owner, name);
+  const ownerId = await ownerIdOrThrow(db, owner);
+  const photo = await db.selectFrom('photos').select('id').where('id', '=', photoId).where('owner_id', '=', ownerId).executeTakeFirst();
+  if (!photo) throw new LibraryError('not_found', `${owner} has no photo ${photoId}`);
+  await db
+    .insertInto('feedback')
+    .values({ photo_id: photoId, owner_id: ownerId, model_id: concept.model.id, correct: correct ? 1 : 0, wnid: null, concept_id: concept.id, at: nowIso() })
+    .execute();
+}
+
+/**
+ * Retrains a concept from its taught examples plus every feedback answer about it (right -> positive, wrong ->
+ * negative; the latest answer per photo wins). Returns the validation F1 before and after.
+ */
+export async function retrainConcept(db: LibraryDb, owner: string, name: string): Promise<{ concept: ConceptDetail; before: number; after: number; added: { positives: number; negatives: number } }> {
+  const ownerId = await ownerIdOrThrow(db, owner);
+  const [row] = await conceptRows(db, ownerId, name.trim());
+  if (!row) throw new LibraryError('not_found', `${owner} has no concept named ${JSON.stringify(name)}`);
+  const old = detail(owner, row, 0);
+  const examples = JSON.parse(row.examples) as { positives: string[]; positiveHashes?: Array<string | null>; negatives: string[] | null };
+  const answers = await db
+    .selectFrom('feedback')
+    .select(['photo_id', 'correct'])
+    .where('concept_id', '=', old.id)
+    .orderBy('id')
+    .execute();
+  const latest = new Map(answers.map((a) => [a.photo_id, a.correct === 1]));
+  const stored = new Map((await ownerEmbeddings(db, ownerId, old.model)).map((p) => [p.photoId, p]));
+  const fbPos: Array<{ embedding: Float32Array; hash: string }> = [];
+  const fbNeg: Array<{ embedding: Float32Array; hash: string }> = [];
+  for (const [photoId, right] of latest) {
+    const p = stored.get(photoId);
+    if (p) (right ? fbPos : fbNeg).push({ embedding: p.embedding, hash: p.hash });
+  }
+  const positives = [...examples.positives.map((e, i) => ({ embedding: unpackEmbedding(e), hash: examples.positiveHashes?.[i] ?? undefined })), ...fbPos];
+  let negatives: Array<{ embedding: Float32Array; hash?: string }> | undefined;
+  if (examples.negatives) negatives = [...examples.negatives.map((e) => ({ embedding: unpackEmbedding(e) })), ...fbNeg];
+  else {
+    // Default negatives: the owner's other photos, minus those now answered as right.
+    const rightHashes = new Set([...fbPos.map((p) => p.hash), ...(examples.positiveHashes ?? []).filter((h): h is string => h !== null)]);
+    negatives = [...stored.values()].filter((p) => !rightHashes.has(p.hash)).map((p) => ({ embedding: p.embedding, hash: p.hash }));
+  }
+  const { concept } = await teachConcept(db, { owner, name: row.name, model: old.model, positives, negatives, parent: row.wnid ?? undefined });
+  // teachConcept stored the combined lists; keep the taught examples and explicit negatives as they were
+  // so the same feedback is not counted twice on the next retrain.
+  await db.updateTable('concepts').set({ examples: row.examples }).where('id', '=', row.id).execute();
+  return { concept, before: old.report.validation.f1, after: concept.report.validation.f1, added: { positives: fbPos.length, negatives: fbNeg.length } };
 }

@@ -156,10 +156,13 @@ export function libraryMigrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('wnid', 'text')
           .addColumn('head', 'text', (c) => c.notNull())
           .addColumn('report', 'text', (c) => c.notNull())
+          .addColumn('examples', 'text', (c) => c.notNull())
           .addColumn('created_at', 'text', (c) => c.notNull())
           .addColumn('updated_at', 'text', (c) => c.notNull())
           .addUniqueConstraint('concepts_owner_name_unique', ['owner_id', 'name'])
           .execute();
+        // "Was this right?" about a custom concept's tag ("OWNER/NAME"): the next retrain's examples.
+        await db.schema.alterTable('feedback').addColumn('concept_id', 'text').execute();
       },
     },
   };

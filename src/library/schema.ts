@@ -74,6 +74,8 @@ export interface FeedbackTable {
   model_id: string;
   correct: number;
   wnid: string | null;
+  /** A custom concept's tag id ("OWNER/NAME") the answer is about (issue 10). */
+  concept_id?: string | null;
   at: string;
   /** Who judged, for one judgement per (voter, photo): `owner:<id>`, `admin` or `client:<hash>`; null on old rows. */
   voter: string | null;
@@ -126,6 +128,8 @@ export interface ConceptsTable {
   head: string;
   /** JSON: training report (curves, diagnosis, quality). */
   report: string;
+  /** JSON: the examples taught (base64 float32 embeddings), for retraining. */
+  examples: string;
   created_at: string;
   updated_at: string;
 }

@@ -2,7 +2,7 @@
 // isolation, bad input (nothing stored), delete, retrain determinism; tags stored with photos.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { deleteConcept, listConcepts, ownerEmbeddings, showConcept, teachConcept } from '../../src/library/concepts.js';
+import { deleteConcept, listConcepts, ownerEmbeddings, recordConceptFeedback, retrainConcept, showConcept, teachConcept } from '../../src/library/concepts.js';
 import { LibraryError } from '../../src/library/errors.js';
 import { ensureOwner, storePhoto } from '../../src/library/store.js';
 import { backends, facts, MODEL, syntheticAnalysis } from '../library/support.js';
@@ -94,6 +94,42 @@ for (const backend of backends) {
       assert.deepEqual(await listConcepts(db, 'ann'), []);
       assert.equal((await db.selectFrom('photo_tags').selectAll().where('concept_id', '=', 'ann/my dogs').execute()).length, 0);
       assert.equal((await db.selectFrom('photo_tags').selectAll().where('concept_id', '=', 'dog').execute()).length, 5);
+    });
+  });
+}
+
+for (const backend of backends) {
+  describe(`feedback -> retrain (${backend.name})`, () => {
+    let ctx: Awaited<ReturnType<typeof backend.open>>;
+    before(async () => {
+      ctx = await backend.open();
+      const ann = await ensureOwner(ctx.lib.db, 'ann');
+      for (let i = 0; i < 12; i++) {
+        const dog = i % 2 === 0;
+        await storePhoto(ctx.lib.db, { ownerId: ann, visibility: 'private', facts: facts(`p${i}`), analysis: syntheticAnalysis(dog ? { n02085620: 0.7, n02088364: 0.2 } : { n04041544: 0.7, n03584254: 0.2 }, undefined, 100 + i) });
+      }
+    });
+    after(async () => ctx.cleanup());
+
+    it('answers become examples; retrain reports validation F1 before and after; feedback is counted once', async () => {
+      const db = ctx.lib.db;
+      const ann = (await db.selectFrom('owners').select('id').where('name', '=', 'ann').executeTakeFirstOrThrow()).id;
+      const stored = await ownerEmbeddings(db, ann, MODEL);
+      const dogs = stored.filter((_, i) => i % 2 === 0);
+      const radios = stored.filter((_, i) => i % 2 === 1);
+      await teachConcept(db, { owner: 'ann', name: 'dogs', model: MODEL, positives: dogs.slice(0, 2).map((p) => ({ embedding: p.embedding, hash: p.hash })) });
+      await assert.rejects(recordConceptFeedback(db, 'ann', 'nope', dogs[2].photoId, true), (e: unknown) => e instanceof LibraryError && e.code === 'not_found');
+      for (const d of dogs.slice(2)) await recordConceptFeedback(db, 'ann', 'dogs', d.photoId, true);
+      await recordConceptFeedback(db, 'ann', 'dogs', radios[0].photoId, false);
+      const r = await retrainConcept(db, 'ann', 'dogs');
+      assert.deepEqual(r.added, { positives: 4, negatives: 1 });
+      assert.equal(r.concept.positives, 6);
+      assert.equal(r.concept.negatives, 6, 'default negatives: the radios (answered-right dogs are not negatives)');
+      assert.ok(Number.isFinite(r.before) && Number.isFinite(r.after));
+      const again = await retrainConcept(db, 'ann', 'dogs');
+      assert.equal(again.concept.positives, 6, 'the same answers are not added twice');
+      const tagged = await db.selectFrom('photo_tags').select('photo_id').where('concept_id', '=', 'ann/dogs').orderBy('photo_id').execute();
+      assert.deepEqual(tagged.map((t) => t.photo_id), dogs.map((d) => d.photoId));
     });
   });
 }
