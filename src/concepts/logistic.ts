@@ -132,18 +132,102 @@ export function trainLogistic(
   k: number,
   opts: LogisticOptions = {},
 ): { model: LogisticModel; curve: TrainingCurve } {
-  const l2 = opts.l2 ?? 1e-3;
   const iterations = opts.iterations ?? 300;
-  const every = opts.curveEvery ?? 10;
-  if (x.length !== n * dim) throw new RangeError(`features: expected ${n} x ${dim} values, got ${x.length}`);
-  if (y.length !== n * k || w.length !== n * k) throw new RangeError(`labels and weights: expected ${n} x ${k} values`);
-  // Normalise weights per output to sum 1.
+  // Same iterates either way; pick the cheaper: the Gram form costs n^2 dim / 2 once + n^2 k per step, the
+  // primal form 2 n dim k per step (many examples, e.g. an owner's 10,000 photos as negatives: primal).
+  const dualCost = (n * n * dim) / 2 + iterations * n * n * k;
+  const primalCost = iterations * 2 * n * dim * k;
+  return dualCost < primalCost ? trainDual(x, y, w, n, dim, k, opts) : trainPrimal(x, y, w, n, dim, k, opts);
+}
+
+function normalisedWeights(w: Float32Array, n: number, k: number): Float32Array {
   const wn = new Float32Array(w);
   for (let j = 0; j < k; j++) {
     let s = 0;
     for (let i = 0; i < n; i++) s += wn[i * k + j];
     if (s > 0) for (let i = 0; i < n; i++) wn[i * k + j] /= s;
   }
+  return wn;
+}
+
+/** Primal Nesterov gradient descent on W (dim x k) directly. */
+export function trainPrimal(
+  x: Float32Array,
+  y: Float32Array,
+  w: Float32Array,
+  n: number,
+  dim: number,
+  k: number,
+  opts: LogisticOptions,
+): { model: LogisticModel; curve: TrainingCurve } {
+  const l2 = opts.l2 ?? 1e-3;
+  const iterations = opts.iterations ?? 300;
+  const every = opts.curveEvery ?? 10;
+  if (x.length !== n * dim) throw new RangeError(`features: expected ${n} x ${dim} values, got ${x.length}`);
+  if (y.length !== n * k || w.length !== n * k) throw new RangeError(`labels and weights: expected ${n} x ${k} values`);
+  const wn = normalisedWeights(w, n, k);
+  const step = 1 / (0.5 + l2);
+  const W = new Float64Array(dim * k);
+  const Wprev = new Float64Array(dim * k);
+  const b = new Float64Array(k);
+  const bprev = new Float64Array(k);
+  const look: LogisticModel = { dim, outputs: k, weights: new Float32Array(dim * k), bias: new Float32Array(k) };
+  const grad = new Float64Array(dim * k);
+  const gb = new Float64Array(k);
+  const curve: TrainingCurve = { step: [], train: [], validation: [] };
+  for (let t = 0; t <= iterations; t++) {
+    const m = t === 0 ? 0 : (t - 1) / (t + 2);
+    for (let i = 0; i < W.length; i++) look.weights[i] = W[i] + m * (W[i] - Wprev[i]);
+    for (let j = 0; j < k; j++) look.bias[j] = b[j] + m * (b[j] - bprev[j]);
+    const z = logits(look, x, n);
+    if (t % every === 0 || t === iterations) {
+      curve.step.push(t);
+      curve.train.push(weightedLoss(z, y, wn, n, k));
+      if (opts.validation) {
+        const v = opts.validation;
+        curve.validation.push(weightedLoss(logits(look, v.x, v.n), v.y, v.w, v.n, k));
+      }
+    }
+    if (t === iterations) break;
+    grad.fill(0);
+    gb.fill(0);
+    for (let i = 0; i < n; i++) {
+      const xi = i * dim;
+      for (let j = 0; j < k; j++) {
+        const wi = wn[i * k + j];
+        if (wi === 0) continue;
+        const r = wi * (sigmoid(z[i * k + j]) - y[i * k + j]);
+        gb[j] += r;
+        for (let f = 0; f < dim; f++) grad[f * k + j] += x[xi + f] * r;
+      }
+    }
+    for (let i = 0; i < W.length; i++) {
+      Wprev[i] = W[i];
+      W[i] = look.weights[i] - step * (grad[i] + l2 * look.weights[i]);
+    }
+    for (let j = 0; j < k; j++) {
+      bprev[j] = b[j];
+      b[j] = look.bias[j] - step * gb[j];
+    }
+  }
+  return { model: { dim, outputs: k, weights: Float32Array.from(W), bias: Float32Array.from(b) }, curve };
+}
+
+export function trainDual(
+  x: Float32Array,
+  y: Float32Array,
+  w: Float32Array,
+  n: number,
+  dim: number,
+  k: number,
+  opts: LogisticOptions,
+): { model: LogisticModel; curve: TrainingCurve } {
+  const l2 = opts.l2 ?? 1e-3;
+  const iterations = opts.iterations ?? 300;
+  const every = opts.curveEvery ?? 10;
+  if (x.length !== n * dim) throw new RangeError(`features: expected ${n} x ${dim} values, got ${x.length}`);
+  if (y.length !== n * k || w.length !== n * k) throw new RangeError(`labels and weights: expected ${n} x ${k} values`);
+  const wn = normalisedWeights(w, n, k);
   const step = 1 / (0.5 + l2);
   const K = gram(x, n, dim);
   const A = new Float64Array(n * k);

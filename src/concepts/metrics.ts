@@ -52,7 +52,9 @@ export function chooseThreshold(scores: ArrayLike<number>, truth: ArrayLike<bool
     const f1 = (2 * tp) / (2 * tp + fp + (positives - tp));
     if (f1 > best) {
       best = f1;
-      bestThreshold = (here + next) / 2;
+      const mid = (here + next) / 2;
+      // The midpoint of two adjacent tiny (subnormal) scores can round onto the lower one.
+      bestThreshold = mid > next ? mid : here;
     }
   }
   return bestThreshold;

@@ -2,6 +2,7 @@
 // owner's stored photos from their stored embeddings — no decoding), list, show, delete, and the heads to tag with.
 import { Head, type HeadFile, type ModelId } from '../concepts/head.js';
 import { teachHead, type TeachReport } from '../concepts/teach.js';
+import { mulberry32 } from '../concepts/metrics.js';
 import { nowIso, type LibraryDb } from './db.js';
 import { bytesToEmbedding } from './embedding.js';
 import { LibraryError } from './errors.js';
@@ -74,6 +75,20 @@ export async function rescoreOwnerPhotos(db: LibraryDb, ownerId: number, head: H
   return rows.length;
 }
 
+/** Default negatives beyond this many are a seeded sample (training time stays in seconds for big libraries). */
+export const MAX_DEFAULT_NEGATIVES = 2000;
+
+function sampleNegatives<T>(all: T[]): T[] {
+  if (all.length <= MAX_DEFAULT_NEGATIVES) return all;
+  const rand = mulberry32(10);
+  const copy = [...all];
+  for (let i = 0; i < MAX_DEFAULT_NEGATIVES; i++) {
+    const j = i + Math.floor(rand() * (copy.length - i));
+    [copy[i], copy[j]] = [copy[j], copy[i]];
+  }
+  return copy.slice(0, MAX_DEFAULT_NEGATIVES);
+}
+
 export interface TeachInput {
   owner: string;
   name: string;
@@ -97,7 +112,7 @@ export async function teachConcept(db: LibraryDb, input: TeachInput): Promise<{ 
   let negatives = input.negatives;
   if (!negatives || negatives.length === 0) {
     const positiveHashes = new Set(input.positives.map((p) => p.hash).filter((h): h is string => h !== undefined));
-    negatives = (await ownerEmbeddings(db, ownerId, input.model)).filter((p) => !positiveHashes.has(p.hash));
+    negatives = sampleNegatives((await ownerEmbeddings(db, ownerId, input.model)).filter((p) => !positiveHashes.has(p.hash)));
   }
   if (negatives.length === 0) {
     throw new LibraryError('bad_request', `concept ${id} needs negative examples: pass --negative photos, or ingest other photos for ${input.owner} first`);
@@ -242,7 +257,8 @@ export async function retrainConcept(db: LibraryDb, owner: string, name: string)
   else {
     // Default negatives: the owner's other photos, minus those now answered as right.
     const rightHashes = new Set([...fbPos.map((p) => p.hash), ...(examples.positiveHashes ?? []).filter((h): h is string => h !== null)]);
-    negatives = [...stored.values()].filter((p) => !rightHashes.has(p.hash)).map((p) => ({ embedding: p.embedding, hash: p.hash }));
+    negatives = sampleNegatives([...stored.values()].filter((p) => !rightHashes.has(p.hash)).map((p) => ({ embedding: p.embedding, hash: p.hash })));
+    negatives.push(...fbNeg.filter((n) => !negatives!.some((m) => m.hash === n.hash)));
   }
   const { concept } = await teachConcept(db, { owner, name: row.name, model: old.model, positives, negatives, parent: row.wnid ?? undefined });
   // teachConcept stored the combined lists; keep the taught examples and explicit negatives as they were

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { centreAndNormalise, meanVector } from '../../src/concepts/features.js';
 import { Head, HeadError, readHead, writeHead } from '../../src/concepts/head.js';
-import { balancedWeights, predict, sigmoid, trainLogistic } from '../../src/concepts/logistic.js';
+import { balancedWeights, predict, sigmoid, trainDual, trainLogistic, trainPrimal } from '../../src/concepts/logistic.js';
 import { assignFolds, chooseThreshold, countAt, quality, shrunkThresholds } from '../../src/concepts/metrics.js';
 import { fit } from '../../src/concepts/train.js';
 import { tagEmbedding } from '../../src/concepts/tags.js';
@@ -65,6 +65,21 @@ describe('logistic regression', () => {
     const b = trainLogistic(x, y, w, n, dim, 1, { iterations: 40 });
     assert.deepEqual(Buffer.from(a.model.weights.buffer), Buffer.from(b.model.weights.buffer));
     assert.deepEqual(a.model.bias, b.model.bias);
+  });
+
+  it('the Gram (dual) and primal forms give the same head', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 4, max: 30 }), (seed, n) => {
+        const dim = 6;
+        const { x, y } = twoClusters(n, dim, seed, 1);
+        const w = balancedWeights(y, new Uint8Array(n).fill(1), n, 1);
+        const a = trainDual(x, y, w, n, dim, 1, { iterations: 30 }).model;
+        const b = trainPrimal(x, y, w, n, dim, 1, { iterations: 30 }).model;
+        for (let f = 0; f < dim; f++) assert.ok(Math.abs(a.weights[f] - b.weights[f]) < 1e-4, `${a.weights[f]} vs ${b.weights[f]}`);
+        assert.ok(Math.abs(a.bias[0] - b.bias[0]) < 1e-4);
+      }),
+      { numRuns: 30 },
+    );
   });
 
   it('ignores unknown labels (weight 0) and balances classes per output', () => {
