@@ -22,6 +22,7 @@ const sections: Section[] = [
   { name: 'server', run: async (o) => (await import('./server.js')).benchServer(o) },
   { name: 'web', run: async () => (await import('./web.js')).benchWeb() },
   { name: 'scale', run: async (o) => (await import('./scale.js')).benchScale(o) },
+  { name: 'concepts', run: async () => (await import('./concepts.js')).benchConcepts() },
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -6,6 +6,12 @@ import { Engine, type ExecutionProvider, type Prediction } from '../vision/engin
 import { DEFAULT_MODEL_ID } from '../vision/manifest.js';
 import { classifyFiles, expandInputs, type ClassifyItem } from '../vision/pipeline.js';
 import { downloadProgress } from './models.js';
+import type { Head } from '../concepts/head.js';
+import { loadEverydayHead, tagEmbedding } from '../concepts/tags.js';
+import { shownLabel, type ShownLabel } from '../concepts/label.js';
+import { ownerHeads } from '../library/concepts.js';
+import { openSession } from '../library/session.js';
+import { findOwnerId } from '../library/store.js';
 
 /** One photo's classification as printed by `classify --json` (the one place its shape is built). */
 export interface ClassificationRecord {
@@ -14,9 +20,15 @@ export interface ClassificationRecord {
   labels: Label[];
   /** The most specific synset meeting the calibrated accuracy target (null without a calibration). */
   hedged: HedgedLabel | null;
+  /** What to show people: the hedged synset, or "not sure" with guesses when hedging climbed to a vague root. */
+  label: ShownLabel;
   /** The hedged synset's hypernym chain up to `entity`. */
   path: Array<{ wnid: string; name: string }>;
   categories: CategoryScore[];
+  /** Everyday concepts (and `--owner`'s custom ones) at or above their calibrated threshold, best first. */
+  tags: Array<{ id: string; name: string; score: number }>;
+  /** With `--all-scores`: every concept's score and threshold. */
+  allScores?: Array<{ id: string; name: string; score: number; threshold: number }>;
 }
 
 export interface ClassificationFailure {
@@ -30,16 +42,30 @@ const round = (x: number): number => Math.round(x * 1e6) / 1e6;
  * `labels` are the model's raw top-k (the label policy is not applied to them, so the model can be judged);
  * `hedged`, `path` and `categories` come from the taxonomy, with the label policy applied.
  */
-export function classificationRecord(file: string, prediction: Prediction, engine: Engine, top: number, taxonomy: Taxonomy): ClassificationRecord {
+export function classificationRecord(
+  file: string,
+  prediction: Prediction,
+  engine: Engine,
+  top: number,
+  taxonomy: Taxonomy,
+  heads: readonly Head[] = [],
+  opts: { allScores?: boolean } = {},
+): ClassificationRecord {
   const analysis = analyzePrediction(prediction, { ...taxonomy, top });
   const hedged = analysis.hedged ? { ...analysis.hedged, score: round(analysis.hedged.score) } : null;
+  const tags = tagEmbedding(heads, prediction.embedding, prediction.model).map(({ id, name, score }) => ({ id, name, score }));
   return {
     file,
     model: { id: prediction.model.id, sha256: prediction.model.sha256 },
     labels: engine.topK(prediction.probs, top).map((l) => ({ ...l, score: round(l.score) })),
     hedged,
+    label: shownLabel(taxonomy.categories, hedged, tags, analysis.labels),
     path: hedged ? hedgedPath(taxonomy.hierarchy, hedged.wnid, taxonomy.policy) : [],
     categories: analysis.categories.map((c) => ({ ...c, score: round(c.score) })),
+    tags,
+    ...(opts.allScores
+      ? { allScores: tagEmbedding(heads, prediction.embedding, prediction.model, { all: true }).map(({ id, name, score, threshold }) => ({ id, name, score, threshold })) }
+      : {}),
   };
 }
 
@@ -50,8 +76,9 @@ export function failureRecord(item: Extract<ClassifyItem, { error: unknown }>): 
 function tableRow(r: ClassificationRecord | ClassificationFailure, fileWidth: number): string {
   const file = r.file.length > fileWidth ? '…' + r.file.slice(r.file.length - fileWidth + 1) : r.file.padEnd(fileWidth);
   if ('error' in r) return `${file}  ERROR ${r.error.code}: ${r.error.message}`;
-  const hedged = r.hedged ? `[${r.hedged.name} ${(r.hedged.score * 100).toFixed(0)}%]  ` : '';
-  return `${file}  ${hedged}${r.labels.map((l) => `${l.name} ${(l.score * 100).toFixed(1)}%`).join(', ')}`;
+  const hedged = r.label.sure ? `[${r.label.text}]  ` : `[not sure: ${r.label.guesses.join('? ')}?]  `;
+  const tags = r.tags.length > 0 ? `{${r.tags.map((t) => t.id).join(', ')}}  ` : '';
+  return `${file}  ${tags}${hedged}${r.labels.map((l) => `${l.name} ${(l.score * 100).toFixed(1)}%`).join(', ')}`;
 }
 
 interface ClassifyCliOptions {
@@ -62,6 +89,8 @@ interface ClassifyCliOptions {
   threads?: string;
   provider: string;
   allowUnverified?: boolean;
+  allScores?: boolean;
+  owner?: string;
 }
 
 export function register(program: Command): void {
@@ -76,6 +105,8 @@ export function register(program: Command): void {
     .option('--threads <n>', 'inference threads (default: every core)')
     .option('--provider <list>', 'execution providers in order, comma-separated (cpu, cuda)', 'cpu')
     .option('--allow-unverified', 'use a model whose manifest entry has no checksum')
+    .option('--owner <name>', "also tag with this owner's custom concepts (ids OWNER/NAME)")
+    .option('--all-scores', 'with --json: every concept with its score and threshold (`allScores`)')
     .action(async (paths: string[], o: ClassifyCliOptions) => {
       const top = Number(o.top);
       if (!Number.isInteger(top) || top < 1 || top > 1000) throw new Error(`--top must be an integer from 1 to 1000, got ${o.top}`);
@@ -93,13 +124,28 @@ export function register(program: Command): void {
       if (!taxonomy.calibration) {
         console.error(`pictograph: no calibration for ${engine.model.id} at target ${target}; "hedged" is null (run \`pictograph calibrate\`)`);
       }
+      const everyday = await loadEverydayHead(engine.model);
+      if (!everyday) console.error(`pictograph: no everyday head for ${engine.model.id}; "tags" is empty (run \`pictograph concepts train-everyday\`)`);
+      const heads = everyday ? [everyday] : [];
+      if (o.owner !== undefined) {
+        const session = await openSession();
+        try {
+          if ((await findOwnerId(session.lib.db, o.owner)) === undefined) throw new Error(`no owner named ${o.owner}`);
+          heads.push(...(await ownerHeads(session.lib.db, o.owner, engine.model)));
+        } catch (err) {
+          await engine.close();
+          throw err;
+        } finally {
+          await session.close();
+        }
+      }
       const files = await expandInputs(paths);
       if (files.length === 0) throw new Error(`no images found in ${paths.join(', ')}`);
       const fileWidth = Math.min(60, Math.max(...files.map((f) => f.length)));
       let failed = 0;
       if (!o.json) console.log(`${'FILE'.padEnd(fileWidth)}  LABELS (${engine.model.id})`);
       for await (const item of classifyFiles(files, { engine })) {
-        const record = 'error' in item ? failureRecord(item) : classificationRecord(item.file, item.prediction, engine, top, taxonomy);
+        const record = 'error' in item ? failureRecord(item) : classificationRecord(item.file, item.prediction, engine, top, taxonomy, heads, { allScores: o.allScores });
         if ('error' in record) failed++;
         console.log(o.json ? JSON.stringify(record) : tableRow(record, fileWidth));
       }

@@ -16,6 +16,7 @@ const commandModules: Array<() => Promise<{ register: (program: Command) => void
   () => import('./tokens.js'),
   () => import('./doctor.js'),
   () => import('./signin.js'),
+  () => import('./concepts.js'),
 ];
 
 // `pictograph ... | head` closes stdout early: stop quietly instead of crashing on EPIPE.

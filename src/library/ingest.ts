@@ -128,6 +128,10 @@ async function findReusable(db: LibraryDb, contentHash: string, model: ModelRef,
     nodeScores: nodes,
     categories: JSON.parse(row.categories),
     embedding: bytesToEmbedding(row.embedding),
+    // Everyday tags only: another owner's custom concepts ("OWNER/NAME") stay theirs.
+    tags: (await db.selectFrom('photo_tags').select(['concept_id', 'score']).where('photo_id', '=', row.photo_id).orderBy('score', 'desc').execute())
+      .filter((t) => !t.concept_id.includes('/'))
+      .map((t) => ({ id: t.concept_id, name: t.concept_id, score: t.score })),
   };
   return { analysis, row };
 }

@@ -165,6 +165,31 @@ export function libraryMigrations(dialect: Dialect): Record<string, Migration> {
         await createTermsTable(db, dialect);
       },
     },
+    '0010_issue10_concepts': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('photo_tags')
+          .addColumn('photo_id', 'integer', (c) => c.notNull().references('photos.id').onDelete('cascade'))
+          .addColumn('concept_id', 'text', (c) => c.notNull())
+          .addColumn('score', float, (c) => c.notNull())
+          .addPrimaryKeyConstraint('photo_tags_pk', ['photo_id', 'concept_id'])
+          .execute();
+        await db.schema.createIndex('photo_tags_concept_score_idx').on('photo_tags').expression(sql`concept_id, score desc, photo_id`).execute();
+        await idColumn(db, dialect, 'concepts')
+          .addColumn('owner_id', 'integer', (c) => c.notNull().references('owners.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('wnid', 'text')
+          .addColumn('head', 'text', (c) => c.notNull())
+          .addColumn('report', 'text', (c) => c.notNull())
+          .addColumn('examples', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('concepts_owner_name_unique', ['owner_id', 'name'])
+          .execute();
+        // "Was this right?" about a custom concept's tag ("OWNER/NAME"): the next retrain's examples.
+        await db.schema.alterTable('feedback').addColumn('concept_id', 'text').execute();
+      },
+    },
   };
 }
 

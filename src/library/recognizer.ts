@@ -9,6 +9,8 @@ import type { PhotoAnalysis } from './analysis.js';
 import { hierarchyView } from './hierarchy-view.js';
 import { THUMBNAIL_SIZES, type PhotoRecognizer, type RecognizedPhoto } from './ingest.js';
 import type { TaxonomyView } from './taxonomy-view.js';
+import type { Head } from '../concepts/head.js';
+import { loadEverydayHead, tagEmbedding } from '../concepts/tags.js';
 
 export interface LoadedRecognizer extends PhotoRecognizer {
   engine: Engine;
@@ -42,7 +44,8 @@ export async function recognizePhoto(
 }
 
 /** Builds a recognizer over an already loaded engine and taxonomy. */
-export function recognizerFor(engine: Engine, taxonomy: Taxonomy, opts: { top?: number } = {}): LoadedRecognizer {
+export function recognizerFor(engine: Engine, taxonomy: Taxonomy, opts: { top?: number; heads?: readonly Head[] } = {}): LoadedRecognizer {
+  const heads = opts.heads ?? [];
   const batcher = new MicroBatcher(engine, { maxQueue: 100_000 });
   const model = { id: engine.model.id, sha256: engine.model.sha256 };
   return {
@@ -52,7 +55,10 @@ export function recognizerFor(engine: Engine, taxonomy: Taxonomy, opts: { top?: 
     view: hierarchyView(taxonomy.hierarchy),
     batcher,
     recognize: (bytes: Buffer): Promise<RecognizedPhoto> =>
-      recognizePhoto(bytes, engine, batcher, (prediction) => analyzePrediction(prediction, { ...taxonomy, top: opts.top ?? 5, model })),
+      recognizePhoto(bytes, engine, batcher, (prediction) => ({
+        ...analyzePrediction(prediction, { ...taxonomy, top: opts.top ?? 5, model }),
+        tags: tagEmbedding(heads, prediction.embedding, prediction.model).map(({ id, name, score }) => ({ id, name, score })),
+      })),
     async close() {
       await batcher.drain();
       await engine.close();
@@ -65,7 +71,8 @@ export async function loadRecognizer(opts: { modelId?: string; env?: NodeJS.Proc
   const engine = await Engine.load({ modelId: opts.modelId, env: opts.env });
   try {
     const taxonomy = await loadTaxonomy({ modelId: engine.model.id, target: opts.target, env: opts.env });
-    return recognizerFor(engine, taxonomy);
+    const everyday = await loadEverydayHead(engine.model);
+    return recognizerFor(engine, taxonomy, { heads: everyday ? [everyday] : [] });
   } catch (err) {
     await engine.close();
     throw err;

@@ -74,6 +74,8 @@ export interface FeedbackTable {
   model_id: string;
   correct: number;
   wnid: string | null;
+  /** A custom concept's tag id ("OWNER/NAME") the answer is about (issue 10). */
+  concept_id?: string | null;
   at: string;
   /** Who judged, for one judgement per (voter, photo): `owner:<id>`, `admin` or `client:<hash>`; null on old rows. */
   voter: string | null;
@@ -131,7 +133,33 @@ export interface LibraryMetaTable {
   value: string;
 }
 
+/** A photo's tags (issue 10): concepts scored at or above their threshold. */
+export interface PhotoTagsTable {
+  photo_id: number;
+  /** Everyday id ("beach") or "OWNER/NAME". */
+  concept_id: string;
+  score: number;
+}
+
+/** An owner's custom concept (issue 10): its head file as JSON. */
+export interface ConceptsTable {
+  id: Generated<number>;
+  owner_id: number;
+  name: string;
+  wnid: string | null;
+  /** JSON: HeadFile (one concept). */
+  head: string;
+  /** JSON: training report (curves, diagnosis, quality). */
+  report: string;
+  /** JSON: the examples taught (base64 float32 embeddings), for retraining. */
+  examples: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface LibrarySchema {
+  photo_tags: PhotoTagsTable;
+  concepts: ConceptsTable;
   owners: OwnersTable;
   photos: PhotosTable;
   analyses: AnalysesTable;

@@ -113,6 +113,7 @@ async function writeAnalysis(tx: Transaction<LibrarySchema>, photo: LockedPhoto,
   if (old) deltas.add(photo.owner_id, photo.visibility, old, -1);
   deltas.add(photo.owner_id, photo.visibility, contributionOf(a), 1);
   await tx.deleteFrom('node_scores').where('photo_id', '=', photoId).execute();
+  await tx.deleteFrom('photo_tags').where('photo_id', '=', photoId).execute();
   await tx.deleteFrom('analyses').where('photo_id', '=', photoId).execute();
   await tx
     .insertInto('analyses')
@@ -144,6 +145,14 @@ async function writeAnalysis(tx: Transaction<LibrarySchema>, photo: LockedPhoto,
   }
   await writeTerms(tx, photoId, termsOf(a.nodeScores));
   await applyCountDeltas(tx, deltas);
+  const tags = new Map<string, number>();
+  for (const t of a.tags ?? []) if (Number.isFinite(t.score) && !tags.has(t.id)) tags.set(t.id, t.score);
+  if (tags.size > 0) {
+    await tx
+      .insertInto('photo_tags')
+      .values([...tags].map(([concept_id, score]) => ({ photo_id: photoId, concept_id, score })))
+      .execute();
+  }
 }
 
 /** Records (or updates) a file that could not be ingested, with the reason. */

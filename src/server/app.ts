@@ -34,6 +34,7 @@ import { registerConceptRoutes } from './routes/concepts.js';
 import { registerOwnerRoutes } from './routes/owners.js';
 import { registerFeedbackRoutes } from './routes/feedback.js';
 import { registerSessionRoutes } from './routes/session.js';
+import { registerCustomConceptRoutes } from './routes/custom-concepts.js';
 
 export interface CreateServerOptions extends RuntimeSource {
   db: LibraryDb;
@@ -201,6 +202,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   registerOwnerRoutes(app);
   registerFeedbackRoutes(app);
   registerSessionRoutes(app);
+  registerCustomConceptRoutes(app);
 
   // Graceful shutdown: while closing, answers in flight tell keep-alive clients to go, so the server does not
   // wait out their idle timeout; the runtime closes after the last request.

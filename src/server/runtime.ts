@@ -12,6 +12,7 @@ import type { PhotoRecognizer, RecognizedPhoto } from '../library/ingest.js';
 import { recognizePhoto } from '../library/recognizer.js';
 import type { TaxonomyView } from '../library/taxonomy-view.js';
 import type { ServerConfig } from './config.js';
+import { loadEverydayHead, tagEmbedding } from '../concepts/tags.js';
 import { ApiError, scrubPaths } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
 
@@ -35,6 +36,8 @@ export interface Classification {
   hedged: PhotoAnalysis['hedged'];
   path: Array<{ wnid: string; name: string }>;
   categories: PhotoAnalysis['categories'];
+  /** Everyday concepts at or above their calibrated threshold, best first. */
+  tags: Array<{ id: string; name: string; score: number }>;
 }
 
 interface Loaded {
@@ -187,7 +190,14 @@ export class ModelRuntime {
   /** A prediction as the library stores it (labels, hedged, node scores, categories, embedding). */
   async analyze(prediction: Prediction, opts: { top?: number; target?: number } = {}): Promise<PhotoAnalysis> {
     const taxonomy = await this.taxonomy(opts.target);
-    return analyzePrediction(prediction, { ...taxonomy, top: opts.top ?? 5 });
+    const analysis = analyzePrediction(prediction, { ...taxonomy, top: opts.top ?? 5 });
+    return { ...analysis, tags: await this.tags(prediction) };
+  }
+
+  /** The prediction's everyday tags (none when no head was trained for the loaded model). */
+  async tags(prediction: Prediction): Promise<Array<{ id: string; name: string; score: number }>> {
+    const everyday = await loadEverydayHead(prediction.model);
+    return tagEmbedding(everyday ? [everyday] : [], prediction.embedding, prediction.model).map(({ id, name, score }) => ({ id, name, score }));
   }
 
   async classify(image: Buffer, opts: ClassifyOptions = {}): Promise<Classification> {
@@ -200,6 +210,7 @@ export class ModelRuntime {
       hedged: analysis.hedged,
       path: analysis.hedged ? hedgedPath(taxonomy.hierarchy, analysis.hedged.wnid, taxonomy.policy) : [],
       categories: analysis.categories,
+      tags: await this.tags(prediction),
     };
   }
 

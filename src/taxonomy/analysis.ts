@@ -86,5 +86,10 @@ export function analyzePrediction(prediction: PredictionInput, opts: AnalyzeOpti
 export function hedgedPath(hierarchy: Hierarchy, wnid: string, policy?: LabelPolicy): Array<{ wnid: string; name: string }> {
   const node = hierarchy.node(wnid);
   if (node === undefined) return [];
-  return hierarchy.primaryPath(node).map((n) => ({ wnid: hierarchy.wnids[n], name: policy ? displayName(policy, n) : hierarchy.names[n] }));
+  // Synsets the policy suppresses are never shown, on the path either (a coffee cup's path skips punch,
+  // mixed drink and alcohol).
+  return hierarchy
+    .primaryPath(node)
+    .filter((n, i) => i === 0 || !policy || policy.minScore[n] !== Infinity)
+    .map((n) => ({ wnid: hierarchy.wnids[n], name: policy ? displayName(policy, n) : hierarchy.names[n] }));
 }

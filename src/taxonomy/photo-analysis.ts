@@ -40,4 +40,13 @@ export interface PhotoAnalysis {
   categories: CategoryScore[];
   /** Unit-length image embedding for similarity search. */
   embedding: Float32Array;
+  /** Concepts at or above their calibrated threshold, best first (absent when no head was loaded). */
+  tags?: PhotoTag[];
+}
+
+/** A concept scored by a head on the embedding (everyday: "beach"; custom: "OWNER/NAME"). */
+export interface PhotoTag {
+  id: string;
+  name: string;
+  score: number;
 }

@@ -33,7 +33,7 @@ export function registerClassifyRoutes(app: FastifyInstance): void {
         response: {
           200: {
             type: 'object',
-            required: ['model', 'concepts', 'hedged', 'path', 'categories'],
+            required: ['model', 'concepts', 'hedged', 'path', 'categories', 'tags'],
             properties: {
               model: modelRefSchema,
               concepts: {
@@ -47,6 +47,15 @@ export function registerClassifyRoutes(app: FastifyInstance): void {
               hedged: hedgedSchema,
               path: { type: 'array', items: synsetRefSchema },
               categories: { type: 'array', items: categorySchema },
+              tags: {
+                type: 'array',
+                description: 'Everyday concepts at or above their calibrated threshold, best first.',
+                items: {
+                  type: 'object',
+                  required: ['id', 'name', 'score'],
+                  properties: { id: { type: 'string' }, name: { type: 'string' }, score: { type: 'number' } },
+                },
+              },
             },
           },
           '4xx': errorBodySchema,

@@ -1,0 +1,151 @@
+// A head: concepts scored by logistic regression on one model's embedding. Heads are versioned JSON files that
+// name the model (id + sha256) they were trained on; a head refuses embeddings from any other model.
+import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { centreAndNormalise } from './features.js';
+import { sigmoid, type LogisticModel } from './logistic.js';
+import type { Quality } from './metrics.js';
+
+export const HEAD_FORMAT = 'pictograph-head';
+export const HEAD_VERSION = 1;
+
+export interface ModelId {
+  id: string;
+  sha256: string;
+}
+
+/** One concept of a head. */
+export interface HeadConcept {
+  /** Everyday: "beach"; custom: "OWNER/NAME". */
+  id: string;
+  name: string;
+  /** WordNet synset the concept attaches under. */
+  wnid: string;
+  /** Scores at or above it are tags. */
+  threshold: number;
+  /** Validation quality at `threshold` (cross-validated for everyday heads). */
+  validation?: Quality & { positives: number; examples: number };
+}
+
+export interface HeadFile {
+  format: typeof HEAD_FORMAT;
+  version: typeof HEAD_VERSION;
+  kind: 'everyday' | 'custom';
+  model: ModelId;
+  dim: number;
+  createdAt: string;
+  /** How it was trained (seed, regularisation, data), for reproduction. */
+  training: Record<string, unknown>;
+  concepts: HeadConcept[];
+  /** base64 float32: the feature mean (dim), then weights (dim x concepts, feature-major). */
+  mean: string;
+  weights: string;
+  bias: number[];
+}
+
+export class HeadError extends Error {
+  override name = 'HeadError';
+  constructor(
+    readonly code: 'wrong_model' | 'bad_head' | 'bad_embedding',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const toBase64 = (a: Float32Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+function fromBase64(s: string): Float32Array {
+  const bytes = Uint8Array.from(Buffer.from(s, 'base64'));
+  return new Float32Array(bytes.buffer, 0, bytes.byteLength >> 2);
+}
+
+/** A loaded head, ready to score embeddings. */
+export class Head {
+  private readonly scratch: Float32Array;
+  constructor(
+    readonly kind: HeadFile['kind'],
+    readonly model: ModelId,
+    readonly concepts: HeadConcept[],
+    readonly mean: Float32Array,
+    readonly linear: LogisticModel,
+    readonly training: Record<string, unknown> = {},
+  ) {
+    if (linear.dim !== mean.length || linear.outputs !== concepts.length) throw new HeadError('bad_head', 'head: weights do not match the mean or the concept list');
+    this.scratch = new Float32Array(mean.length);
+  }
+
+  get dim(): number {
+    return this.mean.length;
+  }
+
+  /** Throws unless `model` is exactly the model this head was trained on. */
+  checkModel(model: ModelId): void {
+    if (model.id !== this.model.id || model.sha256 !== this.model.sha256) {
+      throw new HeadError(
+        'wrong_model',
+        `head trained on ${this.model.id} (${this.model.sha256.slice(0, 12)}) cannot score embeddings of ${model.id} (${model.sha256.slice(0, 12)})`,
+      );
+    }
+  }
+
+  /** Each concept's probability for one embedding of `model` (concept order). */
+  score(embedding: Float32Array, model: ModelId): Float32Array {
+    this.checkModel(model);
+    if (embedding.length !== this.dim) throw new HeadError('bad_embedding', `embedding has ${embedding.length} values, the head expects ${this.dim}`);
+    const x = centreAndNormalise(embedding, this.mean, this.scratch);
+    const { weights: W, bias, outputs: k } = this.linear;
+    const z = Float64Array.from(bias);
+    for (let f = 0; f < x.length; f++) {
+      const v = x[f];
+      const wf = f * k;
+      for (let j = 0; j < k; j++) z[j] += v * W[wf + j];
+    }
+    const out = new Float32Array(k);
+    for (let j = 0; j < k; j++) out[j] = sigmoid(z[j]);
+    return out;
+  }
+
+  toFile(createdAt = new Date().toISOString()): HeadFile {
+    return {
+      format: HEAD_FORMAT,
+      version: HEAD_VERSION,
+      kind: this.kind,
+      model: { id: this.model.id, sha256: this.model.sha256 },
+      dim: this.dim,
+      createdAt,
+      training: this.training,
+      concepts: this.concepts,
+      mean: toBase64(this.mean),
+      weights: toBase64(this.linear.weights),
+      bias: Array.from(this.linear.bias),
+    };
+  }
+
+  static fromFile(file: HeadFile): Head {
+    if (file.format !== HEAD_FORMAT) throw new HeadError('bad_head', `not a pictograph head (format ${String(file.format)})`);
+    if (file.version !== HEAD_VERSION) throw new HeadError('bad_head', `head version ${String(file.version)} is not supported (expected ${HEAD_VERSION})`);
+    const mean = fromBase64(file.mean);
+    const weights = fromBase64(file.weights);
+    const k = file.concepts.length;
+    if (mean.length !== file.dim || weights.length !== file.dim * k || file.bias.length !== k) throw new HeadError('bad_head', 'head: array sizes do not match dim and concepts');
+    return new Head(file.kind, file.model, file.concepts, mean, { dim: file.dim, outputs: k, weights, bias: Float32Array.from(file.bias) }, file.training);
+  }
+}
+
+export async function readHead(path: string): Promise<Head> {
+  let file: HeadFile;
+  try {
+    file = JSON.parse(await readFile(path, 'utf8')) as HeadFile;
+  } catch (err) {
+    throw new HeadError('bad_head', `${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return Head.fromFile(file);
+}
+
+/** Writes a head atomically (tmp + rename); concepts' numbers are rounded so the file diffs readably. */
+export async function writeHead(path: string, head: Head, createdAt?: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const file = head.toFile(createdAt);
+  await writeFile(`${path}.tmp`, JSON.stringify(file, null, 1) + '\n');
+  await rename(`${path}.tmp`, path);
+}

@@ -1,0 +1,50 @@
+// A photo's tags: every concept of the loaded heads (everyday, then an owner's custom ones) whose score reaches
+// its calibrated threshold, best first.
+import { existsSync } from 'node:fs';
+import { Head, readHead, type ModelId } from './head.js';
+import { everydayHeadPath } from './train-everyday.js';
+
+/** One tag as `classify --json` and the API print it. */
+export interface ConceptTag {
+  /** Everyday id ("beach") or "OWNER/NAME" for a custom concept. */
+  id: string;
+  name: string;
+  score: number;
+  /** The WordNet synset the concept attaches under. */
+  wnid: string;
+  threshold: number;
+}
+
+/**
+ * Scores of every concept of `heads` for one embedding; `all` keeps those under threshold too. Sorted by
+ * score, best first. A head of another model throws HeadError('wrong_model').
+ */
+export function tagEmbedding(heads: readonly Head[], embedding: Float32Array, model: ModelId, opts: { all?: boolean } = {}): ConceptTag[] {
+  const out: ConceptTag[] = [];
+  for (const head of heads) {
+    const scores = head.score(embedding, model);
+    head.concepts.forEach((c, j) => {
+      if (opts.all || scores[j] >= c.threshold) {
+        out.push({ id: c.id, name: c.name, score: Math.round(scores[j] * 1e4) / 1e4, wnid: c.wnid, threshold: c.threshold });
+      }
+    });
+  }
+  return out.sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+}
+
+const everyday = new Map<string, Promise<Head | null>>();
+
+/** The shipped everyday head of a model (data/heads/everyday-<id>.json), or null when none was trained for it. */
+export function loadEverydayHead(model: ModelId): Promise<Head | null> {
+  const key = `${model.id}#${model.sha256}`;
+  let p = everyday.get(key);
+  if (!p) {
+    const path = everydayHeadPath(model.id);
+    p = existsSync(path)
+      ? readHead(path).then((h) => (h.model.sha256 === model.sha256 ? h : null))
+      : Promise.resolve(null);
+    everyday.set(key, p);
+    p.catch(() => everyday.delete(key));
+  }
+  return p;
+}

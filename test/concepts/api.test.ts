@@ -1,0 +1,54 @@
+// Concepts over HTTP with the real model: POST /v1/classify returns everyday `tags`; custom concepts are taught
+// from stored photos and private to their owner (another owner or anonymous: 404).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { bearer, calibPhotos, createFixture, type Fixture } from '../server/fixture.js';
+
+describe('concepts API', () => {
+  let f: Fixture;
+  before(async () => {
+    f = await createFixture({}, { perGroup: 3 });
+  });
+  after(async () => f.close());
+
+  it('POST /v1/classify returns tags (a dog photo is tagged dog)', async () => {
+    const dog = calibPhotos().find((p) => p.index === 200)!; // Tibetan terrier
+    const res = await f.app.inject({ method: 'POST', url: '/v1/classify', headers: { 'content-type': 'image/jpeg', ...bearer(f.tokens.alice) }, payload: readFileSync(dog.file) });
+    assert.equal(res.statusCode, 200, res.body);
+    const body = res.json() as { tags: Array<{ id: string; name: string; score: number }> };
+    assert.ok(Array.isArray(body.tags));
+    assert.equal(body.tags[0]?.id, 'dog', JSON.stringify(body.tags));
+    for (let i = 1; i < body.tags.length; i++) assert.ok(body.tags[i - 1].score >= body.tags[i].score);
+  });
+
+  it('teaches from stored photos; another owner or anonymous gets 404', async () => {
+    const dogs = [...f.photos.alicePublic.slice(0, 3), ...f.photos.alicePrivate.slice(0, 2)];
+    const put = await f.app.inject({ method: 'PUT', url: '/v1/owners/alice/concepts/my%20dogs', headers: bearer(f.tokens.alice), payload: { positives: dogs } });
+    assert.equal(put.statusCode, 200, put.body);
+    const c = put.json() as { id: string; positives: number; report: { diagnosis: string[]; curve: { step: number[] } } };
+    assert.equal(c.id, 'alice/my dogs');
+    assert.equal(c.positives, 5);
+    assert.ok(c.report.curve.step.length > 0 && c.report.diagnosis.length > 0);
+
+    const mine = await f.app.inject({ url: '/v1/owners/alice/concepts/my%20dogs', headers: bearer(f.tokens.alice) });
+    assert.equal(mine.statusCode, 200);
+    assert.equal((await f.app.inject({ url: '/v1/owners/alice/concepts/my%20dogs', headers: bearer(f.tokens.admin) })).statusCode, 200);
+    for (const headers of [bearer(f.tokens.bob), {}]) {
+      assert.equal((await f.app.inject({ url: '/v1/owners/alice/concepts/my%20dogs', headers })).statusCode, 404);
+      assert.equal((await f.app.inject({ url: '/v1/owners/alice/concepts', headers })).statusCode, 404);
+      assert.equal((await f.app.inject({ method: 'DELETE', url: '/v1/owners/alice/concepts/my%20dogs', headers })).statusCode, 404);
+    }
+    // bob cannot teach from alice's photos either
+    const stolen = await f.app.inject({ method: 'PUT', url: '/v1/owners/bob/concepts/dogs', headers: bearer(f.tokens.bob), payload: { positives: dogs } });
+    assert.equal(stolen.statusCode, 400, stolen.body);
+    assert.equal((await f.app.inject({ url: '/v1/owners/bob/concepts', headers: bearer(f.tokens.bob) })).json().concepts.length, 0);
+  });
+
+  it('unknown concept: 404; zero examples: 400; delete: 204', async () => {
+    assert.equal((await f.app.inject({ url: '/v1/owners/alice/concepts/nope', headers: bearer(f.tokens.alice) })).statusCode, 404);
+    assert.equal((await f.app.inject({ method: 'PUT', url: '/v1/owners/alice/concepts/x', headers: bearer(f.tokens.alice), payload: { positives: [] } })).statusCode, 400);
+    assert.equal((await f.app.inject({ method: 'DELETE', url: '/v1/owners/alice/concepts/my%20dogs', headers: bearer(f.tokens.alice) })).statusCode, 204);
+    assert.equal((await f.app.inject({ url: '/v1/owners/alice/concepts', headers: bearer(f.tokens.alice) })).json().concepts.length, 0);
+  });
+});

@@ -1,0 +1,196 @@
+// Property and unit tests of the head math: logistic regression, thresholds, folds, head files and model binding.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { centreAndNormalise, meanVector } from '../../src/concepts/features.js';
+import { Head, HeadError, readHead, writeHead } from '../../src/concepts/head.js';
+import { balancedWeights, predict, sigmoid, trainDual, trainLogistic, trainPrimal } from '../../src/concepts/logistic.js';
+import { assignFolds, chooseThreshold, countAt, quality, shrunkThresholds } from '../../src/concepts/metrics.js';
+import { fit } from '../../src/concepts/train.js';
+import { tagEmbedding } from '../../src/concepts/tags.js';
+
+const MODEL = { id: 'mobilenetv2-12-int8', sha256: 'cc028fe6cae7bc11a4ff53cfc9b79c920e8be65ce33a904ec3e2a8f66d77f95f' };
+
+/** n unit vectors in `dim` dimensions around two class centres; label = which centre. */
+function twoClusters(n: number, dim: number, seed: number, spread = 0.3): { x: Float32Array; y: Float32Array } {
+  let s = seed >>> 0;
+  const rand = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+  const x = new Float32Array(n * dim);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = i % 2;
+    for (let f = 0; f < dim; f++) x[i * dim + f] = (f === 0 ? (y[i] ? 1 : -1) : 0) + spread * rand();
+    centreAndNormalise(x.subarray(i * dim, (i + 1) * dim), new Float32Array(dim), x, i * dim);
+  }
+  return { x, y };
+}
+
+describe('logistic regression', () => {
+  it('sigmoid is bounded, monotone and symmetric', () => {
+    fc.assert(
+      fc.property(fc.double({ min: -50, max: 50, noNaN: true }), fc.double({ min: 0, max: 10, noNaN: true }), (z, d) => {
+        const p = sigmoid(z);
+        assert.ok(p >= 0 && p <= 1);
+        assert.ok(sigmoid(z + d) >= p);
+        assert.ok(Math.abs(sigmoid(-z) - (1 - p)) < 1e-12);
+      }),
+    );
+  });
+
+  it('learns separable clusters, and its training loss falls', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1000 }), (seed) => {
+        const n = 40;
+        const dim = 8;
+        const { x, y } = twoClusters(n, dim, seed);
+        const w = balancedWeights(y, new Uint8Array(n).fill(1), n, 1);
+        const { model, curve } = trainLogistic(x, y, w, n, dim, 1, { iterations: 60, l2: 1e-3 });
+        const p = predict(model, x, n);
+        for (let i = 0; i < n; i++) assert.equal(p[i] >= 0.5, y[i] === 1, `example ${i}: ${p[i]}`);
+        assert.ok(curve.train[curve.train.length - 1] < curve.train[0]);
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  it('is deterministic: the same data gives the same weights bit for bit', () => {
+    const n = 30;
+    const dim = 16;
+    const { x, y } = twoClusters(n, dim, 7);
+    const w = balancedWeights(y, new Uint8Array(n).fill(1), n, 1);
+    const a = trainLogistic(x, y, w, n, dim, 1, { iterations: 40 });
+    const b = trainLogistic(x, y, w, n, dim, 1, { iterations: 40 });
+    assert.deepEqual(Buffer.from(a.model.weights.buffer), Buffer.from(b.model.weights.buffer));
+    assert.deepEqual(a.model.bias, b.model.bias);
+  });
+
+  it('the Gram (dual) and primal forms give the same head', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 4, max: 30 }), (seed, n) => {
+        const dim = 6;
+        const { x, y } = twoClusters(n, dim, seed, 1);
+        const w = balancedWeights(y, new Uint8Array(n).fill(1), n, 1);
+        const a = trainDual(x, y, w, n, dim, 1, { iterations: 30 }).model;
+        const b = trainPrimal(x, y, w, n, dim, 1, { iterations: 30 }).model;
+        for (let f = 0; f < dim; f++) assert.ok(Math.abs(a.weights[f] - b.weights[f]) < 1e-4, `${a.weights[f]} vs ${b.weights[f]}`);
+        assert.ok(Math.abs(a.bias[0] - b.bias[0]) < 1e-4);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('ignores unknown labels (weight 0) and balances classes per output', () => {
+    const y = Float32Array.from([1, 0, 0, 0, 1, 1]);
+    const known = Uint8Array.from([1, 1, 1, 1, 1, 0]);
+    const w = balancedWeights(y, known, 3, 2);
+    // output 0: rows 0 (pos), 1 (neg), 2 (pos) -> positives share 0.5, the negative gets 0.5
+    assert.deepEqual(Array.from(w.filter((_, i) => i % 2 === 0)), [0.25, 0.5, 0.25]);
+    // output 1: rows 0 (neg), 1 (neg), 2 unknown
+    assert.deepEqual(Array.from(w.filter((_, i) => i % 2 === 1)), [0.5, 0.5, 0]);
+  });
+});
+
+describe('thresholds', () => {
+  const arb = fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.boolean()), { minLength: 1, maxLength: 60 });
+  it('chooseThreshold reaches the best F1 over every cut', () => {
+    fc.assert(
+      fc.property(arb, (pairs) => {
+        const s = pairs.map((p) => p[0]);
+        const t = pairs.map((p) => p[1]);
+        const got = quality(countAt(s, t, chooseThreshold(s, t))).f1;
+        let best = 0;
+        for (const cut of [...s, 2]) best = Math.max(best, quality(countAt(s, t, cut)).f1);
+        assert.ok(Math.abs(got - best) < 1e-12, `${got} vs ${best}`);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('shrunk thresholds lie between the global and the own threshold', () => {
+    fc.assert(
+      fc.property(fc.array(arb, { minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 100 }), (cols, prior) => {
+        const columns = cols.map((pairs) => ({ scores: pairs.map((p) => p[0]), truth: pairs.map((p) => p[1]) }));
+        const { thresholds, global } = shrunkThresholds(columns, prior);
+        columns.forEach((c, j) => {
+          if (!c.truth.some(Boolean)) return;
+          const own = chooseThreshold(c.scores, c.truth, global);
+          assert.ok(thresholds[j] >= Math.min(own, global) - 1e-12 && thresholds[j] <= Math.max(own, global) + 1e-12);
+        });
+      }),
+    );
+  });
+
+  it('folds are a seeded, balanced partition', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 2, max: 10 }), fc.integer(), (n, k, seed) => {
+        const a = assignFolds(n, k, seed);
+        assert.deepEqual(a, assignFolds(n, k, seed));
+        const sizes = Array.from({ length: k }, (_, f) => a.filter((x) => x === f).length);
+        assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1);
+      }),
+    );
+  });
+});
+
+describe('heads', () => {
+  function smallHead(): Head {
+    const n = 20;
+    const dim = 6;
+    const { x, y } = twoClusters(n, dim, 3);
+    const embeddings = Array.from({ length: n }, (_, i) => x.slice(i * dim, (i + 1) * dim));
+    const f = fit({ embeddings, y, known: new Uint8Array(n).fill(1), k: 1 }, { l2: 1e-3, iterations: 50, folds: 2, seed: 1 });
+    return new Head('everyday', MODEL, [{ id: 'right', name: 'Right', wnid: 'n00000001', threshold: 0.5 }], f.mean, f.linear);
+  }
+
+  it('refuses embeddings of another model (id or sha256)', () => {
+    const head = smallHead();
+    const e = new Float32Array(6).fill(0.1);
+    assert.equal(head.score(e, MODEL).length, 1);
+    assert.throws(() => head.score(e, { id: 'shufflenet-v2-12-qdq', sha256: MODEL.sha256 }), (err: unknown) => err instanceof HeadError && err.code === 'wrong_model');
+    assert.throws(() => head.score(e, { id: MODEL.id, sha256: '0'.repeat(64) }), (err: unknown) => err instanceof HeadError && err.code === 'wrong_model');
+    assert.throws(() => tagEmbedding([head], e, { id: 'other', sha256: 'x' }), /cannot score embeddings of other/);
+    assert.throws(() => head.score(new Float32Array(5), MODEL), (err: unknown) => err instanceof HeadError && err.code === 'bad_embedding');
+  });
+
+  it('round-trips through its versioned file and scores the same', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pictograph-head-'));
+    try {
+      const head = smallHead();
+      await writeHead(join(dir, 'h.json'), head, '2026-01-01T00:00:00.000Z');
+      const back = await readHead(join(dir, 'h.json'));
+      assert.deepEqual(back.model, MODEL);
+      const e = Float32Array.from([0.9, 0.1, 0, 0, 0.1, 0]);
+      assert.deepEqual(back.score(e, MODEL), head.score(e, MODEL));
+      const tags = tagEmbedding([back], e, MODEL);
+      assert.deepEqual(tags.map((t) => t.id), ['right']);
+      assert.equal(tagEmbedding([back], Float32Array.from([-0.9, 0.1, 0, 0, 0.1, 0]), MODEL).length, 0);
+      assert.equal(tagEmbedding([back], Float32Array.from([-0.9, 0.1, 0, 0, 0.1, 0]), MODEL, { all: true }).length, 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses files of another format or version', () => {
+    const file = smallHead().toFile();
+    assert.throws(() => Head.fromFile({ ...file, version: 2 as 1 }), /version 2 is not supported/);
+    assert.throws(() => Head.fromFile({ ...file, format: 'x' as 'pictograph-head' }), /not a pictograph head/);
+    assert.throws(() => Head.fromFile({ ...file, bias: [] }), /sizes/);
+  });
+
+  it('centring then normalising gives unit vectors orthogonal-ish to the mean', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 4, maxLength: 4 }), { minLength: 2, maxLength: 10 }), (rows) => {
+        const x = Float32Array.from(rows.flat());
+        const mean = meanVector(x, rows.length, 4);
+        for (let i = 0; i < rows.length; i++) {
+          const v = centreAndNormalise(x.subarray(i * 4, i * 4 + 4), mean);
+          const norm = Math.hypot(...v);
+          assert.ok(norm === 0 || Math.abs(norm - 1) < 1e-5);
+        }
+      }),
+    );
+  });
+});
