@@ -3,7 +3,7 @@
 // webpload honours ANMF blending and dispose-to-background); APNG is not animated by libvips (it returns the
 // default image only), so its frames are composed here (apng.ts). Work and memory are bounded: frames past
 // the limits are not read, and the result says so.
-import sharp, { type Sharp } from 'sharp';
+import sharp, { type Metadata, type Sharp } from 'sharp';
 import { cropGeometry, PhotoError, toTensor, DEFAULT_MAX_BYTES } from './decode.js';
 import type { InputSpec } from './manifest.js';
 import { apngFrames, apngInfo } from './apng.js';
@@ -85,7 +85,7 @@ const describe = (input: Input): string => (typeof input === 'string' ? input : 
  * Reads the header only.
  */
 export async function animationInfo(input: Input): Promise<AnimationInfo | null> {
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     meta = await sharp(input, { limitInputPixels: false }).metadata();
   } catch {
