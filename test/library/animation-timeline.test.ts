@@ -3,13 +3,16 @@
 // and whose every segment's top label is the top label of its source photo classified alone.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { analyzeAnimation, type AnimationAnalysis } from '../../src/library/animation.js';
 import { analyzePrediction } from '../../src/taxonomy/analysis.js';
 import { loadTaxonomy, type Taxonomy } from '../../src/taxonomy/load.js';
 import { decodePhoto } from '../../src/vision/decode.js';
 import { Engine } from '../../src/vision/engine.js';
-import { photosDir, tempHome } from '../support/env.js';
+import { photosDir, repoRoot, tempHome } from '../support/env.js';
 import { buildAnimation, type Scene } from '../support/photo-animations.js';
 
 // Photos the model is sure about (top-1 >= 0.95), with different labels.
@@ -86,4 +89,38 @@ describe('concept timeline of animations made from real photos', () => {
       }
     });
   }
+});
+
+describe('pictograph classify --json on an animation', () => {
+  it('prints the timeline and the whole animation\'s labels; a single-frame GIF is a photo', async () => {
+    const home = tempHome();
+    try {
+      const built = await buildAnimation(
+        [
+          { photo: PHOTOS[4]!, delaysMs: [500, 500, 500] },
+          { photo: PHOTOS[6]!, delaysMs: [100, 100, 100, 100, 100] },
+          { photo: PHOTOS[2]!, delaysMs: [1000] },
+        ],
+        'gif',
+      );
+      const anim = join(home.home, 'anim.gif');
+      writeFileSync(anim, built.bytes);
+      const still = join(home.home, 'still.gif');
+      writeFileSync(still, (await buildAnimation([{ photo: PHOTOS[2]!, delaysMs: [100] }], 'gif')).bytes);
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), 'classify', '--json', anim, still], { cwd: repoRoot, env: home.env });
+      const [a, s] = stdout.trim().split('\n').map((l) => JSON.parse(l));
+      assert.ok(a.labels.length === 5 && a.hedged !== undefined);
+      assert.deepEqual(
+        a.timeline.segments.map((x: { start_ms: number; end_ms: number }) => [x.start_ms, x.end_ms]),
+        [[0, 1500], [1500, 2000], [2000, 3000]],
+      );
+      assert.equal(a.timeline.duration_ms, 3000);
+      assert.equal(a.timeline.frames, 9);
+      assert.equal(a.timeline.notice, null);
+      assert.equal(s.timeline, undefined);
+      assert.equal(s.labels[0].name, 'espresso');
+    } finally {
+      home.cleanup();
+    }
+  });
 });

@@ -43,7 +43,7 @@ export async function buildAnimation(scenes: Scene[], format: 'gif' | 'webp' | '
   } else {
     const raw = { raw: { width: ANIM_W, height: ANIM_H, channels: 4 as const } };
     const pngs = await Promise.all(frames.map((f) => sharp(f, raw).png({ compressionLevel: 1 }).toBuffer()));
-    const joined = sharp(pngs, { join: { animated: true } });
+    const joined = pngs.length === 1 ? sharp(pngs[0]) : sharp(pngs, { join: { animated: true } });
     bytes = format === 'gif' ? await joined.gif({ delay: delays, loop: 0, effort: 1 }).toBuffer() : await joined.webp({ delay: delays, loop: 0, quality: 85, effort: 1 }).toBuffer();
   }
   return { bytes, sceneStarts, frames: frames.length };
