@@ -11,6 +11,8 @@ import { readExif } from './exif.js';
 import { expandInputs } from '../vision/pipeline.js';
 import { ensureOwner, photoState, recordFailure, storePhoto, type PhotoFacts, type Visibility } from './store.js';
 import { saveThumbnail } from './thumbnails.js';
+import { timelineOf } from './photos.js';
+import { KEYFRAME_THUMB_SIZE } from './animation.js';
 
 /** A photo decoded, classified and analysed by one model (what the vision + taxonomy pipeline yields). */
 export interface RecognizedPhoto {
@@ -21,6 +23,8 @@ export interface RecognizedPhoto {
   /** WebP thumbnails by longest side (256 and 1024). */
   thumbnails: { size: number; webp: Buffer }[];
   analysis: PhotoAnalysis;
+  /** Animations: a WebP thumbnail per keyframe of `analysis.timeline`, in order. */
+  keyframeThumbnails?: Buffer[];
 }
 
 /** The recognition pipeline as ingest sees it; errors should carry a stable `code`. */
@@ -109,6 +113,7 @@ async function findReusable(db: LibraryDb, contentHash: string, model: ModelRef)
     nodeScores: nodes,
     categories: JSON.parse(row.categories),
     embedding: bytesToEmbedding(row.embedding),
+    timeline: await timelineOf(db, row.photo_id),
   };
   return { analysis, row };
 }
@@ -189,6 +194,12 @@ export async function ingestFiles(inputs: string[], opts: IngestOptions): Promis
     const seen = await recognizer.recognize(bytes);
     const thumbs = new Map<number, string>();
     for (const t of seen.thumbnails) thumbs.set(t.size, await saveThumbnail(media, hash, t.size, t.webp));
+    const timeline = seen.analysis.timeline;
+    if (timeline && seen.keyframeThumbnails) {
+      // Keyframe thumbnails are content-addressed too (`<sha256>-f<frame>-160.webp`), written before the rows.
+      const names = await Promise.all(seen.keyframeThumbnails.map((webp, i) => saveThumbnail(media, `${hash}-f${timeline.keyframes[i]!.frame}`, KEYFRAME_THUMB_SIZE, webp)));
+      seen.analysis.timeline = { ...timeline, keyframes: timeline.keyframes.map((k, i) => ({ ...k, thumb: names[i] ?? null })) };
+    }
     const facts: PhotoFacts = {
       ...base,
       width: seen.width,

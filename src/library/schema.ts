@@ -85,6 +85,19 @@ export interface TokensTable {
   created_at: string;
 }
 
+/** An animation's timeline (one per animated photo): JSON keyframes and segments, see taxonomy/timeline.ts. */
+export interface TimelinesTable {
+  photo_id: number;
+  duration_ms: number;
+  frames: number;
+  declared_frames: number;
+  notice: string | null;
+  /** JSON: TimelineKeyframe[] */
+  keyframes: string;
+  /** JSON: TimelineSegment[] */
+  segments: string;
+}
+
 export interface LibrarySchema {
   owners: OwnersTable;
   photos: PhotosTable;
@@ -93,6 +106,7 @@ export interface LibrarySchema {
   failures: FailuresTable;
   feedback: FeedbackTable;
   tokens: TokensTable;
+  timelines: TimelinesTable;
 }
 
 export type PhotoRow = Selectable<PhotosTable>;

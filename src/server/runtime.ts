@@ -110,8 +110,12 @@ export class ModelRuntime {
     const { engine, batcher } = this.current();
     return {
       model: { id: engine.model.id, sha256: engine.model.sha256 },
-      recognize: (bytes: Buffer): Promise<RecognizedPhoto> =>
-        recognizePhoto(bytes, engine, batcher, (prediction) => this.analyze(prediction, { target }), { maxBytes: this.config.maxImageBytes }),
+      recognize: async (bytes: Buffer): Promise<RecognizedPhoto> =>
+        recognizePhoto(bytes, engine, batcher, (prediction) => this.analyze(prediction, { target }), {
+          maxBytes: this.config.maxImageBytes,
+          // animations are analysed whole (keyframes, timeline) with the same taxonomy
+          analyzeOptions: { ...(await this.taxonomy(target)), top: 5 },
+        }),
     };
   }
 

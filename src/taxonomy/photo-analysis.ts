@@ -2,6 +2,7 @@
 // categories, plus the model's raw labels and embedding. It is the contract between recognition (vision +
 // taxonomy) and the photo library, which stores it as given.
 import type { Label, ModelRef } from '../vision/prediction.js';
+import type { Timeline } from './timeline.js';
 
 export type { Label, ModelRef } from '../vision/prediction.js';
 
@@ -40,4 +41,6 @@ export interface PhotoAnalysis {
   categories: CategoryScore[];
   /** Unit-length image embedding for similarity search. */
   embedding: Float32Array;
+  /** Animations only: keyframes and scenes; the fields above then describe the whole animation. */
+  timeline?: Timeline | null;
 }
