@@ -24,6 +24,8 @@ export interface AnimationAnalysis {
   probs: Float32Array;
   /** Frames run through the model. */
   inferences: number;
+  /** WebP thumbnails of the timeline's keyframes (longest side KEYFRAME_THUMB_SIZE), when asked for. */
+  keyframeThumbnails?: Buffer[];
 }
 
 export interface AnalyzeAnimationOptions {
@@ -33,19 +35,40 @@ export interface AnalyzeAnimationOptions {
   analyze: AnalyzeOptions;
   keyframes?: KeyframeOptions;
   limits?: AnimationLimits;
+  /** Make a WebP thumbnail of each keyframe (for the strip). */
+  keyframeThumbnails?: boolean;
 }
 
-export async function analyzeAnimation(input: string | Buffer, opts: AnalyzeAnimationOptions): Promise<AnimationAnalysis> {
+/** Animations decoded at once per process (each holds up to 64 MiB of frames, released when it is done): bounds memory under load. */
+export const MAX_ANIMATIONS_IN_FLIGHT = 2;
+let inFlight = 0;
+const waiting: Array<() => void> = [];
+
+async function slot<T>(work: () => Promise<T>): Promise<T> {
+  while (inFlight >= MAX_ANIMATIONS_IN_FLIGHT) await new Promise<void>((r) => waiting.push(r));
+  inFlight++;
+  try {
+    return await work();
+  } finally {
+    inFlight--;
+    waiting.shift()?.();
+  }
+}
+
+export function analyzeAnimation(input: string | Buffer, opts: AnalyzeAnimationOptions): Promise<AnimationAnalysis> {
+  return slot(() => analyzeOne(input, opts));
+}
+
+async function analyzeOne(input: string | Buffer, opts: AnalyzeAnimationOptions): Promise<AnimationAnalysis> {
   const animation = await decodeAnimation(input, opts.spec, opts.limits);
   const picked = await selectKeyframes(animation.frames, (indices) => opts.run(indices.map((i) => frameTensor(animation, i, opts.spec))), opts.keyframes);
   const { timeline, analysis, probs } = buildTimeline(
     { frames: animation.frames, declaredFrames: animation.declaredFrames, notice: animation.notice, evaluated: picked.evaluated, changes: picked.changes, keyframes: picked.keyframes },
     opts.analyze,
   );
-  return { animation, timeline, analysis, probs, inferences: picked.inferences };
-}
-
-/** WebP thumbnails of the timeline's keyframes, in keyframe order. */
-export async function keyframeThumbnails(a: AnimationAnalysis, size = KEYFRAME_THUMB_SIZE): Promise<Buffer[]> {
-  return Promise.all(a.timeline.keyframes.map(async (k) => (await frameThumbnail(a.animation, k.frame, size)).webp));
+  const keyframeThumbnails = opts.keyframeThumbnails
+    ? await Promise.all(timeline.keyframes.map(async (k) => (await frameThumbnail(animation, k.frame, KEYFRAME_THUMB_SIZE)).webp))
+    : undefined;
+  animation.base.pixels = []; // the frames are done with: release them before the next animation starts
+  return { animation, timeline, analysis, probs, inferences: picked.inferences, keyframeThumbnails };
 }

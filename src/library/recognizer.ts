@@ -6,7 +6,7 @@ import { MicroBatcher } from '../vision/batcher.js';
 import { decodePhoto } from '../vision/decode.js';
 import { Engine, type Prediction } from '../vision/engine.js';
 import type { PhotoAnalysis } from './analysis.js';
-import { analyzeAnimation, animationInfo, keyframeThumbnails } from './animation.js';
+import { analyzeAnimation, animationInfo } from './animation.js';
 import { hierarchyView } from './hierarchy-view.js';
 import { THUMBNAIL_SIZES, type PhotoRecognizer, type RecognizedPhoto } from './ingest.js';
 import type { TaxonomyView } from './taxonomy-view.js';
@@ -39,6 +39,7 @@ export async function recognizePhoto(
       run: (tensors) => Promise.all(tensors.map((t) => batcher.submit(t))),
       analyze: opts.analyzeOptions,
       limits: { maxBytes: opts.maxBytes },
+      keyframeThumbnails: true,
     });
     return {
       width: decoded.width,
@@ -47,7 +48,7 @@ export async function recognizePhoto(
       orientation: decoded.orientation,
       thumbnails: (decoded.thumbnails ?? []).map((t) => ({ size: t.size, webp: t.webp })),
       analysis: { ...a.analysis, timeline: a.timeline },
-      keyframeThumbnails: await keyframeThumbnails(a),
+      keyframeThumbnails: a.keyframeThumbnails,
     };
   }
   const analysis = await analyze(await batcher.submit(decoded.tensor));

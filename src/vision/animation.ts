@@ -31,7 +31,7 @@ export interface AnimationLimits {
   maxFrames?: number;
   /** Canvas pixels composed at most, all frames together (default 500 MP): bounds decode work. */
   maxWorkPixels?: number;
-  /** Bytes of model-sized frames kept in memory at most (default 128 MiB). */
+  /** Bytes of model-sized frames kept in memory at most (default 64 MiB). */
   maxFrameBytes?: number;
 }
 
@@ -40,7 +40,7 @@ export const DEFAULT_ANIMATION_LIMITS = {
   maxCanvasPixels: 4096 * 4096,
   maxFrames: 1000,
   maxWorkPixels: 500_000_000,
-  maxFrameBytes: 128 * 1024 * 1024,
+  maxFrameBytes: 64 * 1024 * 1024,
 } as const;
 
 /** What the header says about an animation. */
@@ -133,7 +133,18 @@ export async function decodeAnimation(input: Input, spec: InputSpec, limits: Ani
   if (bytes.length === 0) throw new PhotoError('empty_file', `${describe(input)}: file is empty (0 bytes)`);
   if (bytes.length > lim.maxBytes) throw new PhotoError('too_large', `${describe(input)}: ${bytes.length} bytes is over the limit of ${lim.maxBytes} bytes`);
   const info = await animationInfo(bytes);
-  if (!info) throw new PhotoError('unsupported_format', `${describe(input)}: not an animation (GIF, WebP or APNG with more than one frame)`);
+  if (!info) {
+    // Say why: a file libvips cannot read at all (a cut-short WebP) versus a still image.
+    const why = await sharp(bytes, { limitInputPixels: false }).metadata().then(
+      () => null,
+      (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '',
+    );
+    if (why !== null) {
+      const truncated = /truncat|premature|end of|unexpected end|out of data|short read/i.test(why);
+      throw new PhotoError(truncated ? 'truncated' : 'decode_failed', `${describe(input)}: cannot read the animation (${why})`);
+    }
+    throw new PhotoError('unsupported_format', `${describe(input)}: not an animation (GIF, WebP or APNG with more than one frame)`);
+  }
   const canvas = info.width * info.height;
   if (canvas <= 0) throw new PhotoError('decode_failed', `${describe(input)}: animation has no pixels`);
   if (canvas > lim.maxCanvasPixels) {

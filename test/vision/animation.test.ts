@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { animationInfo, decodeAnimation, effectiveDelayMs, frameTensor } from '../../src/vision/animation.js';
-import { PhotoError } from '../../src/vision/decode.js';
+import { decodePhoto, PhotoError } from '../../src/vision/decode.js';
 import type { InputSpec } from '../../src/vision/manifest.js';
 import { composeReference, encodeApng, encodeGif, encodeWebp, solid, type TestFrame } from './animation-fixtures.js';
 
@@ -111,6 +111,28 @@ describe('bad animations', () => {
     const anim = await decodeAnimation(file.subarray(0, file.length - 60), identity);
     assert.ok(anim.frames.length >= 1 && anim.frames.length < frames.length);
     assert.match(anim.notice ?? '', /truncated/);
+  });
+
+  it('a truncated animated WebP is refused or read up to its last complete frame, never a crash', async () => {
+    const file = await encodeWebp(S, S, frames.map((f) => (f.dispose === 'previous' ? { ...f, dispose: 'none' as const } : f)));
+    for (const cut of [file.length - 10, Math.floor(file.length * 0.6)]) {
+      try {
+        const anim = await decodeAnimation(file.subarray(0, cut), identity);
+        assert.ok(anim.frames.length >= 1 && anim.frames.length <= frames.length);
+        if (anim.frames.length < frames.length) assert.ok(anim.notice);
+      } catch (e) {
+        assert.ok(e instanceof PhotoError && (e.code === 'truncated' || e.code === 'decode_failed'), String(e));
+        assert.match(e.message, /cannot read the animation/);
+      }
+    }
+  });
+
+  it('videos get a clear "video needs ffmpeg" error', async () => {
+    const mp4 = Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypisom', 'latin1'), Buffer.alloc(200, 7)]);
+    const webm = Buffer.concat([Buffer.from([0x1a, 0x45, 0xdf, 0xa3]), Buffer.alloc(200, 7)]);
+    for (const [bytes, kind] of [[mp4, 'MP4'], [webm, 'WebM']] as const) {
+      await assert.rejects(decodePhoto(bytes, identity), (e: unknown) => e instanceof PhotoError && e.code === 'unsupported_format' && e.message.includes(kind) && /video needs ffmpeg/.test(e.message));
+    }
   });
 
   it('10,000 frames: bounded work, a truncation notice', async () => {
