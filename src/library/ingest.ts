@@ -119,6 +119,19 @@ async function findReusable(db: LibraryDb, contentHash: string, model: ModelRef)
 }
 
 /**
+ * Writes an animation's keyframe thumbnails (content-addressed, `<sha256>-f<frame>-160.webp`) before its rows
+ * are stored, and records their names in its timeline.
+ */
+export async function saveKeyframeThumbnails(media: string, contentHash: string, seen: RecognizedPhoto): Promise<void> {
+  const timeline = seen.analysis.timeline;
+  if (!timeline || !seen.keyframeThumbnails) return;
+  const names = await Promise.all(
+    seen.keyframeThumbnails.map((webp, i) => saveThumbnail(media, `${contentHash}-f${timeline.keyframes[i]!.frame}`, KEYFRAME_THUMB_SIZE, webp)),
+  );
+  seen.analysis.timeline = { ...timeline, keyframes: timeline.keyframes.map((k, i) => ({ ...k, thumb: names[i] ?? null })) };
+}
+
+/**
  * Ingests photos for an owner. Each photo's rows are written in one transaction after its thumbnails are
  * on disk, so an interrupted run (even `kill -9`) leaves only complete photos, and re-running skips them.
  * Bad files are recorded as failures with the reason and never stop the run.
@@ -194,12 +207,7 @@ export async function ingestFiles(inputs: string[], opts: IngestOptions): Promis
     const seen = await recognizer.recognize(bytes);
     const thumbs = new Map<number, string>();
     for (const t of seen.thumbnails) thumbs.set(t.size, await saveThumbnail(media, hash, t.size, t.webp));
-    const timeline = seen.analysis.timeline;
-    if (timeline && seen.keyframeThumbnails) {
-      // Keyframe thumbnails are content-addressed too (`<sha256>-f<frame>-160.webp`), written before the rows.
-      const names = await Promise.all(seen.keyframeThumbnails.map((webp, i) => saveThumbnail(media, `${hash}-f${timeline.keyframes[i]!.frame}`, KEYFRAME_THUMB_SIZE, webp)));
-      seen.analysis.timeline = { ...timeline, keyframes: timeline.keyframes.map((k, i) => ({ ...k, thumb: names[i] ?? null })) };
-    }
+    await saveKeyframeThumbnails(media, hash, seen);
     const facts: PhotoFacts = {
       ...base,
       width: seen.width,
