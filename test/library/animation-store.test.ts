@@ -98,6 +98,14 @@ describe('animations in the library', () => {
           assert.equal(thumb.headers['content-type'], 'image/webp');
           const missing = await app.inject({ url: `/v1/photos/${id}/keyframes/99`, headers: { authorization: `Bearer ${admin}` } });
           assert.equal(missing.statusCode, 404);
+          // POST /v1/classify: an animation's timeline, nothing stored
+          const { readFileSync } = await import('node:fs');
+          const cls = await app.inject({ method: 'POST', url: '/v1/classify', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/octet-stream' }, payload: readFileSync(file) });
+          assert.equal(cls.statusCode, 200, cls.body);
+          assert.deepEqual(
+            cls.json().timeline.segments.map((s: { start_ms: number }) => s.start_ms),
+            [0, 1200, 1600],
+          );
           // still photos have timeline null
           const still = await ingestFiles([join(photosDir, 'faces_puppy.jpg')], { owner: 'ann', recognizer: rec, db, env: ctx.env });
           const stillRes = await app.inject({ url: `/v1/photos/${still.photoIds[0]}`, headers: { authorization: `Bearer ${admin}` } });

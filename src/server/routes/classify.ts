@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireOwner } from '../auth.js';
 import { ApiError, badRequest, errorBodySchema } from '../errors.js';
-import { bearer, categorySchema, hedgedSchema, modelRefSchema, synsetRefSchema } from '../schemas.js';
+import { bearer, categorySchema, hedgedSchema, modelRefSchema, synsetRefSchema, timelineSchema } from '../schemas.js';
 
 interface ClassifyQuery {
   top: number;
@@ -47,6 +47,7 @@ export function registerClassifyRoutes(app: FastifyInstance): void {
               hedged: hedgedSchema,
               path: { type: 'array', items: synsetRefSchema },
               categories: { type: 'array', items: categorySchema },
+              timeline: { ...timelineSchema, description: 'Animations only (GIF, WebP, APNG): scenes and keyframes; the labels above are then the whole animation’s, weighted by time on screen.' },
             },
           },
           '4xx': errorBodySchema,
