@@ -92,7 +92,8 @@ export async function animationInfo(input: Input): Promise<AnimationInfo | null>
     return null; // not an image: decodePhoto says why
   }
   if (meta.format === 'png') {
-    const bytes = typeof input === 'string' ? await import('node:fs/promises').then((fs) => fs.readFile(input)) : input;
+    // acTL must come before the first IDAT: the head of the file is enough.
+    const bytes = typeof input === 'string' ? await readHead(input, APNG_HEAD_BYTES) : input;
     const info = apngInfo(bytes);
     return info && info.frames > 1 ? { format: 'png', width: info.width, height: info.height, frames: info.frames } : null;
   }
@@ -100,6 +101,20 @@ export async function animationInfo(input: Input): Promise<AnimationInfo | null>
     return { format: meta.format, width: meta.width ?? 0, height: meta.pageHeight ?? meta.height ?? 0, frames: meta.pages ?? 1 };
   }
   return null;
+}
+
+const APNG_HEAD_BYTES = 1024 * 1024;
+
+async function readHead(path: string, n: number): Promise<Buffer> {
+  const { open } = await import('node:fs/promises');
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
 }
 
 function timestamps(declared: number[]): { frames: AnimationFrame[]; durationMs: number } {
