@@ -23,6 +23,7 @@ const sections: Section[] = [
   { name: 'web', run: async () => (await import('./web.js')).benchWeb() },
   { name: 'scale', run: async (o) => (await import('./scale.js')).benchScale(o) },
   { name: 'concepts', run: async () => (await import('./concepts.js')).benchConcepts() },
+  { name: 'animation', run: async () => (await import('./animation.js')).benchAnimation() },
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

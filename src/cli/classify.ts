@@ -5,6 +5,7 @@ import { analyzePrediction, hedgedPath, loadTaxonomy, type Taxonomy } from '../t
 import { Engine, type ExecutionProvider, type Prediction } from '../vision/engine.js';
 import { DEFAULT_MODEL_ID } from '../vision/manifest.js';
 import { classifyFiles, expandInputs, type ClassifyItem } from '../vision/pipeline.js';
+import { analyzeAnimation, animationInfo, type Timeline } from '../library/animation.js';
 import { downloadProgress } from './models.js';
 import type { Head } from '../concepts/head.js';
 import { loadEverydayHead, tagEmbedding } from '../concepts/tags.js';
@@ -29,6 +30,8 @@ export interface ClassificationRecord {
   tags: Array<{ id: string; name: string; score: number }>;
   /** With `--all-scores`: every concept's score and threshold. */
   allScores?: Array<{ id: string; name: string; score: number; threshold: number }>;
+  /** Animations only: the concept timeline; `labels`, `hedged` and `categories` are then the whole animation's, weighted by time on screen. */
+  timeline?: Timeline;
 }
 
 export interface ClassificationFailure {
@@ -73,12 +76,43 @@ export function failureRecord(item: Extract<ClassifyItem, { error: unknown }>): 
   return { file: item.file, error: { code: item.error.code, message: item.error.message } };
 }
 
+/** An animation's record: the whole animation's labels (weighted by time on screen) and its timeline. */
+async function animationRecord(
+  file: string,
+  engine: Engine,
+  top: number,
+  taxonomy: Taxonomy,
+  heads: readonly Head[] = [],
+  opts: { allScores?: boolean } = {},
+): Promise<ClassificationRecord | ClassificationFailure> {
+  try {
+    const a = await analyzeAnimation(file, { spec: engine.model.spec.input, run: (t) => engine.run(t), analyze: { ...taxonomy, top } });
+    const model = { id: engine.model.id, sha256: engine.model.sha256 };
+    const timeline: Timeline = {
+      ...a.timeline,
+      segments: a.timeline.segments.map((s) => ({
+        ...s,
+        labels: s.labels.map((l) => ({ ...l, score: round(l.score) })),
+        hedged: s.hedged ? { ...s.hedged, score: round(s.hedged.score) } : null,
+      })),
+    };
+    return { ...classificationRecord(file, { model, probs: a.probs, embedding: a.analysis.embedding }, engine, top, taxonomy, heads, opts), timeline };
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    return { file, error: { code: typeof code === 'string' ? code : 'decode_failed', message: err instanceof Error ? err.message : String(err) } };
+  }
+}
+
 function tableRow(r: ClassificationRecord | ClassificationFailure, fileWidth: number): string {
   const file = r.file.length > fileWidth ? '…' + r.file.slice(r.file.length - fileWidth + 1) : r.file.padEnd(fileWidth);
   if ('error' in r) return `${file}  ERROR ${r.error.code}: ${r.error.message}`;
   const hedged = r.label.sure ? `[${r.label.text}]  ` : `[not sure: ${r.label.guesses.join('? ')}?]  `;
   const tags = r.tags.length > 0 ? `{${r.tags.map((t) => t.id).join(', ')}}  ` : '';
-  return `${file}  ${tags}${hedged}${r.labels.map((l) => `${l.name} ${(l.score * 100).toFixed(1)}%`).join(', ')}`;
+  const row = `${file}  ${tags}${hedged}${r.labels.map((l) => `${l.name} ${(l.score * 100).toFixed(1)}%`).join(', ')}`;
+  if (!r.timeline) return row;
+  const t = r.timeline;
+  const scenes = t.segments.map((s) => `  ${(s.start_ms / 1000).toFixed(2)}-${(s.end_ms / 1000).toFixed(2)} s  ${s.hedged ? `[${s.hedged.name}] ` : ''}${s.labels[0]?.name ?? ''}`);
+  return [row, ...scenes, ...(t.notice ? [`  (${t.notice})`] : [])].join('\n');
 }
 
 interface ClassifyCliOptions {
@@ -145,7 +179,10 @@ export function register(program: Command): void {
       let failed = 0;
       if (!o.json) console.log(`${'FILE'.padEnd(fileWidth)}  LABELS (${engine.model.id})`);
       for await (const item of classifyFiles(files, { engine })) {
-        const record = 'error' in item ? failureRecord(item) : classificationRecord(item.file, item.prediction, engine, top, taxonomy, heads, { allScores: o.allScores });
+        let record: ClassificationRecord | ClassificationFailure;
+        if ('error' in item) record = failureRecord(item);
+        else if (await animationInfo(item.file)) record = await animationRecord(item.file, engine, top, taxonomy, heads, { allScores: o.allScores });
+        else record = classificationRecord(item.file, item.prediction, engine, top, taxonomy, heads, { allScores: o.allScores });
         if ('error' in record) failed++;
         console.log(o.json ? JSON.stringify(record) : tableRow(record, fileWidth));
       }

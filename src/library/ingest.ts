@@ -15,6 +15,8 @@ import { discard, promote, stageFile, type Staged } from './media.js';
 import { thumbnailName } from './thumbnails.js';
 import { visibleTo, type Viewer } from './viewer.js';
 import { join } from 'node:path';
+import { timelineOf } from './photos.js';
+import { KEYFRAME_THUMB_SIZE } from './animation.js';
 
 /** A photo decoded, classified and analysed by one model (what the vision + taxonomy pipeline yields). */
 export interface RecognizedPhoto {
@@ -25,6 +27,8 @@ export interface RecognizedPhoto {
   /** WebP thumbnails by longest side (256 and 1024). */
   thumbnails: { size: number; webp: Buffer }[];
   analysis: PhotoAnalysis;
+  /** Animations: a WebP thumbnail per keyframe of `analysis.timeline`, in order. */
+  keyframeThumbnails?: Buffer[];
 }
 
 /** The recognition pipeline as ingest sees it; errors should carry a stable `code`. */
@@ -132,8 +136,32 @@ async function findReusable(db: LibraryDb, contentHash: string, model: ModelRef,
     tags: (await db.selectFrom('photo_tags').select(['concept_id', 'score']).where('photo_id', '=', row.photo_id).orderBy('score', 'desc').execute())
       .filter((t) => !t.concept_id.includes('/'))
       .map((t) => ({ id: t.concept_id, name: t.concept_id, score: t.score })),
+    timeline: await timelineOf(db, row.photo_id),
   };
   return { analysis, row };
+}
+
+/**
+ * Stages an animation's keyframe thumbnails (content-addressed, `<sha256>-f<frame>-160.webp`; promoted once its rows
+ * are stored, see media.ts) and records their names in its timeline.
+ */
+export async function stageKeyframeThumbnails(media: string, contentHash: string, seen: RecognizedPhoto): Promise<Staged[]> {
+  const timeline = seen.analysis.timeline;
+  if (!timeline || !seen.keyframeThumbnails) return [];
+  const staged: Staged[] = [];
+  const names: string[] = [];
+  try {
+    for (const [i, webp] of seen.keyframeThumbnails.entries()) {
+      const name = thumbnailName(`${contentHash}-f${timeline.keyframes[i]!.frame}`, KEYFRAME_THUMB_SIZE);
+      staged.push(await stageFile(join(media, name), webp));
+      names.push(name);
+    }
+  } catch (err) {
+    await Promise.all(staged.map((s) => discard(s)));
+    throw err;
+  }
+  seen.analysis.timeline = { ...timeline, keyframes: timeline.keyframes.map((k, i) => ({ ...k, thumb: names[i] ?? null })) };
+  return staged;
 }
 
 /**
@@ -226,6 +254,7 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
         staged.push(await stageFile(join(media, name), t.webp));
         thumbs.set(t.size, name);
       }
+      staged.push(...(await stageKeyframeThumbnails(media, hash, seen)));
     } catch (err) {
       await Promise.all(staged.map((s) => discard(s)));
       throw err;

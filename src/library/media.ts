@@ -122,6 +122,10 @@ export async function referencedMedia(db: LibraryDb, media: string): Promise<Set
     if (rows.length < 5000) break;
     after = rows[rows.length - 1]!.id;
   }
+  // Animations' keyframe thumbnails, named in their timelines.
+  for (const t of await db.selectFrom('timelines').select('keyframes').execute()) {
+    for (const k of JSON.parse(t.keyframes) as Array<{ thumb?: string | null }>) if (k.thumb) refs.add(resolve(root, k.thumb));
+  }
   return refs;
 }
 

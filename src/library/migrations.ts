@@ -190,6 +190,25 @@ export function libraryMigrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('feedback').addColumn('concept_id', 'text').execute();
       },
     },
+    // Animations (issue 15): an animation is a photo with a timeline; its analysis row holds the whole
+    // animation's labels, and this row its keyframes and scenes (JSON). Deleted with the photo.
+    '0015_issue15_timeline': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('timelines')
+          .addColumn('photo_id', 'integer', (c) => c.primaryKey().references('photos.id').onDelete('cascade'))
+          .addColumn('duration_ms', 'integer', (c) => c.notNull())
+          .addColumn('frames', 'integer', (c) => c.notNull())
+          .addColumn('declared_frames', 'integer', (c) => c.notNull())
+          .addColumn('notice', 'text')
+          .addColumn('keyframes', 'text', (c) => c.notNull())
+          .addColumn('segments', 'text', (c) => c.notNull())
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable('timelines').execute();
+      },
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 // Photo queries: pages of photos (optionally under a synset, best first, keyset-paged), one photo's detail, similar photos.
 import type { CategoryScore, HedgedLabel, Label, ModelRef } from './analysis.js';
+import type { Timeline } from '../taxonomy/timeline.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { LibraryDb } from './db.js';
 import { bytesToEmbedding } from './embedding.js';
@@ -213,6 +214,22 @@ export interface PhotoDetail extends PhotoSummary {
   /** Highest node scores, best first. */
   nodeScores: { wnid: string; score: number }[];
   analyzedAt: string;
+  /** Animations: keyframes and scenes (null for a still photo). */
+  timeline: Timeline | null;
+}
+
+/** A photo's stored timeline, or null when it is not an animation. */
+export async function timelineOf(db: LibraryDb, photoId: number): Promise<Timeline | null> {
+  const row = await db.selectFrom('timelines').selectAll().where('photo_id', '=', photoId).executeTakeFirst();
+  if (!row) return null;
+  return {
+    duration_ms: row.duration_ms,
+    frames: row.frames,
+    declared_frames: row.declared_frames,
+    notice: row.notice,
+    keyframes: JSON.parse(row.keyframes) as Timeline['keyframes'],
+    segments: JSON.parse(row.segments) as Timeline['segments'],
+  };
 }
 
 /** One photo, if `viewer` may see it; otherwise `not_found` (never "forbidden"). */
@@ -246,6 +263,7 @@ export async function photoDetail(db: LibraryDb, viewer: Viewer, photoId: number
     path: t && summary.hedged ? primaryPath(t, summary.hedged.wnid).map((w) => ({ wnid: w, name: t.name(w) ?? w })) : [],
     nodeScores: nodes.map((n) => ({ wnid: n.wnid, score: n.score })),
     analyzedAt: row.analyzed_at,
+    timeline: await timelineOf(db, photoId),
   };
 }
 

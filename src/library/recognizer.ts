@@ -1,11 +1,12 @@
 // The real recognition pipeline behind ingest: vision decode (one decode -> tensor + thumbnails), micro-batched
 // inference, and the taxonomy's analysis (labels, hedged label, node scores, categories).
 import { loadTaxonomy, type Taxonomy } from '../taxonomy/load.js';
-import { analyzePrediction } from '../taxonomy/analysis.js';
+import { analyzePrediction, type AnalyzeOptions } from '../taxonomy/analysis.js';
 import { MicroBatcher } from '../vision/batcher.js';
 import { decodePhoto } from '../vision/decode.js';
 import { Engine, type Prediction } from '../vision/engine.js';
 import type { PhotoAnalysis } from './analysis.js';
+import { analyzeAnimation, animationInfo } from './animation.js';
 import { hierarchyView } from './hierarchy-view.js';
 import { THUMBNAIL_SIZES, type PhotoRecognizer, type RecognizedPhoto } from './ingest.js';
 import type { TaxonomyView } from './taxonomy-view.js';
@@ -29,9 +30,29 @@ export async function recognizePhoto(
   engine: Engine,
   batcher: MicroBatcher,
   analyze: (prediction: Prediction) => PhotoAnalysis | Promise<PhotoAnalysis>,
-  opts: { maxBytes?: number } = {},
+  opts: { maxBytes?: number; analyzeOptions?: AnalyzeOptions } = {},
 ): Promise<RecognizedPhoto> {
   const decoded = await decodePhoto(bytes, engine.model.spec, { thumbnails: [...THUMBNAIL_SIZES], maxBytes: opts.maxBytes });
+  if (opts.analyzeOptions && (await animationInfo(bytes))) {
+    // An animation: the photo thumbnails show its first frame; the analysis is the whole animation's, with
+    // its timeline; keyframes go through the same micro-batcher as photos.
+    const a = await analyzeAnimation(bytes, {
+      spec: engine.model.spec.input,
+      run: (tensors) => Promise.all(tensors.map((t) => batcher.submit(t))),
+      analyze: opts.analyzeOptions,
+      limits: { maxBytes: opts.maxBytes },
+      keyframeThumbnails: true,
+    });
+    return {
+      width: decoded.width,
+      height: decoded.height,
+      format: decoded.format,
+      orientation: decoded.orientation,
+      thumbnails: (decoded.thumbnails ?? []).map((t) => ({ size: t.size, webp: t.webp })),
+      analysis: { ...a.analysis, timeline: a.timeline },
+      keyframeThumbnails: a.keyframeThumbnails,
+    };
+  }
   const analysis = await analyze(await batcher.submit(decoded.tensor));
   return {
     width: decoded.width,
@@ -55,10 +76,16 @@ export function recognizerFor(engine: Engine, taxonomy: Taxonomy, opts: { top?: 
     view: hierarchyView(taxonomy.hierarchy),
     batcher,
     recognize: (bytes: Buffer): Promise<RecognizedPhoto> =>
-      recognizePhoto(bytes, engine, batcher, (prediction) => ({
-        ...analyzePrediction(prediction, { ...taxonomy, top: opts.top ?? 5, model }),
-        tags: tagEmbedding(heads, prediction.embedding, prediction.model).map(({ id, name, score }) => ({ id, name, score })),
-      })),
+      recognizePhoto(
+        bytes,
+        engine,
+        batcher,
+        (prediction) => ({
+          ...analyzePrediction(prediction, { ...taxonomy, top: opts.top ?? 5, model }),
+          tags: tagEmbedding(heads, prediction.embedding, prediction.model).map(({ id, name, score }) => ({ id, name, score })),
+        }),
+        { analyzeOptions: { ...taxonomy, top: opts.top ?? 5, model } },
+      ),
     async close() {
       await batcher.drain();
       await engine.close();

@@ -3,7 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { PhotoAnalysis } from './analysis.js';
 import type { LibraryDb } from './db.js';
-import type { IngestError, PhotoRecognizer } from './ingest.js';
+import { stageKeyframeThumbnails, type IngestError, type PhotoRecognizer } from './ingest.js';
+import { promote } from './media.js';
+import { mediaDir } from '../config/paths.js';
 import { replaceAnalysis } from './store.js';
 
 export interface ReindexSummary {
@@ -23,7 +25,13 @@ export interface ReindexSummary {
  */
 export async function reindexPhotos(
   db: LibraryDb,
-  opts: { recognizer: PhotoRecognizer; concurrency?: number; onProgress?: (p: { total: number; done: number; failed: number }) => void },
+  opts: {
+    recognizer: PhotoRecognizer;
+    concurrency?: number;
+    onProgress?: (p: { total: number; done: number; failed: number }) => void;
+    /** Where animations' keyframe thumbnails go (the media dir of this env). */
+    env?: NodeJS.ProcessEnv;
+  },
 ): Promise<ReindexSummary> {
   const started = performance.now();
   const model = opts.recognizer.model;
@@ -44,7 +52,12 @@ export async function reindexPhotos(
       try {
         let pending = byHash.get(photo.content_hash);
         if (!pending) {
-          pending = readFile(photo.original_path).then(async (bytes) => (await opts.recognizer.recognize(bytes)).analysis);
+          pending = readFile(photo.original_path).then(async (bytes) => {
+            const seen = await opts.recognizer.recognize(bytes);
+            // Content-addressed keyframe files; if the analysis is never stored they are orphans `doctor` removes.
+            for (const staged of await stageKeyframeThumbnails(mediaDir(opts.env), photo.content_hash, seen)) await promote(staged);
+            return seen.analysis;
+          });
           byHash.set(photo.content_hash, pending);
         }
         await replaceAnalysis(db, photo.id, await pending);

@@ -157,6 +157,19 @@ export interface ConceptsTable {
   updated_at: string;
 }
 
+/** An animation's timeline (one per animated photo): JSON keyframes and segments, see taxonomy/timeline.ts. */
+export interface TimelinesTable {
+  photo_id: number;
+  duration_ms: number;
+  frames: number;
+  declared_frames: number;
+  notice: string | null;
+  /** JSON: TimelineKeyframe[] */
+  keyframes: string;
+  /** JSON: TimelineSegment[] */
+  segments: string;
+}
+
 export interface LibrarySchema {
   photo_tags: PhotoTagsTable;
   concepts: ConceptsTable;
@@ -171,6 +184,7 @@ export interface LibrarySchema {
   sign_in_codes: SignInCodesTable;
   concept_counts: ConceptCountsTable;
   library_meta: LibraryMetaTable;
+  timelines: TimelinesTable;
 }
 
 export type PhotoRow = Selectable<PhotosTable>;

@@ -114,6 +114,7 @@ async function writeAnalysis(tx: Transaction<LibrarySchema>, photo: LockedPhoto,
   deltas.add(photo.owner_id, photo.visibility, contributionOf(a), 1);
   await tx.deleteFrom('node_scores').where('photo_id', '=', photoId).execute();
   await tx.deleteFrom('photo_tags').where('photo_id', '=', photoId).execute();
+  await tx.deleteFrom('timelines').where('photo_id', '=', photoId).execute();
   await tx.deleteFrom('analyses').where('photo_id', '=', photoId).execute();
   await tx
     .insertInto('analyses')
@@ -133,6 +134,21 @@ async function writeAnalysis(tx: Transaction<LibrarySchema>, photo: LockedPhoto,
       created_at: nowIso(),
     })
     .execute();
+  if (a.timeline) {
+    const t = a.timeline;
+    await tx
+      .insertInto('timelines')
+      .values({
+        photo_id: photoId,
+        duration_ms: Math.round(t.duration_ms),
+        frames: t.frames,
+        declared_frames: t.declared_frames,
+        notice: t.notice,
+        keyframes: JSON.stringify(t.keyframes),
+        segments: JSON.stringify(t.segments),
+      })
+      .execute();
+  }
   const seen = new Set<string>();
   const rows: { photo_id: number; wnid: string; score: number }[] = [];
   for (const n of a.nodeScores) {

@@ -10,6 +10,7 @@ import type { PhotoAnalysis } from '../library/analysis.js';
 import { hierarchyView } from '../library/hierarchy-view.js';
 import type { PhotoRecognizer, RecognizedPhoto } from '../library/ingest.js';
 import { recognizePhoto } from '../library/recognizer.js';
+import { analyzeAnimation, animationInfo, type Timeline } from '../library/animation.js';
 import type { TaxonomyView } from '../library/taxonomy-view.js';
 import type { ServerConfig } from './config.js';
 import { loadEverydayHead, tagEmbedding } from '../concepts/tags.js';
@@ -38,6 +39,8 @@ export interface Classification {
   categories: PhotoAnalysis['categories'];
   /** Everyday concepts at or above their calibrated threshold, best first. */
   tags: Array<{ id: string; name: string; score: number }>;
+  /** Animations: the concept timeline (labels above are then the whole animation's). */
+  timeline?: Omit<Timeline, 'keyframes'> & { keyframes: Array<{ frame: number; t_ms: number; reason: string; thumbnail: null }> };
 }
 
 interface Loaded {
@@ -113,8 +116,12 @@ export class ModelRuntime {
     const { engine, batcher } = this.current();
     return {
       model: { id: engine.model.id, sha256: engine.model.sha256 },
-      recognize: (bytes: Buffer): Promise<RecognizedPhoto> =>
-        recognizePhoto(bytes, engine, batcher, (prediction) => this.analyze(prediction, { target }), { maxBytes: this.config.maxImageBytes }),
+      recognize: async (bytes: Buffer): Promise<RecognizedPhoto> =>
+        recognizePhoto(bytes, engine, batcher, (prediction) => this.analyze(prediction, { target }), {
+          maxBytes: this.config.maxImageBytes,
+          // animations are analysed whole (keyframes, timeline) with the same taxonomy
+          analyzeOptions: { ...(await this.taxonomy(target)), top: 5 },
+        }),
     };
   }
 
@@ -203,6 +210,25 @@ export class ModelRuntime {
   async classify(image: Buffer, opts: ClassifyOptions = {}): Promise<Classification> {
     const prediction = await this.predict(image, opts.model);
     const taxonomy = await this.taxonomy(opts.target);
+    if (await animationInfo(image)) {
+      const { engine, batcher } = this.current();
+      const a = await analyzeAnimation(image, {
+        spec: engine.model.spec.input,
+        run: (tensors) => Promise.all(tensors.map((t) => batcher.submit(t))),
+        analyze: { ...taxonomy, top: opts.top ?? 5 },
+        limits: { maxBytes: this.config.maxImageBytes },
+      });
+      const analysis = a.analysis;
+      return {
+        model: { id: prediction.model.id, sha256: prediction.model.sha256 },
+        concepts: analysis.labels.map((l) => ({ id: l.wnid, name: l.name, value: l.score })),
+        hedged: analysis.hedged,
+        path: analysis.hedged ? hedgedPath(taxonomy.hierarchy, analysis.hedged.wnid, taxonomy.policy) : [],
+        categories: analysis.categories,
+        tags: await this.tags({ ...prediction, probs: a.probs, embedding: analysis.embedding }),
+        timeline: { ...a.timeline, keyframes: a.timeline.keyframes.map((k) => ({ frame: k.frame, t_ms: k.t_ms, reason: k.reason, thumbnail: null })) },
+      };
+    }
     const analysis = analyzePrediction(prediction, { ...taxonomy, top: opts.top ?? 5 });
     return {
       model: { id: prediction.model.id, sha256: prediction.model.sha256 },

@@ -63,6 +63,47 @@ export const photoSummarySchema = {
   properties: photoSummaryProperties,
 } as const;
 
+/** An animation's concept timeline (null for still photos). */
+export const timelineSchema = {
+  type: 'object',
+  nullable: true,
+  required: ['duration_ms', 'frames', 'declared_frames', 'notice', 'keyframes', 'segments'],
+  properties: {
+    duration_ms: { type: 'integer', description: 'Time on screen of the frames read (delays under 20 ms count as 100 ms, as in browsers).' },
+    frames: { type: 'integer', description: 'Frames read.' },
+    declared_frames: { type: 'integer', description: 'Frames the file declares (more than `frames` when limits or truncation cut it short).' },
+    notice: { type: 'string', nullable: true, description: 'Why frames were left out, or null.' },
+    keyframes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['frame', 't_ms', 'reason', 'thumbnail'],
+        properties: {
+          frame: { type: 'integer' },
+          t_ms: { type: 'number' },
+          reason: { type: 'string', enum: ['start', 'change', 'time'] },
+          thumbnail: { type: 'string', nullable: true },
+        },
+      },
+    },
+    segments: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['start_ms', 'end_ms', 'frame', 'labels', 'hedged', 'tags'],
+        properties: {
+          start_ms: { type: 'number' },
+          end_ms: { type: 'number' },
+          frame: { type: 'integer' },
+          labels: { type: 'array', items: scoredSynsetSchema },
+          hedged: hedgedSchema,
+          tags: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
+  },
+} as const;
+
 export const wnidPattern = '^n[0-9]{8}$';
 export const ownerNamePattern = '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$';
 

@@ -2,6 +2,7 @@
 // categories, plus the model's raw labels and embedding. It is the contract between recognition (vision +
 // taxonomy) and the photo library, which stores it as given.
 import type { Label, ModelRef } from '../vision/prediction.js';
+import type { Timeline } from './timeline.js';
 
 export type { Label, ModelRef } from '../vision/prediction.js';
 
@@ -42,6 +43,8 @@ export interface PhotoAnalysis {
   embedding: Float32Array;
   /** Concepts at or above their calibrated threshold, best first (absent when no head was loaded). */
   tags?: PhotoTag[];
+  /** Animations only: keyframes and scenes; the fields above then describe the whole animation. */
+  timeline?: Timeline | null;
 }
 
 /** A concept scored by a head on the embedding (everyday: "beach"; custom: "OWNER/NAME"). */

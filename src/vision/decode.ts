@@ -3,6 +3,7 @@
 import { open as openFile, stat } from 'node:fs/promises';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import type { InputSpec, ModelSpec } from './manifest.js';
+import { videoKind, videoMessage } from './video.js';
 
 export type PhotoErrorCode =
   | 'not_found'
@@ -162,6 +163,8 @@ export async function decodePhoto(input: Input, spec: ModelSpec | InputSpec, opt
   try {
     meta = await sharp(input, { limitInputPixels: false }).metadata();
   } catch (err) {
+    const video = await videoKind(input);
+    if (video) throw new PhotoError('unsupported_format', videoMessage(describeInput(input), video));
     throw fromSharpError(err, input);
   }
   const format = photoFormat(meta);

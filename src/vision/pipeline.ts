@@ -7,7 +7,7 @@ import { decodePhoto, PhotoError, type DecodedPhoto, type PhotoErrorCode } from 
 import type { Engine, Prediction } from './engine.js';
 import { MicroBatcher } from './batcher.js';
 
-export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.jpe', '.png', '.webp', '.avif', '.tif', '.tiff', '.gif']);
+export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.jpe', '.png', '.apng', '.webp', '.avif', '.tif', '.tiff', '.gif']);
 
 export type ClassifyItem =
   | { file: string; decoded?: DecodedPhoto; prediction: Prediction }

@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireOwner } from '../auth.js';
 import { ApiError, badRequest, errorBodySchema, multipartError } from '../errors.js';
-import { bearer, categorySchema, hedgedSchema, modelRefSchema, synsetRefSchema } from '../schemas.js';
+import { bearer, categorySchema, hedgedSchema, modelRefSchema, synsetRefSchema, timelineSchema } from '../schemas.js';
 
 interface ClassifyQuery {
   top: number;
@@ -56,6 +56,7 @@ export function registerClassifyRoutes(app: FastifyInstance): void {
                   properties: { id: { type: 'string' }, name: { type: 'string' }, score: { type: 'number' } },
                 },
               },
+              timeline: { ...timelineSchema, description: 'Animations only (GIF, WebP, APNG): scenes and keyframes; the labels above are then the whole animation’s, weighted by time on screen.' },
             },
           },
           '4xx': errorBodySchema,

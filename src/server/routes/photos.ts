@@ -19,6 +19,7 @@ import {
   photoSummaryProperties,
   photoSummarySchema,
   synsetRefSchema,
+  timelineSchema,
   wnidPattern,
 } from '../schemas.js';
 import { discardUploads, receiveUploads, ingestUploads } from '../uploads.js';
@@ -45,6 +46,7 @@ export const photoDetailSchema = {
     categories: { type: 'array', items: categorySchema },
     similar: { type: 'array', items: photoSummarySchema },
     original: { type: 'string' },
+    timeline: timelineSchema,
     feedback: {
       type: 'array',
       items: {
@@ -148,6 +150,25 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
       if (!name) throw new ApiError(404, 'thumbnail_missing', `Photo ${photo.id} has no thumbnail.`);
       const file = insideMedia(ctx, name);
       return sendFile(reply, file, 'image/webp', photo.visibility, `"${name.replace(/[^\w.-]/g, '')}"`);
+    },
+  );
+
+  app.get<{ Params: { id: number; n: number } }>(
+    '/v1/photos/:id/keyframes/:n',
+    {
+      schema: {
+        summary: 'A WebP thumbnail of keyframe n (from 0) of an animation’s timeline.',
+        tags: ['photos'],
+        security: bearer,
+        params: { type: 'object', required: ['id', 'n'], properties: { id: { type: 'integer', minimum: 1 }, n: { type: 'integer', minimum: 0, maximum: 10000 } } },
+        response: errors,
+      },
+    },
+    async (req, reply) => {
+      const photo = await photoDetail(db, req.caller.viewer, req.params.id, { nodes: 0 });
+      const name = photo.timeline?.keyframes[req.params.n]?.thumb;
+      if (!name) throw new ApiError(404, 'thumbnail_missing', `Photo ${photo.id} has no keyframe ${req.params.n}.`);
+      return sendFile(reply, insideMedia(ctx, name), 'image/webp', photo.visibility, `"${name.replace(/[^\w.-]/g, '')}"`);
     },
   );
 
@@ -295,6 +316,17 @@ export async function photoDetailResponse(ctx: ServerContext, caller: Caller, id
     categories: photo.categories,
     similar: similar.map(photoSummary),
     original: `${photoUrl(photo.id)}/original`,
+    timeline: photo.timeline
+      ? {
+          ...photo.timeline,
+          keyframes: photo.timeline.keyframes.map((k, i) => ({
+            frame: k.frame,
+            t_ms: k.t_ms,
+            reason: k.reason,
+            thumbnail: k.thumb ? `${photoUrl(photo.id)}/keyframes/${i}` : null,
+          })),
+        }
+      : null,
     feedback: feedback.map((f) => ({ correct: f.correct, wnid: f.wnid, name: f.wnid ? (view?.name(f.wnid) ?? null) : null, owner: f.owner, at: f.at })),
   };
 }

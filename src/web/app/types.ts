@@ -24,6 +24,17 @@ export interface Category { id: string; name: string; wnid: string; score?: numb
 
 export interface FeedbackEntry { correct: boolean; wnid: string | null; name?: string | null; owner: string | null; at: string }
 
+export interface TimelineSegment { start_ms: number; end_ms: number; frame: number; labels: ScoredLabel[]; hedged: Hedged | null; tags: string[] }
+
+export interface Timeline {
+  duration_ms: number;
+  frames: number;
+  declared_frames: number;
+  notice: string | null;
+  keyframes: Array<{ frame: number; t_ms: number; reason: 'start' | 'change' | 'time'; thumbnail: string | null }>;
+  segments: TimelineSegment[];
+}
+
 export interface PhotoDetail extends PhotoSummary {
   taken_at: string | null;
   camera: string | null;
@@ -33,6 +44,8 @@ export interface PhotoDetail extends PhotoSummary {
   similar: PhotoSummary[];
   original: string;
   feedback: FeedbackEntry[];
+  /** Animations: keyframes and scenes (null for still photos). */
+  timeline?: Timeline | null;
 }
 
 export interface PhotoPage { photos: PhotoSummary[]; next_cursor: string | null }

@@ -5,6 +5,7 @@ import { Bar } from '../components/Bar.js';
 import { Loaded, useAsync } from '../components/async.js';
 import { Feedback } from '../components/Feedback.js';
 import { PhotoGrid } from '../components/PhotoGrid.js';
+import { TimelineStrip } from '../components/Timeline.js';
 import { href } from '../routes.js';
 
 /**
@@ -27,7 +28,13 @@ export function PhotoPage({ id }: { id: string }) {
               <div class="photo-layout">
                 <figure class="photo-figure">
                   <img
-                    src={p.thumbnail_large}
+                    // an animation plays from its original file (browsers animate GIF, WebP and APNG)
+                    src={p.timeline ? p.original : p.thumbnail_large}
+                    data-testid={p.timeline ? 'player' : undefined}
+                    onError={(e) => {
+                      const img = e.currentTarget;
+                      if (img.src !== new URL(p.thumbnail_large, location.href).href) img.src = p.thumbnail_large;
+                    }}
                     alt={title}
                     width={p.width}
                     height={p.height}
@@ -38,6 +45,7 @@ export function PhotoPage({ id }: { id: string }) {
                     {p.taken_at && <> · {new Date(p.taken_at).toLocaleDateString()}</>}
                     {p.camera && <> · {p.camera}</>} · <a href={p.original}>original</a>
                   </figcaption>
+                  {p.timeline && <TimelineStrip timeline={p.timeline} />}
                 </figure>
                 <div class="photo-info">
                   {p.hedged ? (
