@@ -14,6 +14,7 @@ const commandModules: Array<() => Promise<{ register: (program: Command) => void
   () => import('./query.js'),
   () => import('./serve.js'),
   () => import('./tokens.js'),
+  () => import('./worker.js'),
 ];
 
 // `pictograph ... | head` closes stdout early: stop quietly instead of crashing on EPIPE.

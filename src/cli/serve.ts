@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { openLibrary } from '../library/db.js';
 import { createServer } from '../server/app.js';
+import { createModelServer, defaultModelLoader } from '../server/model-server.js';
 import { serverConfig, type ClassifyAccess } from '../server/config.js';
 import { loadTaxonomy } from '../taxonomy/analysis.js';
 import { Engine } from '../vision/engine.js';
@@ -19,6 +20,8 @@ export interface ServeOptions {
   threads?: string;
   web?: string | false;
   logLevel: string;
+  role?: string;
+  adminToken?: string;
 }
 
 export function register(program: Command): void {
@@ -37,8 +40,12 @@ export function register(program: Command): void {
     .option('--web <dir>', 'folder of the built web app (default: dist/web when present)')
     .option('--no-web', 'serve the API only')
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
+    .option('--role <role>', 'library (API + web app on the database) or model (classification only, no database)', 'library')
+    .option('--admin-token <token>', 'model role: token for /admin (drain, model change); default PICTOGRAPH_ADMIN_TOKEN, else loopback only')
     .action(async (opts: ServeOptions) => {
-      await serve(opts);
+      if (opts.role === 'model') await serveModel(opts);
+      else if (opts.role === undefined || opts.role === 'library') await serve(opts);
+      else throw new Error('--role must be library or model');
     });
 }
 
@@ -96,6 +103,45 @@ export async function serve(opts: ServeOptions): Promise<string> {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   const address = await app.listen({ port, host: opts.host });
   app.log.info({ database: lib.dialect, classify: classifyAccess }, 'pictograph API listening; the model loads in the background');
+  return address;
+}
+
+/**
+ * `serve --role model`: classification only (POST /v1/analyze, /v1/classify), no database. SIGTERM drains it
+ * (readyz 503), lets requests in flight finish, then exits.
+ */
+export async function serveModel(opts: ServeOptions): Promise<string> {
+  const port = parseIntOption('--port', opts.port, 0, 65535);
+  const target = Number(opts.target);
+  if (!(target > 0 && target < 1)) throw new Error('--target must be between 0 and 1 (e.g. 0.9)');
+  const env = process.env;
+  const threads = opts.threads !== undefined ? parseIntOption('--threads', opts.threads, 1, 1024) : undefined;
+  const { app } = await createModelServer({
+    modelId: opts.model ?? env.PICTOGRAPH_MODEL,
+    env,
+    load: defaultModelLoader(env, { threads, target }),
+    adminToken: opts.adminToken ?? (env.PICTOGRAPH_ADMIN_TOKEN || undefined),
+    batch: {
+      maxQueue: parseIntOption('--max-queue', opts.maxQueue ?? '256', 1, 100000),
+      maxBatch: parseIntOption('--max-batch', opts.maxBatch ?? '16', 1, 256),
+      maxWaitMs: 3,
+    },
+    logger: { level: opts.logLevel },
+  });
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'draining: finishing requests in flight');
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  const address = await app.listen({ port, host: opts.host });
+  app.log.info('pictograph model server listening; the model loads in the background');
   return address;
 }
 
