@@ -4,6 +4,7 @@
 // while draining; work in flight finishes. The admin routes drain it and swap its model for a rollout; a
 // model that fails to load leaves the old one serving.
 import { timingSafeEqual } from 'node:crypto';
+import { hostname } from 'node:os';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { analyzePrediction, hedgedPath, loadTaxonomy, type Taxonomy } from '../taxonomy/analysis.js';
 import { MicroBatcher } from '../vision/batcher.js';
@@ -249,7 +250,9 @@ export async function createModelServer(opts: ModelServerOptions = {}): Promise<
   });
 
   let closing = false;
-  app.addHook('onSend', async (_req, reply) => {
+  app.addHook('onSend', async (req, reply) => {
+    // Which server answered (behind a balancer): host name and port.
+    reply.header('x-served-by', `${hostname()}:${req.socket.localPort ?? ''}`);
     if (closing) reply.header('connection', 'close');
   });
   app.addHook('preClose', async () => {
