@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { openLibrary } from '../library/db.js';
 import { createServer } from '../server/app.js';
 import { createModelServer, defaultModelLoader } from '../server/model-server.js';
+import { JobQueue, queueOptionsFromEnv } from '../jobs/queue.js';
+import { modelServersFromEnv, remoteRecognizer } from '../library/remote-recognizer.js';
 import { serverConfig, type ClassifyAccess } from '../server/config.js';
 import { loadTaxonomy } from '../taxonomy/analysis.js';
 import { Engine } from '../vision/engine.js';
@@ -22,6 +24,7 @@ export interface ServeOptions {
   logLevel: string;
   role?: string;
   adminToken?: string;
+  queue?: boolean;
 }
 
 export function register(program: Command): void {
@@ -40,6 +43,7 @@ export function register(program: Command): void {
     .option('--web <dir>', 'folder of the built web app (default: dist/web when present)')
     .option('--no-web', 'serve the API only')
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
+    .option('--queue', 'library role: uploads become jobs for `pictograph worker`s (needs DATABASE_URL); GET /v1/jobs shows progress')
     .option('--role <role>', 'library (API + web app on the database) or model (classification only, no database)', 'library')
     .option('--admin-token <token>', 'model role: token for /admin (drain, model change); default PICTOGRAPH_ADMIN_TOKEN, else loopback only')
     .action(async (opts: ServeOptions) => {
@@ -73,10 +77,17 @@ export async function serve(opts: ServeOptions): Promise<string> {
     logger: { level: opts.logLevel },
     ...(opts.web === false ? { webRoot: null } : typeof opts.web === 'string' ? { webRoot: opts.web } : {}),
   });
+  const queueOptions = opts.queue ? queueOptionsFromEnv(env) : undefined;
+  if (opts.queue && !queueOptions) throw new Error('--queue needs PostgreSQL: set DATABASE_URL');
+  const queue = queueOptions ? await JobQueue.open(queueOptions) : undefined;
+  const servers = modelServersFromEnv(env);
+  const recognizer = servers.length > 0 ? await remoteRecognizer({ urls: servers, maxBytes: config.maxImageBytes }) : undefined;
   const app = await createServer({
     db: lib.db,
     env,
     config,
+    queue,
+    recognizer,
     load: async () => {
       const engine = await Engine.load({ modelId: opts.model, env, threads });
       const taxonomy = await loadTaxonomy({ modelId: engine.model.id, target, env });
@@ -90,6 +101,7 @@ export async function serve(opts: ServeOptions): Promise<string> {
     app.log.info({ signal }, 'shutting down: finishing requests in flight');
     app
       .close()
+      .then(() => queue?.close())
       .then(() => lib.close())
       .then(
         () => process.exit(0),
@@ -102,7 +114,7 @@ export async function serve(opts: ServeOptions): Promise<string> {
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   const address = await app.listen({ port, host: opts.host });
-  app.log.info({ database: lib.dialect, classify: classifyAccess }, 'pictograph API listening; the model loads in the background');
+  app.log.info({ database: lib.dialect, classify: classifyAccess, queue: Boolean(queue), modelServers: servers }, 'pictograph API listening; the model loads in the background');
   return address;
 }
 

@@ -43,9 +43,9 @@ export function register(program: Command): void {
     .action(async (o: { concurrency: string; model?: string; modelServers?: string }) => {
       const concurrency = Number(o.concurrency);
       if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new Error('--concurrency must be an integer from 1 to 256');
+      const queue = await openQueue({ supervise: true });
       const lib = await openLibrary();
       const recognizer = await clusterRecognizer(o);
-      const queue = await openQueue({ supervise: true });
       const worker = await startWorker({ db: lib.db, queue, recognizer }, {
         concurrency,
         onJob: (kind, r) => {

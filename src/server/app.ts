@@ -20,12 +20,19 @@ import { registerPhotoRoutes } from './routes/photos.js';
 import { registerConceptRoutes } from './routes/concepts.js';
 import { registerOwnerRoutes } from './routes/owners.js';
 import { registerFeedbackRoutes } from './routes/feedback.js';
+import { registerJobRoutes } from './routes/jobs.js';
+import type { JobQueue } from '../jobs/queue.js';
+import type { PhotoRecognizer } from '../library/ingest.js';
 
 export interface CreateServerOptions extends RuntimeSource {
   db: LibraryDb;
   config?: Partial<ServerConfig>;
   /** Environment for the Pictograph home (media folder, model mirror); defaults to process.env. */
   env?: NodeJS.ProcessEnv;
+  /** The job queue: uploads become ingest jobs for workers, and GET /v1/jobs shows progress. */
+  queue?: JobQueue;
+  /** Classify uploads with model servers instead of the in-process model. */
+  recognizer?: PhotoRecognizer;
 }
 
 /** Everything route handlers share. */
@@ -37,6 +44,9 @@ export interface ServerContext {
   env: NodeJS.ProcessEnv;
   /** Where thumbnails and uploaded originals live. */
   mediaDir: string;
+  queue?: JobQueue;
+  /** Model servers' recognizer, when configured (else the runtime's in-process one). */
+  recognizer?: PhotoRecognizer;
 }
 
 declare module 'fastify' {
@@ -64,7 +74,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
   });
-  const ctx: ServerContext = { db: opts.db, config, metrics, runtime, env, mediaDir: mediaDir(env) };
+  const ctx: ServerContext = { db: opts.db, config, metrics, runtime, env, mediaDir: mediaDir(env), queue: opts.queue, recognizer: opts.recognizer };
   app.decorate('pictograph', ctx);
   app.decorateRequest('caller', null as never);
   app.decorateRequest('startedAt', 0n);
@@ -128,6 +138,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   registerConceptRoutes(app);
   registerOwnerRoutes(app);
   registerFeedbackRoutes(app);
+  registerJobRoutes(app);
 
   // Graceful shutdown: while closing, answers in flight tell keep-alive clients to go, so the server does not
   // wait out their idle timeout; the runtime closes after the last request.

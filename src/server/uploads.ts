@@ -3,7 +3,9 @@
 // which stores each photo with its complete analysis in one transaction.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
+import type { JobQueue } from '../jobs/queue.js';
+import { DEFAULT_MODEL_ID } from '../vision/manifest.js';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { ServerContext } from './app.js';
 import { ingestFiles } from '../library/ingest.js';
@@ -108,7 +110,7 @@ export async function ingestUploads(
   received: ReceivedUploads,
   log?: FastifyBaseLogger,
 ): Promise<UploadResult[]> {
-  const recognizer = ctx.runtime.recognizer();
+  const recognizer = ctx.recognizer ?? ctx.runtime.recognizer();
   const viewer = ownerViewer(owner.id);
   return mapPool(received.files, UPLOAD_CONCURRENCY, async (f): Promise<UploadResult> => {
     if (!f.path) return { file: f.file, error: f.error ?? { code: 'upload_failed', message: 'The file was not received.' } };
@@ -158,5 +160,28 @@ async function mapPool<T, R>(items: T[], limit: number, fn: (item: T) => Promise
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export interface QueuedUpload {
+  file: string;
+  /** The ingest job (its id is the same for the same owner, content and model: uploading twice adds nothing). */
+  job?: { id: string; created: boolean };
+  error?: { code: string; message: string };
+}
+
+/** With a queue: each received original becomes an ingest job for the workers (they read the shared media folder). */
+export async function enqueueUploads(ctx: ServerContext, queue: JobQueue, owner: { name: string }, received: ReceivedUploads): Promise<QueuedUpload[]> {
+  const model = ctx.recognizer?.model.id ?? ctx.runtime.defaultModelId() ?? DEFAULT_MODEL_ID;
+  const out: QueuedUpload[] = [];
+  for (const f of received.files) {
+    if (!f.path) {
+      out.push({ file: f.file, error: f.error ?? { code: 'upload_failed', message: 'The file was not received.' } });
+      continue;
+    }
+    // storeOriginal keeps each original under originals/<2>/<sha256>/.
+    const hash = basename(dirname(f.path));
+    out.push({ file: f.file, job: await queue.submitIngest({ owner: owner.name, path: f.path, hash, visibility: received.visibility, model }) });
+  }
   return out;
 }

@@ -15,6 +15,11 @@ import { JobQueue, jobId } from '../../src/jobs/queue.js';
 import { submitIngest } from '../../src/jobs/submit.js';
 import { runIngestJob, startWorker } from '../../src/jobs/worker.js';
 import { calibImages, tempHome } from '../support/env.js';
+import { createServer } from '../../src/server/app.js';
+import { createToken } from '../../src/library/tokens.js';
+import { ensureOwner } from '../../src/library/store.js';
+import { multipart } from '../server/images.js';
+import { readFileSync } from 'node:fs';
 import { pgUrl } from '../library/support.js';
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
@@ -131,5 +136,35 @@ describe('job queue on PostgreSQL', { skip: pgUrl ? false : 'PICTOGRAPH_TEST_DAT
     const failures = await lib.db.selectFrom('failures').select(['path', 'code']).execute();
     assert.ok(failures.some((f) => f.path === bad && f.code !== 'model_unavailable'));
     assert.equal((await lib.db.selectFrom('photos as p').innerJoin('owners as o', 'o.id', 'p.owner_id').where('o.name', '=', owner).select('p.id').execute()).length, 0);
+  });
+
+  it('uploads become jobs when the server has a queue; GET /v1/jobs shows their progress per owner', async () => {
+    const app = await createServer({ db: lib.db, engine: recognizer.engine, taxonomy: recognizer.taxonomy, env: h.env, queue, config: { webRoot: null } });
+    try {
+      const carol = await ensureOwner(lib.db, 'carol');
+      const token = (await createToken(lib.db, { ownerId: carol })).token;
+      const names = readdirSync(calibImages).sort().slice(10, 12);
+      const form = multipart(names.map((n) => ({ name: 'file', filename: n, type: 'image/jpeg', data: readFileSync(join(calibImages, n)) })));
+      const send = () => app.inject({ method: 'POST', url: '/v1/photos', headers: { authorization: `Bearer ${token}`, 'content-type': form.contentType }, payload: form.body });
+      const res = await send();
+      assert.equal(res.statusCode, 202, res.body);
+      const jobs = (res.json() as { jobs: Array<{ file: string; job: { id: string; created: boolean } }> }).jobs;
+      assert.deepEqual(jobs.map((j) => [j.file, j.job.created]), names.map((n) => [n, true]));
+      const again = await send();
+      assert.deepEqual((again.json() as { jobs: Array<{ job: { created: boolean } }> }).jobs.map((j) => j.job.created), [false, false], 'uploading twice adds no job');
+      const progress = async () => (await app.inject({ method: 'GET', url: '/v1/jobs', headers: { authorization: `Bearer ${token}` } })).json() as { queues: { ingest: { created: number; completed: number } } };
+      assert.equal((await progress()).queues.ingest.created, 2);
+      const worker = await startWorker({ db: lib.db, queue, recognizer, env: h.env }, { concurrency: 2 });
+      try {
+        await until("carol's jobs", async () => (await progress()).queues.ingest.completed === 2);
+      } finally {
+        await worker.stop();
+      }
+      const stored = await lib.db.selectFrom('photos').select('id').where('owner_id', '=', carol).execute();
+      assert.equal(stored.length, 2);
+      assert.equal((await app.inject({ method: 'GET', url: '/v1/jobs' })).statusCode, 401);
+    } finally {
+      await app.close();
+    }
   });
 });

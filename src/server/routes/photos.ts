@@ -21,7 +21,7 @@ import {
   synsetRefSchema,
   wnidPattern,
 } from '../schemas.js';
-import { receiveUploads, ingestUploads } from '../uploads.js';
+import { enqueueUploads, receiveUploads, ingestUploads } from '../uploads.js';
 import type { ServerContext } from '../app.js';
 import type { Caller } from '../auth.js';
 
@@ -188,16 +188,37 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
               },
             },
           },
+          202: {
+            description: 'With a job queue (a cluster): one ingest job per file; follow them at GET /v1/jobs.',
+            type: 'object',
+            properties: {
+              jobs: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    file: { type: 'string' },
+                    job: { type: 'object', properties: { id: { type: 'string' }, created: { type: 'boolean' } } },
+                    error: errorBodySchema.properties.error,
+                  },
+                },
+              },
+            },
+          },
           ...errors,
         },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const owner = requireOwner(req);
       if (!req.isMultipart()) {
         throw new ApiError(415, 'unsupported_media_type', 'Upload photos as multipart/form-data with one or more `file` fields.');
       }
       const received = await receiveUploads(ctx, req);
+      if (ctx.queue) {
+        // A cluster: workers classify and store; answer at once with the jobs (follow them at GET /v1/jobs).
+        return reply.code(202).send({ jobs: await enqueueUploads(ctx, ctx.queue, owner, received) });
+      }
       const results = await ingestUploads(ctx, owner, received, req.log);
       // Nothing could be classified because the queue was full: shed the whole request like classify does.
       if (results.length > 0 && results.every((r) => r.error?.code === 'queue_full')) {
