@@ -19,6 +19,7 @@ const sections: Section[] = [
   { name: 'library', run: async (o) => (await import('./library.js')).benchLibrary(o) },
   { name: 'server', run: async (o) => (await import('./server.js')).benchServer(o) },
   { name: 'web', run: async () => (await import('./web.js')).benchWeb() },
+  { name: 'cluster', run: async (o) => (await import('./cluster.js')).benchCluster(o) },
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .requiredOption('--owner <name>', 'whose photos these are')
     .option('--public', 'make the photos visible to everyone (default: private)')
     .option('--keep-gps', 'keep GPS coordinates from EXIF (dropped by default)')
-    .option('-m, --model <id>', 'model id', DEFAULT_MODEL_ID)
+    .option('-m, --model <id>', 'model id (default PICTOGRAPH_MODEL, else mobilenetv2-12-int8)', process.env.PICTOGRAPH_MODEL || DEFAULT_MODEL_ID)
     .option('--concurrency <n>', 'photos in flight at once (default: 4 x cores)')
     .option('--queue', 'submit one job per photo to the PostgreSQL queue (DATABASE_URL) for `pictograph worker`s instead of ingesting here')
     .option('--json', 'print the summary as JSON')
