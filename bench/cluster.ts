@@ -159,7 +159,7 @@ export async function benchCluster(opts: BenchOptions): Promise<Record<string, u
     // (c) Throughput: the same number of new photos with 1 worker, then with 2.
     const other = join(shared, 'data', 'photos', 'images');
     const otherFiles = readdirSync(other).sort().map((f) => join(other, f));
-    const n = Math.min(60, Math.floor(otherFiles.length / 2));
+    const n = Math.min(Number(process.env.PICTOGRAPH_BENCH_CLUSTER_PHOTOS ?? 24), Math.floor(otherFiles.length / 2));
     const throughput: Record<string, number> = {};
     for (const count of [1, 2]) {
       for (let i = 0; i < count; i++) if (!workers[i] || workers[i]!.exitCode !== null) startWorkerProc(i);

@@ -167,4 +167,32 @@ describe('job queue on PostgreSQL', { skip: pgUrl ? false : 'PICTOGRAPH_TEST_DAT
       await app.close();
     }
   });
+
+  it('reindex runs as background jobs: one reclassify job per photo, old results readable until each is redone', async () => {
+    const before = await lib.db.selectFrom('analyses').select(['photo_id', 'model_id']).execute();
+    assert.ok(before.length >= 6);
+    assert.ok(before.every((a) => a.model_id === recognizer.model.id));
+    const r = await queue.submitReindex({ model: 'shufflenet-v2-12-qdq' });
+    assert.equal(r.created, true);
+    assert.equal((await queue.submitReindex({ model: 'shufflenet-v2-12-qdq' })).created, false, 'the same minute: the same job');
+    // Until a worker runs, every photo keeps its analysis.
+    assert.equal((await lib.db.selectFrom('analyses').select('photo_id').execute()).length, before.length);
+    const next = await loadRecognizer({ env: h.env, modelId: 'shufflenet-v2-12-qdq' });
+    const worker = await startWorker({ db: lib.db, queue, recognizer: next, env: h.env }, { concurrency: 2 });
+    try {
+      await until('the reindex', async () => {
+        const p = await queue.progress({ failures: 0 });
+        return p.queues.reindex!.completed === 1 && (await queue.idle(['reindex', 'reclassify']));
+      });
+    } finally {
+      await worker.stop();
+      await next.close();
+    }
+    const afterwards = await lib.db.selectFrom('analyses').select(['photo_id', 'model_id']).execute();
+    assert.deepEqual(afterwards.map((a) => a.photo_id).sort(), before.map((a) => a.photo_id).sort());
+    assert.ok(afterwards.every((a) => a.model_id === 'shufflenet-v2-12-qdq'));
+    const p = await queue.progress();
+    assert.equal(p.queues.reclassify!.completed, before.length);
+    assert.equal(p.queues.reclassify!.failed, 0);
+  });
 });
