@@ -81,13 +81,13 @@ export async function serve(opts: ServeOptions): Promise<string> {
   if (opts.queue && !queueOptions) throw new Error('--queue needs PostgreSQL: set DATABASE_URL');
   const queue = queueOptions ? await JobQueue.open(queueOptions) : undefined;
   const servers = modelServersFromEnv(env);
-  const recognizer = servers.length > 0 ? await remoteRecognizer({ urls: servers, maxBytes: config.maxImageBytes }) : undefined;
+  const modelServers = servers.length > 0 ? await remoteRecognizer({ urls: servers, maxBytes: config.maxImageBytes }) : undefined;
   const app = await createServer({
     db: lib.db,
     env,
     config,
     queue,
-    recognizer,
+    modelServers,
     load: async () => {
       const engine = await Engine.load({ modelId: opts.model, env, threads });
       const taxonomy = await loadTaxonomy({ modelId: engine.model.id, target, env });

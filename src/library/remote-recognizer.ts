@@ -42,6 +42,8 @@ export interface RemoteRecognizer extends PhotoRecognizer {
   /** The model of the latest answer (or of the first server's /readyz). */
   readonly model: ModelRef;
   urls: readonly string[];
+  /** A model server's POST /v1/classify answer (the library server's classify shape). */
+  classify(bytes: Buffer, top?: number): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -80,7 +82,8 @@ export async function remoteRecognizer(opts: RemoteRecognizerOptions): Promise<R
   }
   const thumbSpec = modelSpec();
 
-  async function analyzeRemote(bytes: Buffer): Promise<PhotoAnalysis> {
+  /** POSTs the photo to `path` on the next server, moving on past refusals and 429/502/503/504. */
+  async function postRemote(path: string, bytes: Buffer): Promise<unknown> {
     let last = 'no answer';
     for (let round = 0; round < rounds; round++) {
       if (round > 0) await new Promise((r) => setTimeout(r, 500 * round));
@@ -88,7 +91,7 @@ export async function remoteRecognizer(opts: RemoteRecognizerOptions): Promise<R
         const url = urls[next++ % urls.length]!;
         let res: Response;
         try {
-          res = await fetch(`${url}/v1/analyze`, {
+          res = await fetch(`${url}${path}`, {
             method: 'POST',
             headers: { 'content-type': 'application/octet-stream' },
             body: bytes,
@@ -99,11 +102,7 @@ export async function remoteRecognizer(opts: RemoteRecognizerOptions): Promise<R
           continue;
         }
         const text = await res.text();
-        if (res.ok) {
-          const a = analysisFromWire(JSON.parse(text) as WireAnalysis);
-          model = a.model;
-          return a;
-        }
+        if (res.ok) return JSON.parse(text) as unknown;
         let code = 'model_server_error';
         let message = text.slice(0, 300);
         try {
@@ -117,10 +116,16 @@ export async function remoteRecognizer(opts: RemoteRecognizerOptions): Promise<R
           last = `${url}: ${res.status} ${code}`;
           continue;
         }
-        throw new ModelServerError(code, `model server ${url}: ${message}`);
+        throw Object.assign(new ModelServerError(code, `model server ${url}: ${message}`), { status: res.status });
       }
     }
     throw new ModelServerError('model_unavailable', `no model server could classify the photo (${last})`);
+  }
+
+  async function analyzeRemote(bytes: Buffer): Promise<PhotoAnalysis> {
+    const a = analysisFromWire((await postRemote('/v1/analyze', bytes)) as WireAnalysis);
+    model = a.model;
+    return a;
   }
 
   return {
@@ -140,6 +145,9 @@ export async function remoteRecognizer(opts: RemoteRecognizerOptions): Promise<R
         thumbnails: (decoded.thumbnails ?? []).map((t) => ({ size: t.size, webp: t.webp })),
         analysis,
       };
+    },
+    async classify(bytes: Buffer, top = 5): Promise<unknown> {
+      return postRemote(`/v1/classify?top=${top}`, bytes);
     },
     async close() {},
   };

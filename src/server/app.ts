@@ -22,7 +22,7 @@ import { registerOwnerRoutes } from './routes/owners.js';
 import { registerFeedbackRoutes } from './routes/feedback.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import type { JobQueue } from '../jobs/queue.js';
-import type { PhotoRecognizer } from '../library/ingest.js';
+import type { RemoteRecognizer } from '../library/remote-recognizer.js';
 
 export interface CreateServerOptions extends RuntimeSource {
   db: LibraryDb;
@@ -31,8 +31,8 @@ export interface CreateServerOptions extends RuntimeSource {
   env?: NodeJS.ProcessEnv;
   /** The job queue: uploads become ingest jobs for workers, and GET /v1/jobs shows progress. */
   queue?: JobQueue;
-  /** Classify uploads with model servers instead of the in-process model. */
-  recognizer?: PhotoRecognizer;
+  /** Model servers: uploads and POST /v1/classify use them instead of the in-process model. */
+  modelServers?: RemoteRecognizer;
 }
 
 /** Everything route handlers share. */
@@ -45,8 +45,8 @@ export interface ServerContext {
   /** Where thumbnails and uploaded originals live. */
   mediaDir: string;
   queue?: JobQueue;
-  /** Model servers' recognizer, when configured (else the runtime's in-process one). */
-  recognizer?: PhotoRecognizer;
+  /** Model servers, when configured (else the runtime's in-process model). */
+  modelServers?: RemoteRecognizer;
 }
 
 declare module 'fastify' {
@@ -74,7 +74,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
   });
-  const ctx: ServerContext = { db: opts.db, config, metrics, runtime, env, mediaDir: mediaDir(env), queue: opts.queue, recognizer: opts.recognizer };
+  const ctx: ServerContext = { db: opts.db, config, metrics, runtime, env, mediaDir: mediaDir(env), queue: opts.queue, modelServers: opts.modelServers };
   app.decorate('pictograph', ctx);
   app.decorateRequest('caller', null as never);
   app.decorateRequest('startedAt', 0n);

@@ -110,7 +110,7 @@ export async function ingestUploads(
   received: ReceivedUploads,
   log?: FastifyBaseLogger,
 ): Promise<UploadResult[]> {
-  const recognizer = ctx.recognizer ?? ctx.runtime.recognizer();
+  const recognizer = ctx.modelServers ?? ctx.runtime.recognizer();
   const viewer = ownerViewer(owner.id);
   return mapPool(received.files, UPLOAD_CONCURRENCY, async (f): Promise<UploadResult> => {
     if (!f.path) return { file: f.file, error: f.error ?? { code: 'upload_failed', message: 'The file was not received.' } };
@@ -172,7 +172,7 @@ export interface QueuedUpload {
 
 /** With a queue: each received original becomes an ingest job for the workers (they read the shared media folder). */
 export async function enqueueUploads(ctx: ServerContext, queue: JobQueue, owner: { name: string }, received: ReceivedUploads): Promise<QueuedUpload[]> {
-  const model = ctx.recognizer?.model.id ?? ctx.runtime.defaultModelId() ?? DEFAULT_MODEL_ID;
+  const model = ctx.modelServers?.model.id ?? ctx.runtime.defaultModelId() ?? DEFAULT_MODEL_ID;
   const out: QueuedUpload[] = [];
   for (const f of received.files) {
     if (!f.path) {

@@ -11,6 +11,11 @@ import { remoteRecognizer } from '../../src/library/remote-recognizer.js';
 import { createModelServer, defaultModelLoader, type ModelHost } from '../../src/server/model-server.js';
 import { rollout, serverStatus } from '../../src/server/rollout.js';
 import { calibImages, tempHome } from '../support/env.js';
+import { openLibrary } from '../../src/library/db.js';
+import { ensureOwner } from '../../src/library/store.js';
+import { createToken } from '../../src/library/tokens.js';
+import { createServer } from '../../src/server/app.js';
+import { multipart } from './images.js';
 
 const photos = readdirSync(calibImages).sort().slice(0, 4).map((f) => readFileSync(join(calibImages, f)));
 
@@ -125,5 +130,33 @@ describe('model server', () => {
     assert.equal(st.model?.id, 'shufflenet-v2-12-qdq');
     const after = await post(`${a.url}/v1/classify`, photos[0]!);
     assert.equal(((await after.json()) as { model: { id: string } }).model.id, 'shufflenet-v2-12-qdq');
+  });
+
+  it('a library server with model servers classifies and ingests uploads through them', async () => {
+    // The rollout above left this server on shufflenet; the library server's own model is mobilenet.
+    const a = servers.find((s) => s.host.model()?.id === 'shufflenet-v2-12-qdq')!;
+    assert.ok(a);
+    const env = { ...h.env, DATABASE_URL: '' };
+    const lib = await openLibrary({ env });
+    const app = await createServer({ db: lib.db, engine: local.engine, taxonomy: local.taxonomy, env, config: { webRoot: null }, modelServers: await remoteRecognizer({ urls: [a.url] }) });
+    try {
+      const res = await app.inject({ method: 'POST', url: '/v1/classify?top=3', headers: { 'content-type': 'image/jpeg' }, payload: photos[1]! });
+      assert.equal(res.statusCode, 200, res.body);
+      const body = res.json() as { model: { id: string }; concepts: unknown[] };
+      assert.equal(body.model.id, 'shufflenet-v2-12-qdq');
+      assert.equal(body.concepts.length, 3);
+      const direct = await (await post(`${a.url}/v1/classify?top=3`, photos[1]!)).json();
+      assert.deepEqual(body, direct);
+      const owner = await ensureOwner(lib.db, 'dee');
+      const token = (await createToken(lib.db, { ownerId: owner })).token;
+      const form = multipart([{ name: 'file', filename: 'x.jpg', type: 'image/jpeg', data: photos[2]! }]);
+      const up = await app.inject({ method: 'POST', url: '/v1/photos', headers: { authorization: `Bearer ${token}`, 'content-type': form.contentType }, payload: form.body });
+      assert.equal(up.statusCode, 200, up.body);
+      const stored = await lib.db.selectFrom('analyses').select('model_id').execute();
+      assert.deepEqual(stored.map((r) => r.model_id), ['shufflenet-v2-12-qdq']);
+    } finally {
+      await app.close();
+      await lib.close();
+    }
   });
 });
