@@ -10,13 +10,16 @@ import { loadRecognizer, type LoadedRecognizer } from '../../src/library/recogni
 import { remoteRecognizer } from '../../src/library/remote-recognizer.js';
 import { createModelServer, defaultModelLoader, type ModelHost } from '../../src/server/model-server.js';
 import { rollout, serverStatus } from '../../src/server/rollout.js';
-import { calibImages, tempHome } from '../support/env.js';
+import { calibImages, repoRoot, tempHome } from '../support/env.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { openLibrary } from '../../src/library/db.js';
 import { ensureOwner } from '../../src/library/store.js';
 import { createToken } from '../../src/library/tokens.js';
 import { createServer } from '../../src/server/app.js';
 import { multipart } from './images.js';
 
+const exec = promisify(execFile);
 const photos = readdirSync(calibImages).sort().slice(0, 4).map((f) => readFileSync(join(calibImages, f)));
 
 async function startModelServer(env: NodeJS.ProcessEnv, opts: { batch?: { maxWaitMs?: number; maxBatch?: number }; refuse?: string } = {}) {
@@ -113,6 +116,16 @@ describe('model server', () => {
       assert.equal(st.ready, true);
       assert.deepEqual(st.model, old);
     }
+
+    // The same through the command line: exit code 1, the reason in the JSON result.
+    const cli = await exec(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), 'rollout', '--model', 'no-such-model', '--servers', `${a.url},${b.url}`, '--json'], { cwd: repoRoot, env: h.env }).then(
+      () => ({ code: 0, out: '' }),
+      (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
+    );
+    assert.equal(cli.code, 1);
+    const parsed = JSON.parse(cli.out) as { ok: boolean; steps: Array<{ ok: boolean; from: string }> };
+    assert.deepEqual([parsed.ok, parsed.steps.length, parsed.steps[0]!.from], [false, 1, old.id]);
+    assert.deepEqual((await serverStatus(a.url)).model, old);
 
     // The first server takes the new model, the second cannot load it: the first is rolled back.
     const partial = await rollout({ servers: [a.url, b.url], model: 'shufflenet-v2-12-qdq' });
