@@ -7,6 +7,8 @@ import { loadRecognizer } from '../library/recognizer.js';
 import { sweepMedia } from '../library/media.js';
 import { mediaDir } from '../config/paths.js';
 import { DEFAULT_MODEL_ID } from '../vision/manifest.js';
+import { submitIngest } from '../jobs/submit.js';
+import { openQueue } from './worker.js';
 
 export interface IngestCliOptions {
   owner: string;
@@ -15,6 +17,7 @@ export interface IngestCliOptions {
   model: string;
   json?: boolean;
   concurrency?: string;
+  queue?: boolean;
 }
 
 export function printSummary(s: IngestSummary, out: NodeJS.WritableStream = process.stdout): void {
@@ -34,10 +37,26 @@ export function register(program: Command): void {
     .requiredOption('--owner <name>', 'whose photos these are')
     .option('--public', 'make the photos visible to everyone (default: private)')
     .option('--keep-gps', 'keep GPS coordinates from EXIF (dropped by default)')
-    .option('-m, --model <id>', 'model id', DEFAULT_MODEL_ID)
+    .option('-m, --model <id>', 'model id (default PICTOGRAPH_MODEL, else mobilenetv2-12-int8)', process.env.PICTOGRAPH_MODEL || DEFAULT_MODEL_ID)
     .option('--concurrency <n>', 'photos in flight at once (default: 4 x cores)')
+    .option('--queue', 'submit one job per photo to the PostgreSQL queue (DATABASE_URL) for `pictograph worker`s instead of ingesting here')
     .option('--json', 'print the summary as JSON')
     .action(async (paths: string[], o: IngestCliOptions) => {
+      if (o.queue) {
+        const queue = await openQueue();
+        try {
+          const s = await submitIngest(queue, paths, { owner: o.owner, model: o.model, visibility: o.public ? 'public' : 'private', keepGps: Boolean(o.keepGps) });
+          if (o.json) process.stdout.write(JSON.stringify(s) + '\n');
+          else {
+            process.stdout.write(`queued for ${o.owner}: ${s.files} files, ${s.submitted} new jobs, ${s.existing} already queued or done; follow with \`pictograph jobs\`\n`);
+            for (const u of s.unreadable) process.stdout.write(`  unreadable: ${u.file}: ${u.message}\n`);
+          }
+          if (s.unreadable.length > 0) process.exitCode = 1;
+        } finally {
+          await queue.close();
+        }
+        return;
+      }
       const summary = await runIngest(paths, o);
       if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
       else printSummary(summary);

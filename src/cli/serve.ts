@@ -3,6 +3,9 @@
 import type { Command } from 'commander';
 import { openLibrary } from '../library/db.js';
 import { createServer } from '../server/app.js';
+import { createModelServer, defaultModelLoader } from '../server/model-server.js';
+import { JobQueue, queueOptionsFromEnv } from '../jobs/queue.js';
+import { modelServersFromEnv, remoteRecognizer } from '../library/remote-recognizer.js';
 import { defaultServerConfig, serverConfig, type ClassifyAccess } from '../server/config.js';
 import { loadTaxonomy } from '../taxonomy/analysis.js';
 import { Engine } from '../vision/engine.js';
@@ -28,6 +31,9 @@ export interface ServeOptions {
   maxConnections?: string;
   feedbackPerMinute?: string;
   privateMetrics?: boolean;
+  role?: string;
+  adminToken?: string;
+  queue?: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -81,8 +87,13 @@ export function register(program: Command): void {
     .option('--feedback-per-minute <n>', 'feedback answers one caller may send per minute', String(d.feedbackPerMinute))
     .option('--private-metrics', '/metrics for admin tokens only (default: open, aggregate counters only)')
     .addHelpText('after', LIMITS_HELP)
+    .option('--queue', 'library role: uploads become jobs for `pictograph worker`s (needs DATABASE_URL); GET /v1/jobs shows progress')
+    .option('--role <role>', 'library (API + web app on the database) or model (classification only, no database)', 'library')
+    .option('--admin-token <token>', 'model role: token for /admin (drain, model change); default PICTOGRAPH_ADMIN_TOKEN, else loopback only')
     .action(async (opts: ServeOptions) => {
-      await serve(opts);
+      if (opts.role === 'model') await serveModel(opts);
+      else if (opts.role === undefined || opts.role === 'library') await serve(opts);
+      else throw new Error('--role must be library or model');
     });
 }
 
@@ -121,10 +132,17 @@ export async function serve(opts: ServeOptions): Promise<string> {
     metricsAccess: opts.privateMetrics ? 'admin' : 'open',
     ...(opts.web === false ? { webRoot: null } : typeof opts.web === 'string' ? { webRoot: opts.web } : {}),
   });
+  const queueOptions = opts.queue ? queueOptionsFromEnv(env) : undefined;
+  if (opts.queue && !queueOptions) throw new Error('--queue needs PostgreSQL: set DATABASE_URL');
+  const queue = queueOptions ? await JobQueue.open(queueOptions) : undefined;
+  const servers = modelServersFromEnv(env);
+  const modelServers = servers.length > 0 ? await remoteRecognizer({ urls: servers, maxBytes: config.maxImageBytes }) : undefined;
   const app = await createServer({
     db: lib.db,
     env,
     config,
+    queue,
+    modelServers,
     load: async () => {
       const engine = await Engine.load({ modelId: opts.model, env, threads });
       const taxonomy = await loadTaxonomy({ modelId: engine.model.id, target, env });
@@ -138,6 +156,7 @@ export async function serve(opts: ServeOptions): Promise<string> {
     app.log.info({ signal }, 'shutting down: finishing requests in flight');
     app
       .close()
+      .then(() => queue?.close())
       .then(() => lib.close())
       .then(
         () => process.exit(0),
@@ -150,7 +169,46 @@ export async function serve(opts: ServeOptions): Promise<string> {
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   const address = await app.listen({ port, host: opts.host });
-  app.log.info({ database: lib.dialect, classify: classifyAccess }, 'pictograph API listening; the model loads in the background');
+  app.log.info({ database: lib.dialect, classify: classifyAccess, queue: Boolean(queue), modelServers: servers }, 'pictograph API listening; the model loads in the background');
+  return address;
+}
+
+/**
+ * `serve --role model`: classification only (POST /v1/analyze, /v1/classify), no database. SIGTERM drains it
+ * (readyz 503), lets requests in flight finish, then exits.
+ */
+export async function serveModel(opts: ServeOptions): Promise<string> {
+  const port = parseIntOption('--port', opts.port, 0, 65535);
+  const target = Number(opts.target);
+  if (!(target > 0 && target < 1)) throw new Error('--target must be between 0 and 1 (e.g. 0.9)');
+  const env = process.env;
+  const threads = opts.threads !== undefined ? parseIntOption('--threads', opts.threads, 1, 1024) : undefined;
+  const { app } = await createModelServer({
+    modelId: opts.model ?? env.PICTOGRAPH_MODEL,
+    env,
+    load: defaultModelLoader(env, { threads, target }),
+    adminToken: opts.adminToken ?? (env.PICTOGRAPH_ADMIN_TOKEN || undefined),
+    batch: {
+      maxQueue: parseIntOption('--max-queue', opts.maxQueue ?? '256', 1, 100000),
+      maxBatch: parseIntOption('--max-batch', opts.maxBatch ?? '16', 1, 256),
+      maxWaitMs: 3,
+    },
+    logger: { level: opts.logLevel },
+  });
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'draining: finishing requests in flight');
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  const address = await app.listen({ port, host: opts.host });
+  app.log.info('pictograph model server listening; the model loads in the background');
   return address;
 }
 

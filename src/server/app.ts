@@ -35,12 +35,19 @@ import { registerOwnerRoutes } from './routes/owners.js';
 import { registerFeedbackRoutes } from './routes/feedback.js';
 import { registerSessionRoutes } from './routes/session.js';
 import { registerCustomConceptRoutes } from './routes/custom-concepts.js';
+import { registerJobRoutes } from './routes/jobs.js';
+import type { JobQueue } from '../jobs/queue.js';
+import type { RemoteRecognizer } from '../library/remote-recognizer.js';
 
 export interface CreateServerOptions extends RuntimeSource {
   db: LibraryDb;
   config?: ServerConfigInput;
   /** Environment for the Pictograph home (media folder, model mirror); defaults to process.env. */
   env?: NodeJS.ProcessEnv;
+  /** The job queue: uploads become ingest jobs for workers, and GET /v1/jobs shows progress. */
+  queue?: JobQueue;
+  /** Model servers: uploads and POST /v1/classify use them instead of the in-process model. */
+  modelServers?: RemoteRecognizer;
 }
 
 /** Everything route handlers share. */
@@ -54,6 +61,9 @@ export interface ServerContext {
   mediaDir: string;
   /** Similar photos (ANN index per model, saved under the home's `similar/`). */
   similar: SimilarIndex;
+  queue?: JobQueue;
+  /** Model servers, when configured (else the runtime's in-process model). */
+  modelServers?: RemoteRecognizer;
 }
 
 declare module 'fastify' {
@@ -98,7 +108,17 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   });
   app.setValidatorCompiler(validatorCompiler);
   app.server.maxConnections = config.maxConnections;
-  const ctx: ServerContext = { db: opts.db, config, metrics, runtime, env, mediaDir: mediaDir(env), similar: new SimilarIndex(opts.db, { dir: similarDir(env) }) };
+  const ctx: ServerContext = {
+    db: opts.db,
+    config,
+    metrics,
+    runtime,
+    env,
+    mediaDir: mediaDir(env),
+    similar: new SimilarIndex(opts.db, { dir: similarDir(env) }),
+    queue: opts.queue,
+    modelServers: opts.modelServers,
+  };
   app.decorate('pictograph', ctx);
   app.decorateRequest('caller', null as never);
   app.decorateRequest('startedAt', 0n);
@@ -203,6 +223,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   registerFeedbackRoutes(app);
   registerSessionRoutes(app);
   registerCustomConceptRoutes(app);
+  registerJobRoutes(app);
 
   // Graceful shutdown: while closing, answers in flight tell keep-alive clients to go, so the server does not
   // wait out their idle timeout; the runtime closes after the last request.

@@ -5,10 +5,12 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { MultipartFile } from '@fastify/multipart';
+import type { JobQueue } from '../jobs/queue.js';
+import { DEFAULT_MODEL_ID } from '../vision/manifest.js';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { ServerContext } from './app.js';
 import { ingestFiles, type IngestUpload } from '../library/ingest.js';
@@ -142,7 +144,7 @@ export async function ingestUploads(
   received: ReceivedUploads,
   log?: FastifyBaseLogger,
 ): Promise<UploadResult[]> {
-  const recognizer = ctx.runtime.recognizer();
+  const recognizer = ctx.modelServers ?? ctx.runtime.recognizer();
   const viewer = ownerViewer(owner.id);
   return mapPool(received.files, UPLOAD_CONCURRENCY, async (f): Promise<UploadResult> => {
     if (!f.staged) return { file: f.file, error: f.error ?? { code: 'upload_failed', message: 'The file was not received.' } };
@@ -197,5 +199,30 @@ async function mapPool<T, R>(items: T[], limit: number, fn: (item: T) => Promise
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export interface QueuedUpload {
+  file: string;
+  /** The ingest job (its id is the same for the same owner, content and model: uploading twice adds nothing). */
+  job?: { id: string; created: boolean };
+  error?: { code: string; message: string };
+}
+
+/** With a queue: each received original becomes an ingest job for the workers (they read the shared media folder). */
+export async function enqueueUploads(ctx: ServerContext, queue: JobQueue, owner: { name: string }, received: ReceivedUploads): Promise<QueuedUpload[]> {
+  const model = ctx.modelServers?.model.id ?? ctx.runtime.defaultModelId() ?? DEFAULT_MODEL_ID;
+  const out: QueuedUpload[] = [];
+  for (const f of received.files) {
+    if (!f.staged) {
+      out.push({ file: f.file, error: f.error ?? { code: 'upload_failed', message: 'The file was not received.' } });
+      continue;
+    }
+    // A worker reads the original later: put it in its place (originals/<ab>/<sha256>/) before the job exists.
+    const { file: staged, original } = f.staged;
+    if (staged !== original) await rename(staged, original);
+    const hash = basename(dirname(original));
+    out.push({ file: f.file, job: await queue.submitIngest({ owner: owner.name, path: original, hash, visibility: received.visibility, model }) });
+  }
   return out;
 }

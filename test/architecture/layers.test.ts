@@ -1,4 +1,4 @@
-// Imports point one way: vision <- taxonomy <- concepts <- library <- server / cli. A module may import its own layer and the
+// Imports point one way: vision <- taxonomy <- concepts <- library <- jobs <- server / cli. A module may import its own layer and the
 // layers below it, never one above (the web app talks to the server over HTTP only).
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { join, relative, resolve, dirname } from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '../support/env.js';
 
-const rank: Record<string, number> = { config: 0, vision: 1, taxonomy: 2, concepts: 2.5, library: 3, server: 4, cli: 5 };
+const rank: Record<string, number> = { config: 0, vision: 1, taxonomy: 2, concepts: 2.5, library: 3, jobs: 4, server: 5, cli: 6 };
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireOwner } from '../auth.js';
 import { ApiError, badRequest, errorBodySchema, multipartError } from '../errors.js';
 import { bearer, categorySchema, hedgedSchema, modelRefSchema, synsetRefSchema, timelineSchema } from '../schemas.js';
+import { ModelServerError } from '../../library/remote-recognizer.js';
 
 interface ClassifyQuery {
   top: number;
@@ -67,6 +68,19 @@ export function registerClassifyRoutes(app: FastifyInstance): void {
     async (req) => {
       if (config.classifyAccess === 'token' && !req.caller.admin) requireOwner(req);
       const image = await imageFromRequest(req);
+      const remote = app.pictograph.modelServers;
+      if (remote && req.query.target === undefined && !req.query.model) {
+        // Model servers configured: they classify (same answer shape); a per-request target or model stays local.
+        try {
+          return (await remote.classify(image, req.query.top)) as Record<string, unknown>;
+        } catch (err) {
+          if (err instanceof ModelServerError) {
+            const status = (err as { status?: number }).status ?? 503;
+            throw new ApiError(status, err.code, err.message.replace(/^model server \S+: /, ''), status === 503 ? { 'retry-after': '1' } : {});
+          }
+          throw err;
+        }
+      }
       return runtime.classify(image, { top: req.query.top, target: req.query.target, model: req.query.model });
     },
   );

@@ -22,7 +22,7 @@ import {
   timelineSchema,
   wnidPattern,
 } from '../schemas.js';
-import { discardUploads, receiveUploads, ingestUploads } from '../uploads.js';
+import { discardUploads, enqueueUploads, receiveUploads, ingestUploads } from '../uploads.js';
 import type { ServerContext } from '../app.js';
 import type { Caller } from '../auth.js';
 
@@ -209,11 +209,28 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
               },
             },
           },
+          202: {
+            description: 'With a job queue (a cluster): one ingest job per file; follow them at GET /v1/jobs.',
+            type: 'object',
+            properties: {
+              jobs: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    file: { type: 'string' },
+                    job: { type: 'object', properties: { id: { type: 'string' }, created: { type: 'boolean' } } },
+                    error: errorBodySchema.properties.error,
+                  },
+                },
+              },
+            },
+          },
           ...errors,
         },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const owner = requireOwner(req);
       if (!req.isMultipart()) {
         throw new ApiError(415, 'unsupported_media_type', 'Upload photos as multipart/form-data with one or more `file` fields.');
@@ -221,9 +238,13 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
       const received = await receiveUploads(ctx, req);
       let results;
       try {
+        if (ctx.queue) {
+          // A cluster: workers classify and store; answer at once with the jobs (follow them at GET /v1/jobs).
+          return reply.code(202).send({ jobs: await enqueueUploads(ctx, ctx.queue, owner, received) });
+        }
         results = await ingestUploads(ctx, owner, received, req.log);
       } finally {
-        // Whatever was not committed (bad files, failures, duplicates) leaves nothing behind.
+        // Whatever was not committed or queued (bad files, failures, duplicates) leaves nothing behind.
         await discardUploads(received);
       }
       if (results.some((r) => r.error?.code === 'storage_full')) {

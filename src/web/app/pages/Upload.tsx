@@ -18,6 +18,8 @@ interface Item {
   state: 'queued' | 'uploading' | 'working' | 'done' | 'failed';
   classification?: Classification;
   photo?: PhotoSummary;
+  /** Cluster mode: the upload became an ingest job (workers store it shortly). */
+  job?: string;
   error?: string;
 }
 
@@ -65,6 +67,7 @@ function ItemRow({ item }: { item: Item }) {
           {c.categories.length > 0 && <p class="muted small">Categories: {c.categories.map((k) => k.name).join(', ')}</p>}
         </div>
       )}
+      {item.job && <p class="muted small">Queued: it appears in your library once a worker has classified it.</p>}
       {item.photo && (
         <div class="upload-result" data-testid="upload-labels">
           <a href={href.photo(item.photo.id)} class="upload-thumb">
@@ -111,8 +114,14 @@ export function UploadPage() {
         const c = await uploadFile<Classification>('/v1/classify?top=5', item.file, { multipart: false, onProgress });
         update(item.key, { state: 'done', classification: c });
       } else {
-        const r = await uploadFile<{ results: UploadResult[] }>('/v1/photos', item.file, { multipart: true, fields: { visibility: vis }, onProgress });
-        const result = r.results[0];
+        const r = await uploadFile<{ results?: UploadResult[]; jobs?: Array<{ job?: { id: string }; error?: { code: string; message: string } }> }>('/v1/photos', item.file, { multipart: true, fields: { visibility: vis }, onProgress });
+        const queued = r.jobs?.[0];
+        if (queued) {
+          if (queued.error) update(item.key, { state: 'failed', error: `${queued.error.message} (${queued.error.code})` });
+          else update(item.key, { state: 'done', job: queued.job?.id });
+          return;
+        }
+        const result = r.results?.[0];
         if (!result) throw new ApiError(500, 'bad_response', 'The server did not report on this file.');
         if (result.error) update(item.key, { state: 'failed', error: `${result.error.message} (${result.error.code})` });
         else update(item.key, { state: 'done', photo: result.photo });

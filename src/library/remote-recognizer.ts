@@ -1,0 +1,154 @@
+// A PhotoRecognizer over model servers (`pictograph serve --role model`): the photo is decoded here for its
+// thumbnails while a model server classifies the same bytes; servers are tried round-robin, the next one on a
+// refused connection or a 502/503/504 (draining, restarting). The analysis crosses the wire losslessly.
+import { decodePhoto } from '../vision/decode.js';
+import { modelSpec } from '../vision/manifest.js';
+import type { ModelRef, PhotoAnalysis } from './analysis.js';
+import { bytesToEmbedding, embeddingToBytes } from './embedding.js';
+import { THUMBNAIL_SIZES, type PhotoRecognizer, type RecognizedPhoto } from './ingest.js';
+
+/** PhotoAnalysis as JSON: numbers as they are (JSON keeps every double exactly), the embedding as base64 float32. */
+export type WireAnalysis = Omit<PhotoAnalysis, 'embedding'> & { embedding: string };
+
+export function analysisToWire(a: PhotoAnalysis): WireAnalysis {
+  return { ...a, embedding: embeddingToBytes(a.embedding).toString('base64') };
+}
+
+export function analysisFromWire(w: WireAnalysis): PhotoAnalysis {
+  return { ...w, embedding: bytesToEmbedding(Buffer.from(w.embedding, 'base64')) };
+}
+
+export class ModelServerError extends Error {
+  override name = 'ModelServerError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RemoteRecognizerOptions {
+  /** Model server base URLs (or one load balancer's). */
+  urls: string[];
+  /** Rounds over every server before giving up (default 3); waits 0.5 s, 1 s, ... between rounds. */
+  rounds?: number;
+  /** Per-request timeout in ms (default 60 s). */
+  timeoutMs?: number;
+  maxBytes?: number;
+}
+
+export interface RemoteRecognizer extends PhotoRecognizer {
+  /** The model of the latest answer (or of the first server's /readyz). */
+  readonly model: ModelRef;
+  urls: readonly string[];
+  /** A model server's POST /v1/classify answer (the library server's classify shape). */
+  classify(bytes: Buffer, top?: number): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** The model servers from PICTOGRAPH_MODEL_SERVERS (comma-separated URLs); empty when unset. */
+export function modelServersFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.PICTOGRAPH_MODEL_SERVERS ?? '')
+    .split(',')
+    .map((s) => s.trim().replace(/\/+$/, ''))
+    .filter((s) => s !== '');
+}
+
+const RETRY_STATUS = new Set([429, 502, 503, 504]);
+
+/** Connects to model servers; asks the first that answers /readyz for its model (works without any answering). */
+export async function remoteRecognizer(opts: RemoteRecognizerOptions): Promise<RemoteRecognizer> {
+  const urls = opts.urls.map((u) => u.replace(/\/+$/, ''));
+  if (urls.length === 0) throw new Error('no model server URLs given');
+  for (const u of urls) {
+    if (!/^https?:\/\/[^/]+/.test(u)) throw new Error(`model server URL must be http(s)://host:port: ${u}`);
+  }
+  const rounds = Math.max(1, opts.rounds ?? 3);
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  let model: ModelRef = { id: 'unknown', sha256: '' };
+  let next = 0;
+  for (const u of urls) {
+    try {
+      const r = await fetch(`${u}/readyz`, { signal: AbortSignal.timeout(5000) });
+      const body = (await r.json()) as { model?: ModelRef };
+      if (r.ok && body.model) {
+        model = { id: body.model.id, sha256: body.model.sha256 };
+        break;
+      }
+    } catch {
+      // try the next one; classification retries anyway
+    }
+  }
+  const thumbSpec = modelSpec();
+
+  /** POSTs the photo to `path` on the next server, moving on past refusals and 429/502/503/504. */
+  async function postRemote(path: string, bytes: Buffer): Promise<unknown> {
+    let last = 'no answer';
+    for (let round = 0; round < rounds; round++) {
+      if (round > 0) await new Promise((r) => setTimeout(r, 500 * round));
+      for (let i = 0; i < urls.length; i++) {
+        const url = urls[next++ % urls.length]!;
+        let res: Response;
+        try {
+          res = await fetch(`${url}${path}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/octet-stream' },
+            body: bytes,
+            signal: AbortSignal.timeout(timeoutMs),
+          });
+        } catch (err) {
+          last = `${url}: ${(err as Error).message}`;
+          continue;
+        }
+        const text = await res.text();
+        if (res.ok) return JSON.parse(text) as unknown;
+        let code = 'model_server_error';
+        let message = text.slice(0, 300);
+        try {
+          const e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+          if (e?.code) code = e.code;
+          if (e?.message) message = e.message;
+        } catch {
+          // not JSON (a proxy's page)
+        }
+        if (RETRY_STATUS.has(res.status)) {
+          last = `${url}: ${res.status} ${code}`;
+          continue;
+        }
+        throw Object.assign(new ModelServerError(code, `model server ${url}: ${message}`), { status: res.status });
+      }
+    }
+    throw new ModelServerError('model_unavailable', `no model server could classify the photo (${last})`);
+  }
+
+  async function analyzeRemote(bytes: Buffer): Promise<PhotoAnalysis> {
+    const a = analysisFromWire((await postRemote('/v1/analyze', bytes)) as WireAnalysis);
+    model = a.model;
+    return a;
+  }
+
+  return {
+    urls,
+    get model() {
+      return model;
+    },
+    async recognize(bytes: Buffer): Promise<RecognizedPhoto> {
+      // Decode here first: a bad file fails with its own code without a round trip, and the thumbnails come from it.
+      const decoded = await decodePhoto(bytes, thumbSpec, { thumbnails: [...THUMBNAIL_SIZES], maxBytes: opts.maxBytes });
+      const analysis = await analyzeRemote(bytes);
+      return {
+        width: decoded.width,
+        height: decoded.height,
+        format: decoded.format,
+        orientation: decoded.orientation,
+        thumbnails: (decoded.thumbnails ?? []).map((t) => ({ size: t.size, webp: t.webp })),
+        analysis,
+      };
+    },
+    async classify(bytes: Buffer, top = 5): Promise<unknown> {
+      return postRemote(`/v1/classify?top=${top}`, bytes);
+    },
+    async close() {},
+  };
+}

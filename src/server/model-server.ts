@@ -1,0 +1,268 @@
+// The model server role (`pictograph serve --role model`): classification only, stateless, no database.
+// POST /v1/analyze answers the PhotoAnalysis the library stores (what workers and the library server call);
+// POST /v1/classify answers like the library server's. /readyz names the model (id + sha256) and turns 503
+// while draining; work in flight finishes. The admin routes drain it and swap its model for a rollout; a
+// model that fails to load leaves the old one serving.
+import { timingSafeEqual } from 'node:crypto';
+import { hostname } from 'node:os';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { analyzePrediction, hedgedPath, loadTaxonomy, type Taxonomy } from '../taxonomy/analysis.js';
+import { MicroBatcher } from '../vision/batcher.js';
+import { decodePhoto } from '../vision/decode.js';
+import { Engine } from '../vision/engine.js';
+import type { PhotoAnalysis } from '../library/analysis.js';
+import { analysisToWire } from '../library/remote-recognizer.js';
+import { ApiError, errorBody, toApiError } from './errors.js';
+
+export type ModelServerState = 'loading' | 'ready' | 'draining' | 'reloading' | 'failed';
+
+export interface LoadedModel {
+  engine: Engine;
+  taxonomy: Taxonomy;
+}
+
+export interface ModelServerOptions {
+  /** Model to serve at start (default: the library default). */
+  modelId?: string;
+  /** Loads a model and its taxonomy (default: Engine.load + loadTaxonomy). */
+  load?: (modelId: string | undefined) => Promise<LoadedModel>;
+  env?: NodeJS.ProcessEnv;
+  /** Token for the /admin routes; without one they answer loopback callers only. */
+  adminToken?: string;
+  batch?: { maxBatch?: number; maxWaitMs?: number; maxQueue?: number };
+  maxImageBytes?: number;
+  logger?: boolean | Record<string, unknown>;
+}
+
+interface Serving {
+  model: LoadedModel;
+  batcher: MicroBatcher;
+}
+
+/** The model behind the server, its state and the requests in flight. */
+export class ModelHost {
+  state: ModelServerState = 'loading';
+  inflight = 0;
+  lastError: string | null = null;
+  private serving: Serving | null = null;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly opts: ModelServerOptions,
+    private readonly loader: (modelId: string | undefined) => Promise<LoadedModel>,
+  ) {}
+
+  private serve(model: LoadedModel): Serving {
+    const b = this.opts.batch ?? {};
+    return { model, batcher: new MicroBatcher(model.engine, { maxBatch: b.maxBatch ?? 16, maxWaitMs: b.maxWaitMs ?? 3, maxQueue: b.maxQueue ?? 256 }) };
+  }
+
+  async start(modelId: string | undefined): Promise<void> {
+    try {
+      this.serving = this.serve(await this.loader(modelId));
+      this.state = 'ready';
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      this.state = 'failed';
+    }
+  }
+
+  model(): { id: string; sha256: string } | null {
+    const e = this.serving?.model.engine;
+    return e ? { id: e.model.id, sha256: e.model.sha256 } : null;
+  }
+
+  /** Runs `fn` as a request in flight, or refuses with 503 unless ready. */
+  async admit<T>(fn: (s: Serving) => Promise<T>): Promise<T> {
+    if (this.state !== 'ready' || !this.serving) {
+      const code = this.state === 'draining' || this.state === 'reloading' ? 'draining' : 'not_ready';
+      throw new ApiError(503, code, `This model server is ${this.state}; another one will answer.`, { 'retry-after': '1' });
+    }
+    const s = this.serving;
+    this.inflight++;
+    try {
+      return await fn(s);
+    } finally {
+      this.inflight--;
+      if (this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  /** Stops admitting requests (readyz 503); requests in flight go on. */
+  drain(): void {
+    if (this.state === 'ready') this.state = 'draining';
+  }
+
+  resume(): void {
+    if (this.state === 'draining' && this.serving) this.state = 'ready';
+  }
+
+  /** Resolves when no request is in flight. */
+  idle(): Promise<void> {
+    return this.inflight === 0 ? Promise.resolve() : new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  /**
+   * Drains, waits for the requests in flight, loads `modelId` and serves it. If it fails to load, the old model
+   * serves again and the error is thrown (and shown on /readyz).
+   */
+  async reload(modelId: string): Promise<void> {
+    if (this.state === 'reloading') throw new ApiError(409, 'busy', 'A model change is already under way.');
+    this.drain();
+    await this.idle();
+    const old = this.serving;
+    this.state = 'reloading';
+    try {
+      const next = this.serve(await this.loader(modelId));
+      this.serving = next;
+      this.lastError = null;
+      this.state = 'ready';
+      if (old) {
+        await old.batcher.drain();
+        await old.model.engine.close();
+      }
+    } catch (err) {
+      this.lastError = `model ${modelId} failed to load: ${(err as Error).message}`;
+      this.state = old ? 'ready' : 'failed';
+      throw new ApiError(422, 'model_load_failed', this.lastError);
+    }
+  }
+
+  async analyze(bytes: Buffer): Promise<PhotoAnalysis> {
+    return this.admit(async ({ model, batcher }) => {
+      const { engine, taxonomy } = model;
+      const decoded = await decodePhoto(bytes, engine.model.spec, { maxBytes: this.opts.maxImageBytes });
+      const prediction = await batcher.submit(decoded.tensor);
+      // Exactly what the in-process recognizer computes (library/recognizer.ts).
+      return analyzePrediction(prediction, { ...taxonomy, top: 5, model: { id: engine.model.id, sha256: engine.model.sha256 } });
+    });
+  }
+
+  async classify(bytes: Buffer, top: number) {
+    return this.admit(async ({ model, batcher }) => {
+      const { engine, taxonomy } = model;
+      const decoded = await decodePhoto(bytes, engine.model.spec, { maxBytes: this.opts.maxImageBytes });
+      const prediction = await batcher.submit(decoded.tensor);
+      const analysis = analyzePrediction(prediction, { ...taxonomy, top });
+      return {
+        model: { id: engine.model.id, sha256: engine.model.sha256 },
+        concepts: analysis.labels.map((l) => ({ id: l.wnid, name: l.name, value: l.score })),
+        hedged: analysis.hedged,
+        path: analysis.hedged ? hedgedPath(taxonomy.hierarchy, analysis.hedged.wnid, taxonomy.policy) : [],
+        categories: analysis.categories,
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    this.drain();
+    await this.idle();
+    const s = this.serving;
+    this.serving = null;
+    if (s) {
+      await s.batcher.drain();
+      await s.model.engine.close();
+    }
+  }
+}
+
+/** The default loader: the model from cache / mirror / download, and its taxonomy. */
+export function defaultModelLoader(env: NodeJS.ProcessEnv, opts: { threads?: number; target?: number } = {}) {
+  return async (modelId: string | undefined): Promise<LoadedModel> => {
+    const engine = await Engine.load({ modelId, env, threads: opts.threads });
+    try {
+      return { engine, taxonomy: await loadTaxonomy({ modelId: engine.model.id, target: opts.target, env }) };
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+  };
+}
+
+function sameToken(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Builds the model server (not listening yet); the model loads in the background. */
+export async function createModelServer(opts: ModelServerOptions = {}): Promise<{ app: FastifyInstance; host: ModelHost }> {
+  const env = opts.env ?? process.env;
+  const host = new ModelHost(opts, opts.load ?? defaultModelLoader(env));
+  const maxImageBytes = opts.maxImageBytes ?? 32 * 1024 * 1024;
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 64 * 1024, forceCloseConnections: 'idle', return503OnClosing: true });
+  const raw = (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body);
+  app.addContentTypeParser(/^image\/[\w.+-]+$/i, { parseAs: 'buffer', bodyLimit: maxImageBytes }, raw);
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: maxImageBytes }, raw);
+  app.setErrorHandler((err, _req, reply) => {
+    const e = toApiError(err, 1);
+    void reply.code(e.statusCode).headers(e.headers).send(errorBody(e));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send(errorBody(new ApiError(404, 'not_found', `There is no ${req.method} ${req.url.split('?')[0]} on a model server.`)));
+  });
+
+  const image = (req: FastifyRequest): Buffer => {
+    if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw new ApiError(400, 'empty_body', 'Send the image as the request body (image/* or application/octet-stream).');
+    return req.body;
+  };
+  const admin = (req: FastifyRequest): void => {
+    if (opts.adminToken) {
+      const auth = req.headers.authorization ?? '';
+      if (!auth.startsWith('Bearer ') || !sameToken(auth.slice(7), opts.adminToken)) throw new ApiError(401, 'unauthorized', 'The admin routes need the admin token.');
+    } else if (!['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(req.socket.remoteAddress ?? '')) {
+      throw new ApiError(403, 'forbidden', 'Without --admin-token the admin routes answer local callers only.');
+    }
+  };
+  const status = () => ({
+    ready: host.state === 'ready',
+    role: 'model',
+    state: host.state,
+    model: host.model(),
+    inflight: host.inflight,
+    ...(host.lastError ? { error: host.lastError } : {}),
+  });
+
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/readyz', async (_req, reply: FastifyReply) => reply.code(host.state === 'ready' ? 200 : 503).send(status()));
+  app.post('/v1/analyze', async (req) => analysisToWire(await host.analyze(image(req))));
+  app.post<{ Querystring: { top?: string } }>('/v1/classify', async (req) => {
+    const top = req.query.top === undefined ? 5 : Number(req.query.top);
+    if (!Number.isInteger(top) || top < 1 || top > 100) throw new ApiError(400, 'bad_request', '`top` must be an integer from 1 to 100.');
+    return host.classify(image(req), top);
+  });
+  app.post('/admin/drain', async (req) => {
+    admin(req);
+    host.drain();
+    return status();
+  });
+  app.post('/admin/resume', async (req) => {
+    admin(req);
+    host.resume();
+    return status();
+  });
+  app.post<{ Body: { model?: unknown } }>('/admin/model', async (req) => {
+    admin(req);
+    const id = req.body?.model;
+    if (typeof id !== 'string' || !/^[\w.-]{1,100}$/.test(id)) throw new ApiError(400, 'bad_request', 'Send {"model": "<model id>"}.');
+    await host.reload(id);
+    return status();
+  });
+
+  let closing = false;
+  app.addHook('onSend', async (req, reply) => {
+    // Which server answered (behind a balancer): host name and port.
+    reply.header('x-served-by', `${hostname()}:${req.socket.localPort ?? ''}`);
+    if (closing) reply.header('connection', 'close');
+  });
+  app.addHook('preClose', async () => {
+    closing = true;
+    host.drain();
+    await host.idle();
+  });
+  app.addHook('onClose', async () => {
+    await host.close();
+  });
+  void host.start(opts.modelId);
+  return { app, host };
+}
