@@ -76,7 +76,7 @@ export async function rescoreOwnerPhotos(db: LibraryDb, ownerId: number, head: H
 }
 
 /** Default negatives beyond this many are a seeded sample (training time stays in seconds for big libraries). */
-export const MAX_DEFAULT_NEGATIVES = 1000;
+export const MAX_DEFAULT_NEGATIVES = 2000;
 
 function sampleNegatives<T>(all: T[]): T[] {
   if (all.length <= MAX_DEFAULT_NEGATIVES) return all;
