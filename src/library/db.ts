@@ -79,7 +79,9 @@ export async function openLibrary(opts: OpenLibraryOptions = {}): Promise<Librar
  * attempt is retried (migrations already applied are skipped).
  */
 export async function migrate(lib: Library): Promise<void> {
-  const migrator = new Migrator({ db: lib.db, provider: migrationProvider(lib.dialect) });
+  // Migrations are independent additions named by the work that added them (0010_issue10_..., 0016_issue16_...),
+  // so a library that already ran a later-numbered one still takes an earlier-numbered newcomer.
+  const migrator = new Migrator({ db: lib.db, provider: migrationProvider(lib.dialect), allowUnorderedMigrations: true });
   let outcome = await migrator.migrateToLatest();
   for (let attempt = 1; outcome.error && attempt < 4; attempt++) {
     await new Promise((r) => setTimeout(r, 100 * attempt + Math.random() * 100));
