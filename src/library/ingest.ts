@@ -9,6 +9,7 @@ import type { ModelRef, PhotoAnalysis } from './analysis.js';
 import type { LibraryDb } from './db.js';
 import { bytesToEmbedding } from './embedding.js';
 import { readExif } from './exif.js';
+import type { ThumbnailEncoding } from '../vision/decode.js';
 import { expandInputs } from '../vision/pipeline.js';
 import { ensureOwner, photoState, recordFailure, storePhoto, type PhotoFacts, type Visibility } from './store.js';
 import { discard, promote, stageFile, type Staged } from './media.js';
@@ -22,8 +23,8 @@ export interface RecognizedPhoto {
   height: number;
   format: string;
   orientation: number;
-  /** WebP thumbnails by longest side (256 and 1024). */
-  thumbnails: { size: number; webp: Buffer }[];
+  /** Thumbnails by longest side (256 and 1024), encoded as `format`. */
+  thumbnails: { size: number; format: ThumbnailEncoding['format']; data: Buffer }[];
   analysis: PhotoAnalysis;
 }
 
@@ -218,8 +219,8 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
     const staged: Staged[] = [];
     try {
       for (const t of seen.thumbnails) {
-        const name = thumbnailName(hash, t.size);
-        staged.push(await stageFile(join(media, name), t.webp));
+        const name = thumbnailName(hash, t.size, t.format);
+        staged.push(await stageFile(join(media, name), t.data));
         thumbs.set(t.size, name);
       }
     } catch (err) {

@@ -36,7 +36,7 @@ export async function recognizePhoto(
     height: decoded.height,
     format: decoded.format,
     orientation: decoded.orientation,
-    thumbnails: (decoded.thumbnails ?? []).map((t) => ({ size: t.size, webp: t.webp })),
+    thumbnails: (decoded.thumbnails ?? []).map((t) => ({ size: t.size, format: t.format, data: t.data })),
     analysis,
   };
 }

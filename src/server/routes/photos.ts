@@ -8,6 +8,7 @@ import { listPhotos, photoDetail, similarPhotos } from '../../library/photos.js'
 import { replaceAnalysis, setVisibility } from '../../library/store.js';
 import { requireJson } from './owners.js';
 import { feedbackOf } from '../../library/feedback.js';
+import { thumbnailMediaType } from '../../library/thumbnails.js';
 import { requireOwner } from '../auth.js';
 import { ApiError, errorBodySchema, forbidden } from '../errors.js';
 import { photoSummary, photoUrl } from '../presenters.js';
@@ -134,7 +135,7 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
     '/v1/photos/:id/thumbnail',
     {
       schema: {
-        summary: 'A WebP thumbnail (longest side 256 or 1024 px).',
+        summary: 'A JPEG thumbnail (WebP in older libraries), longest side 256 or 1024 px.',
         tags: ['photos'],
         security: bearer,
         params: idParamsSchema,
@@ -147,7 +148,7 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
       const name = req.query.size === 1024 ? (photo.thumbnails.large ?? photo.thumbnails.small) : (photo.thumbnails.small ?? photo.thumbnails.large);
       if (!name) throw new ApiError(404, 'thumbnail_missing', `Photo ${photo.id} has no thumbnail.`);
       const file = insideMedia(ctx, name);
-      return sendFile(reply, file, 'image/webp', photo.visibility, `"${name.replace(/[^\w.-]/g, '')}"`);
+      return sendFile(reply, file, thumbnailMediaType(name), photo.visibility, `"${name.replace(/[^\w.-]/g, '')}"`);
     },
   );
 
