@@ -23,7 +23,7 @@ export interface RecognizedPhoto {
   height: number;
   format: string;
   orientation: number;
-  /** Thumbnails by longest side (256 and 1024), encoded as `format`. */
+  /** Thumbnails by longest side (256, and 1024 when the photo is larger than that), encoded as `format`. */
   thumbnails: { size: number; format: ThumbnailEncoding['format']; data: Buffer }[];
   analysis: PhotoAnalysis;
 }

@@ -29,7 +29,8 @@ export async function recognizePhoto(
   analyze: (prediction: Prediction) => PhotoAnalysis | Promise<PhotoAnalysis>,
   opts: { maxBytes?: number } = {},
 ): Promise<RecognizedPhoto> {
-  const decoded = await decodePhoto(bytes, engine.model.spec, { thumbnails: [...THUMBNAIL_SIZES], maxBytes: opts.maxBytes });
+  // A photo no larger than the large thumbnail gets none: the server shows the original in its place.
+  const decoded = await decodePhoto(bytes, engine.model.spec, { thumbnails: [...THUMBNAIL_SIZES], omitUnreduced: true, maxBytes: opts.maxBytes });
   const analysis = await analyze(await batcher.submit(decoded.tensor));
   return {
     width: decoded.width,

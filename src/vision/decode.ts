@@ -41,6 +41,11 @@ export interface DecodeOptions {
   maxPixels?: number;
   /** Thumbnail encoding (default JPEG quality 80: see `DEFAULT_THUMBNAIL_ENCODING`). */
   thumbnailEncoding?: ThumbnailEncoding;
+  /**
+   * Leave out every thumbnail but the smallest when it would be no smaller than the photo itself (the caller
+   * serves the original instead): a 500 px photo gets its 256 px thumbnail and no 1024 px copy.
+   */
+  omitUnreduced?: boolean;
 }
 
 /** How thumbnails are encoded; `bench/thumbnails.ts` measures the candidates. */
@@ -250,7 +255,10 @@ export async function decodePhoto(input: Input, spec: ModelSpec | InputSpec, opt
     const { data, info } = await base.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new PhotoError('decode_failed', `${describeInput(input)}: unexpected decoded layout ${info.width}x${info.height}x${info.channels}`);
     const work: RawImage = { data, width: info.width, height: info.height };
-    const sizes = [...new Set(opts.thumbnails ?? [])].filter((s) => s > 0).sort((a, b) => a - b);
+    const sizes = [...new Set(opts.thumbnails ?? [])]
+      .filter((s) => s > 0)
+      .sort((a, b) => a - b)
+      .filter((s, i) => i === 0 || !opts.omitUnreduced || Math.max(width, height) > s);
     const enc = opts.thumbnailEncoding ?? DEFAULT_THUMBNAIL_ENCODING;
     const [tensor, thumbnails] = await Promise.all([
       tensorFrom(work, inputSpec),

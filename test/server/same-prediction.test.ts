@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import sharp from 'sharp';
 import { classificationRecord } from '../../src/cli/classify.js';
 import { dropPgSchema, openLibrary, type Library } from '../../src/library/db.js';
 import { ingestFiles } from '../../src/library/ingest.js';
@@ -121,6 +122,14 @@ describe('the same file gives the same prediction on every path', () => {
       assertSame('upload response', file, { labels: r.photo.labels, hedged: r.photo.hedged }, reference.get(file)!);
       assertSame('upload, stored', file, await stored(r.photo.id), reference.get(file)!);
     }
+    // The camera photo's large thumbnail is a 1024 px JPEG; the small ImageNet photo's is its original.
+    const auth = { authorization: `Bearer ${token}` };
+    const large = await app.inject({ url: `/v1/photos/${results[0]!.photo.id}/thumbnail?size=1024`, headers: auth });
+    assert.equal(large.headers['content-type'], 'image/jpeg');
+    const m = await sharp(large.rawPayload).metadata();
+    assert.equal(Math.max(m.width!, m.height!), 1024);
+    const small = await app.inject({ url: `/v1/photos/${results.at(-1)!.photo.id}/thumbnail?size=1024`, headers: auth });
+    assert.ok(small.rawPayload.equals(readFileSync(FILES.at(-1)!)), 'the original itself');
   });
 
   test('ingest (what the library stores), recognised afresh', async () => {

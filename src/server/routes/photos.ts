@@ -71,6 +71,13 @@ const MEDIA_TYPES: Record<string, string> = {
   gif: 'image/gif',
 };
 
+/** Originals a browser can show as they are. */
+const BROWSER_FORMATS = new Set(['jpeg', 'png', 'webp', 'avif', 'gif']);
+
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => null))?.isFile() ?? false;
+}
+
 export function registerPhotoRoutes(app: FastifyInstance): void {
   const ctx = app.pictograph;
   const { db, runtime } = ctx;
@@ -145,6 +152,10 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
     },
     async (req, reply) => {
       const photo = await photoDetail(db, req.caller.viewer, req.params.id, { nodes: 0 });
+      // A photo no larger than 1024 px has no large copy: its original (in a format browsers show) serves instead.
+      if (req.query.size === 1024 && !photo.thumbnails.large && BROWSER_FORMATS.has(photo.format) && (await isFile(photo.originalPath))) {
+        return sendFile(reply, photo.originalPath, MEDIA_TYPES[photo.format]!, photo.visibility, `"${photo.contentHash}"`);
+      }
       const name = req.query.size === 1024 ? (photo.thumbnails.large ?? photo.thumbnails.small) : (photo.thumbnails.small ?? photo.thumbnails.large);
       if (!name) throw new ApiError(404, 'thumbnail_missing', `Photo ${photo.id} has no thumbnail.`);
       const file = insideMedia(ctx, name);
