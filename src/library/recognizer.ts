@@ -3,7 +3,7 @@
 import { loadTaxonomy, type Taxonomy } from '../taxonomy/load.js';
 import { analyzePrediction } from '../taxonomy/analysis.js';
 import { MicroBatcher } from '../vision/batcher.js';
-import { decodePhoto } from '../vision/decode.js';
+import { decodePhoto, type DecodeOptions } from '../vision/decode.js';
 import { Engine, type Prediction } from '../vision/engine.js';
 import type { PhotoAnalysis } from './analysis.js';
 import { hierarchyView } from './hierarchy-view.js';
@@ -27,10 +27,10 @@ export async function recognizePhoto(
   engine: Engine,
   batcher: MicroBatcher,
   analyze: (prediction: Prediction) => PhotoAnalysis | Promise<PhotoAnalysis>,
-  opts: { maxBytes?: number } = {},
+  opts: Pick<DecodeOptions, 'maxBytes' | 'admit'> = {},
 ): Promise<RecognizedPhoto> {
   // A photo no larger than the large thumbnail gets none: the server shows the original in its place.
-  const decoded = await decodePhoto(bytes, engine.model.spec, { thumbnails: [...THUMBNAIL_SIZES], omitUnreduced: true, maxBytes: opts.maxBytes });
+  const decoded = await decodePhoto(bytes, engine.model.spec, { thumbnails: [...THUMBNAIL_SIZES], omitUnreduced: true, ...opts });
   const analysis = await analyze(await batcher.submit(decoded.tensor));
   return {
     width: decoded.width,

@@ -11,6 +11,7 @@ import { hierarchyView } from '../library/hierarchy-view.js';
 import type { PhotoRecognizer, RecognizedPhoto } from '../library/ingest.js';
 import { recognizePhoto } from '../library/recognizer.js';
 import type { TaxonomyView } from '../library/taxonomy-view.js';
+import type { Admission } from './admission.js';
 import type { ServerConfig } from './config.js';
 import { ApiError, scrubPaths } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
@@ -56,6 +57,7 @@ export class ModelRuntime {
     private readonly config: ServerConfig,
     private readonly metrics: ServerMetrics,
     private readonly env: NodeJS.ProcessEnv,
+    private readonly admission: Admission,
   ) {
     if (source.engine) {
       if (!source.taxonomy) throw new Error('createServer: an engine needs its taxonomy');
@@ -111,7 +113,11 @@ export class ModelRuntime {
     return {
       model: { id: engine.model.id, sha256: engine.model.sha256 },
       recognize: (bytes: Buffer): Promise<RecognizedPhoto> =>
-        recognizePhoto(bytes, engine, batcher, (prediction) => this.analyze(prediction, { target }), { maxBytes: this.config.maxImageBytes }),
+        recognizePhoto(bytes, engine, batcher, (prediction) => this.analyze(prediction, { target }), {
+          maxBytes: this.config.maxImageBytes,
+          // An upload is already received: its files may wait longer for decoding room than a classification.
+          admit: this.admission.decodeGate(this.config.admission.maxUploadDecodeWaitMs),
+        }),
     };
   }
 
@@ -180,7 +186,7 @@ export class ModelRuntime {
   async predict(image: Buffer | string, model?: string): Promise<Prediction> {
     this.checkModel(model);
     const { engine, batcher } = this.current();
-    const decoded = await decodePhoto(image, engine.model.spec, { maxBytes: this.config.maxImageBytes });
+    const decoded = await decodePhoto(image, engine.model.spec, { maxBytes: this.config.maxImageBytes, admit: this.admission.decodeGate() });
     return batcher.submit(decoded.tensor);
   }
 

@@ -6,6 +6,9 @@ import { open as openFile, stat } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import type { InputSpec, ModelSpec } from './manifest.js';
 
+// Every photo is decoded once: libvips' operation cache (50 MB by default) would only hold memory.
+sharp.cache(false);
+
 export type PhotoErrorCode =
   | 'not_found'
   | 'empty_file'
@@ -46,6 +49,11 @@ export interface DecodeOptions {
    * serves the original instead): a 500 px photo gets its 256 px thumbnail and no 1024 px copy.
    */
   omitUnreduced?: boolean;
+  /**
+   * Called with the photo's pixel count (from its header) before any pixel is decoded; the decode waits for
+   * it, and calls what it resolves to once the decode is done. A server bounds the decodes in flight this way.
+   */
+  admit?: (pixels: number) => Promise<() => void>;
 }
 
 /** How thumbnails are encoded; `bench/thumbnails.ts` measures the candidates. */
@@ -247,6 +255,7 @@ export async function decodePhoto(input: Input, spec: ModelSpec | InputSpec, opt
   const width = swap ? rawH : rawW;
   const height = swap ? rawW : rawH;
 
+  const release = opts.admit ? await opts.admit(rawW * rawH) : undefined;
   try {
     // The one decode: EXIF-rotated, straight to the working size (libjpeg shrink-on-load, then bilinear).
     const target = workingSize(width, height, inputSpec);
@@ -273,6 +282,8 @@ export async function decodePhoto(input: Input, spec: ModelSpec | InputSpec, opt
       throw new PhotoError('truncated', `${describeInput(input)}: file is truncated (no end-of-image marker)`);
     }
     throw e;
+  } finally {
+    release?.();
   }
 }
 
