@@ -21,6 +21,7 @@ const sections: Section[] = [
   { name: 'ingest', run: async (o) => (await import('./ingest.js')).benchIngest(o) },
   { name: 'library', run: async (o) => (await import('./library.js')).benchLibrary(o) },
   { name: 'server', run: async (o) => (await import('./server.js')).benchServer(o) },
+  { name: 'overload', run: async () => (await import('./overload.js')).benchOverload() },
   { name: 'web', run: async () => (await import('./web.js')).benchWeb() },
   { name: 'scale', run: async (o) => (await import('./scale.js')).benchScale(o) },
 ];
