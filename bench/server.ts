@@ -37,7 +37,8 @@ export async function startServe(env: NodeJS.ProcessEnv, extraArgs: string[] = [
   const port = process.env.PICTOGRAPH_BENCH_PORT ? Number(process.env.PICTOGRAPH_BENCH_PORT) : await freePort();
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', String(port), '--host', '127.0.0.1', '--no-web', '--log-level', 'warn', ...extraArgs],
+    // PICTOGRAPH_BENCH_DIST=1 runs the built CLI (as installed) rather than the sources through tsx.
+    [...(process.env.PICTOGRAPH_BENCH_DIST === '1' ? ['bin/pictograph.js'] : ['--import', 'tsx', 'src/cli/main.ts']), 'serve', '--port', String(port), '--host', '127.0.0.1', '--no-web', '--log-level', 'warn', ...extraArgs],
     { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
