@@ -135,7 +135,9 @@ export async function benchIngest(opts: IngestBenchOptions): Promise<Record<stri
       report[`${name}_ingest_vs_classify`] = last!.ingest / last!.classify;
       report[`${name}_ingest_vs_classify_rounds`] = ratios.map((x) => Number(x.toFixed(3))).join(' ');
       report[`${name}_thumb_256_kb_per_photo`] = mean(last!.thumbs.small) / 1024;
-      report[`${name}_thumb_1024_kb_per_photo`] = mean(last!.thumbs.large) / 1024;
+      // Photos no larger than 1024 px get no large copy (their original serves): only the larger ones count here.
+      report[`${name}_thumb_1024_files`] = last!.thumbs.large.length;
+      report[`${name}_thumb_1024_kb_per_file`] = mean(last!.thumbs.large) / 1024;
     }
     // What a 12-20 MP photo becomes: the two thumbnails' pixel sizes (the working copy is the 1024 one).
     const d = await decodePhoto(big[0]!, recognizer.engine.model.spec, { thumbnails: [256, 1024] });
