@@ -101,8 +101,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   });
   app.setValidatorCompiler(validatorCompiler);
   app.server.maxConnections = config.maxConnections;
-  const ctx: ServerContext = { db: opts.db, config, metrics, runtime, env, mediaDir: mediaDir(env), similar: new SimilarIndex(opts.db, { dir: similarDir(env) }) };
-import { Admission, OverloadedError } from './admission.js';
+  const ctx: ServerContext = { db: opts.db, config, metrics, runtime, admission, env, mediaDir: mediaDir(env), similar: new SimilarIndex(opts.db, { dir: similarDir(env) }) };
   app.decorate('pictograph', ctx);
   app.decorateRequest('caller', null as never);
   app.decorateRequest('startedAt', 0n);

@@ -9,7 +9,6 @@ import { replaceAnalysis, setVisibility } from '../../library/store.js';
 import { requireJson } from './owners.js';
 import { feedbackOf } from '../../library/feedback.js';
 import { thumbnailMediaType } from '../../library/thumbnails.js';
-import { admitBody } from '../admission.js';
 import { requireOwner } from '../auth.js';
 import { ApiError, errorBodySchema, forbidden } from '../errors.js';
 import { photoSummary, photoUrl } from '../presenters.js';
@@ -179,8 +178,6 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
   app.post(
     '/v1/photos',
     {
-      // An upload of several files reserves at most the whole byte budget, so it runs alone when large.
-      onRequest: admitBody(ctx.admission, ctx.config.maxImageBytes),
       schema: {
         summary: 'Upload photos (multipart `file` fields, optional `visibility`); each is ingested for you.',
         tags: ['photos'],
