@@ -18,8 +18,10 @@ type Section = { name: string; run: (opts: BenchOptions) => Promise<Record<strin
 const sections: Section[] = [
   { name: 'engine', run: async (o) => (await import('./engine.js')).benchEngine(o) },
   { name: 'taxonomy', run: async () => (await import('./taxonomy.js')).benchTaxonomy() },
+  { name: 'ingest', run: async (o) => (await import('./ingest.js')).benchIngest(o) },
   { name: 'library', run: async (o) => (await import('./library.js')).benchLibrary(o) },
   { name: 'server', run: async (o) => (await import('./server.js')).benchServer(o) },
+  { name: 'overload', run: async () => (await import('./overload.js')).benchOverload() },
   { name: 'web', run: async () => (await import('./web.js')).benchWeb() },
   { name: 'scale', run: async (o) => (await import('./scale.js')).benchScale(o) },
   { name: 'concepts', run: async () => (await import('./concepts.js')).benchConcepts() },
@@ -46,6 +48,7 @@ function printTable(name: string, report: Record<string, unknown>): void {
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log(`\n== ${name} ==`);
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${typeof v === 'number' ? Number(v.toFixed(3)) : String(v)}`);
+  for (const [k, v] of Object.entries(report)) if (Array.isArray(v) && v.length > 0 && typeof v[0] === 'object') console.log(`${k}:`), console.table(v);
 }
 
 let failed = false;

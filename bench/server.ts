@@ -32,11 +32,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startServe(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; base: string }> {
-  const port = await freePort();
+export async function startServe(env: NodeJS.ProcessEnv, extraArgs: string[] = []): Promise<{ proc: ChildProcess; base: string }> {
+  // PICTOGRAPH_BENCH_PORT pins the port (a shared machine hands out port ranges); else any free one.
+  const port = process.env.PICTOGRAPH_BENCH_PORT ? Number(process.env.PICTOGRAPH_BENCH_PORT) : await freePort();
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', String(port), '--host', '127.0.0.1', '--no-web', '--log-level', 'warn'],
+    // PICTOGRAPH_BENCH_DIST=1 runs the built CLI (as installed) rather than the sources through tsx.
+    [...(process.env.PICTOGRAPH_BENCH_DIST === '1' ? ['bin/pictograph.js'] : ['--import', 'tsx', 'src/cli/main.ts']), 'serve', '--port', String(port), '--host', '127.0.0.1', '--no-web', '--log-level', 'warn', ...extraArgs],
     { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
@@ -51,7 +53,7 @@ async function startServe(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess;
 }
 
 /** CPU seconds (user + system, all threads) a process has used so far, from /proc; null where unavailable. */
-function processCpuSeconds(pid: number): number | null {
+export function processCpuSeconds(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -19,6 +19,9 @@ export interface ServeOptions {
   target?: string;
   maxQueue?: string;
   maxBatch?: string;
+  maxBodyMb?: string;
+  maxDecodeMp?: string;
+  maxWaitMs?: string;
   threads?: string;
   web?: string | false;
   logLevel: string;
@@ -73,6 +76,9 @@ export function register(program: Command): void {
     .option('--target <p>', 'accuracy target of hedged labels', '0.9')
     .option('--max-queue <n>', 'most images waiting for inference before 429', '256')
     .option('--max-batch <n>', 'largest inference batch', '16')
+    .option('--max-body-mb <n>', 'MiB of image request bodies in flight before 429', '24')
+    .option('--max-decode-mp <n>', 'megapixels being decoded at once before 429', '40')
+    .option('--max-wait-ms <n>', 'longest wait for room under those limits before 429', '1000')
     .option('--threads <n>', 'inference threads (default: all cores)')
     .option('--web <dir>', 'folder of the built web app (default: dist/web when present)')
     .option('--no-web', 'serve the API only')
@@ -117,6 +123,11 @@ export async function serve(opts: ServeOptions): Promise<string> {
       maxQueue: parseIntOption('--max-queue', opts.maxQueue ?? '256', 1, 100000),
       maxBatch: parseIntOption('--max-batch', opts.maxBatch ?? '16', 1, 256),
       maxWaitMs: 3,
+    },
+    admission: {
+      maxBodyBytes: parseIntOption('--max-body-mb', opts.maxBodyMb ?? '24', 1, 100000) * 1024 * 1024,
+      maxDecodePixels: parseIntOption('--max-decode-mp', opts.maxDecodeMp ?? '40', 1, 100000) * 1_000_000,
+      maxWaitMs: parseIntOption('--max-wait-ms', opts.maxWaitMs ?? '1000', 0, 600000),
     },
     logger: { level: opts.logLevel },
     maxImageBytes: parseIntOption('--max-upload-bytes', opts.maxUploadBytes ?? String(d.maxImageBytes), 1024, 2 ** 31),

@@ -9,6 +9,7 @@ import type { ModelRef, PhotoAnalysis } from './analysis.js';
 import type { LibraryDb } from './db.js';
 import { bytesToEmbedding } from './embedding.js';
 import { readExif } from './exif.js';
+import type { ThumbnailEncoding } from '../vision/decode.js';
 import { expandInputs } from '../vision/pipeline.js';
 import { ensureOwner, photoState, recordFailure, storePhoto, type PhotoFacts, type Visibility } from './store.js';
 import { discard, promote, stageFile, type Staged } from './media.js';
@@ -24,8 +25,8 @@ export interface RecognizedPhoto {
   height: number;
   format: string;
   orientation: number;
-  /** WebP thumbnails by longest side (256 and 1024). */
-  thumbnails: { size: number; webp: Buffer }[];
+  /** Thumbnails by longest side (256, and 1024 when the photo is larger than that), encoded as `format`. */
+  thumbnails: { size: number; format: ThumbnailEncoding['format']; data: Buffer }[];
   analysis: PhotoAnalysis;
   /** Animations: a WebP thumbnail per keyframe of `analysis.timeline`, in order. */
   keyframeThumbnails?: Buffer[];
@@ -152,7 +153,7 @@ export async function stageKeyframeThumbnails(media: string, contentHash: string
   const names: string[] = [];
   try {
     for (const [i, webp] of seen.keyframeThumbnails.entries()) {
-      const name = thumbnailName(`${contentHash}-f${timeline.keyframes[i]!.frame}`, KEYFRAME_THUMB_SIZE);
+      const name = thumbnailName(`${contentHash}-f${timeline.keyframes[i]!.frame}`, KEYFRAME_THUMB_SIZE, 'webp');
       staged.push(await stageFile(join(media, name), webp));
       names.push(name);
     }
@@ -250,8 +251,8 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
     const staged: Staged[] = [];
     try {
       for (const t of seen.thumbnails) {
-        const name = thumbnailName(hash, t.size);
-        staged.push(await stageFile(join(media, name), t.webp));
+        const name = thumbnailName(hash, t.size, t.format);
+        staged.push(await stageFile(join(media, name), t.data));
         thumbs.set(t.size, name);
       }
       staged.push(...(await stageKeyframeThumbnails(media, hash, seen)));

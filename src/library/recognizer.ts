@@ -3,7 +3,7 @@
 import { loadTaxonomy, type Taxonomy } from '../taxonomy/load.js';
 import { analyzePrediction, type AnalyzeOptions } from '../taxonomy/analysis.js';
 import { MicroBatcher } from '../vision/batcher.js';
-import { decodePhoto } from '../vision/decode.js';
+import { decodePhoto, type DecodeOptions } from '../vision/decode.js';
 import { Engine, type Prediction } from '../vision/engine.js';
 import type { PhotoAnalysis } from './analysis.js';
 import { analyzeAnimation, animationInfo } from './animation.js';
@@ -30,16 +30,18 @@ export async function recognizePhoto(
   engine: Engine,
   batcher: MicroBatcher,
   analyze: (prediction: Prediction) => PhotoAnalysis | Promise<PhotoAnalysis>,
-  opts: { maxBytes?: number; analyzeOptions?: AnalyzeOptions } = {},
+  opts: Pick<DecodeOptions, 'maxBytes' | 'admit'> & { analyzeOptions?: AnalyzeOptions } = {},
 ): Promise<RecognizedPhoto> {
-  const decoded = await decodePhoto(bytes, engine.model.spec, { thumbnails: [...THUMBNAIL_SIZES], maxBytes: opts.maxBytes });
-  if (opts.analyzeOptions && (await animationInfo(bytes))) {
+  // A photo no larger than the large thumbnail gets none: the server shows the original in its place.
+  const { analyzeOptions, ...decodeOptions } = opts;
+  const decoded = await decodePhoto(bytes, engine.model.spec, { thumbnails: [...THUMBNAIL_SIZES], omitUnreduced: true, ...decodeOptions });
+  if (analyzeOptions && (await animationInfo(bytes))) {
     // An animation: the photo thumbnails show its first frame; the analysis is the whole animation's, with
     // its timeline; keyframes go through the same micro-batcher as photos.
     const a = await analyzeAnimation(bytes, {
       spec: engine.model.spec.input,
       run: (tensors) => Promise.all(tensors.map((t) => batcher.submit(t))),
-      analyze: opts.analyzeOptions,
+      analyze: analyzeOptions,
       limits: { maxBytes: opts.maxBytes },
       keyframeThumbnails: true,
     });
@@ -48,7 +50,7 @@ export async function recognizePhoto(
       height: decoded.height,
       format: decoded.format,
       orientation: decoded.orientation,
-      thumbnails: (decoded.thumbnails ?? []).map((t) => ({ size: t.size, webp: t.webp })),
+      thumbnails: (decoded.thumbnails ?? []).map((t) => ({ size: t.size, format: t.format, data: t.data })),
       analysis: { ...a.analysis, timeline: a.timeline },
       keyframeThumbnails: a.keyframeThumbnails,
     };
@@ -59,7 +61,7 @@ export async function recognizePhoto(
     height: decoded.height,
     format: decoded.format,
     orientation: decoded.orientation,
-    thumbnails: (decoded.thumbnails ?? []).map((t) => ({ size: t.size, webp: t.webp })),
+    thumbnails: (decoded.thumbnails ?? []).map((t) => ({ size: t.size, format: t.format, data: t.data })),
     analysis,
   };
 }

@@ -135,14 +135,14 @@ export async function remoteRecognizer(opts: RemoteRecognizerOptions): Promise<R
     },
     async recognize(bytes: Buffer): Promise<RecognizedPhoto> {
       // Decode here first: a bad file fails with its own code without a round trip, and the thumbnails come from it.
-      const decoded = await decodePhoto(bytes, thumbSpec, { thumbnails: [...THUMBNAIL_SIZES], maxBytes: opts.maxBytes });
+      const decoded = await decodePhoto(bytes, thumbSpec, { thumbnails: [...THUMBNAIL_SIZES], omitUnreduced: true, maxBytes: opts.maxBytes });
       const analysis = await analyzeRemote(bytes);
       return {
         width: decoded.width,
         height: decoded.height,
         format: decoded.format,
         orientation: decoded.orientation,
-        thumbnails: (decoded.thumbnails ?? []).map((t) => ({ size: t.size, webp: t.webp })),
+        thumbnails: (decoded.thumbnails ?? []).map((t) => ({ size: t.size, format: t.format, data: t.data })),
         analysis,
       };
     },

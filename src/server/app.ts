@@ -13,6 +13,7 @@ import type { LibraryDb } from '../library/db.js';
 import { mediaDir, similarDir } from '../config/paths.js';
 import { SimilarIndex } from '../library/similar-index.js';
 import { enforceCsrf, resolveCaller, SESSION_COOKIE } from './auth.js';
+import { Admission, OverloadedError } from './admission.js';
 import { serverConfig, type ServerConfig, type ServerConfigInput } from './config.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
 import {
@@ -56,6 +57,8 @@ export interface ServerContext {
   config: ServerConfig;
   metrics: ServerMetrics;
   runtime: ModelRuntime;
+  /** Budgets of image body bytes and decoded pixels in flight (429 past them). */
+  admission: Admission;
   env: NodeJS.ProcessEnv;
   /** Where thumbnails and uploaded originals live. */
   mediaDir: string;
@@ -83,7 +86,8 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   const config = serverConfig(opts.config);
   const env = opts.env ?? process.env;
   const metrics = createMetrics();
-  const runtime = new ModelRuntime(opts, config, metrics, env);
+  const admission = new Admission(config.admission, config.retryAfterSeconds);
+  const runtime = new ModelRuntime(opts, config, metrics, env, admission);
   const t = config.timeouts;
   const app = Fastify({
     logger: config.logger === false ? false : { ...(config.logger === true ? {} : config.logger), serializers: logSerializers },
@@ -113,6 +117,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
     config,
     metrics,
     runtime,
+    admission,
     env,
     mediaDir: mediaDir(env),
     similar: new SimilarIndex(opts.db, { dir: similarDir(env) }),
@@ -202,6 +207,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
     if (apiErr.statusCode >= 500) req.log.error({ err }, 'request failed');
     else req.log.info({ code: apiErr.code }, 'request refused');
     if (apiErr.code === 'queue_full') metrics.queueRejections.inc({ model: runtime.defaultModelId() ?? 'none' });
+    if (apiErr instanceof OverloadedError) metrics.admissionRejections.inc({ budget: apiErr.budget });
     void reply.code(apiErr.statusCode).headers(apiErr.headers).send(errorBody(apiErr));
   });
 

@@ -2,6 +2,7 @@
 // micro-batching, web assets. Every limit here is documented in README.md and `pictograph serve --help`.
 import { join } from 'node:path';
 import { projectRoot } from '../config/paths.js';
+import type { AdmissionConfig } from './admission.js';
 
 export type ClassifyAccess = 'open' | 'token';
 
@@ -34,7 +35,12 @@ export interface ServerConfig {
   metricsAccess: 'open' | 'admin';
   /** Micro-batching: largest batch, longest wait for companions (ms), most queued requests. */
   batch: { maxBatch: number; maxWaitMs: number; maxQueue: number };
-  /** Seconds a client is told to wait (Retry-After) when the queue is full. */
+  /**
+   * Admission by work: image body bytes and decoded pixels in flight; a request waits at most `maxWaitMs` for
+   * room, then gets 429 + Retry-After.
+   */
+  admission: AdmissionConfig;
+  /** Seconds a client is told to wait (Retry-After) when the queue is full or the server at its limits. */
   retryAfterSeconds: number;
   /** Folder of the built web app served at `/` with SPA fallback; null to serve none. */
   webRoot: string | null;
@@ -57,23 +63,28 @@ export const defaultServerConfig: ServerConfig = {
   feedbackPerMinute: 30,
   metricsAccess: 'open',
   batch: { maxBatch: 16, maxWaitMs: 3, maxQueue: 256 },
+  // About 4 camera JPEGs received and 2-3 decoded at once: enough to keep 2 cores busy, bounded memory.
+  admission: { maxBodyBytes: 24 * 1024 * 1024, maxDecodePixels: 40_000_000, maxWaitMs: 1000, maxUploadDecodeWaitMs: 30_000 },
   retryAfterSeconds: 1,
   webRoot: join(projectRoot, 'dist', 'web'),
   logger: false,
   defaultTarget: 0.9,
 };
 
-export type ServerConfigInput = Partial<Omit<ServerConfig, 'batch' | 'timeouts'>> & {
+/** Settings as given: any subset, nested groups partial too. */
+export type ServerConfigInput = Partial<Omit<ServerConfig, 'batch' | 'timeouts' | 'admission'>> & {
   batch?: Partial<ServerConfig['batch']>;
   timeouts?: Partial<ServerConfig['timeouts']>;
+  admission?: Partial<AdmissionConfig>;
 };
 
-/** Defaults overlaid with the given partial settings (nested `batch` and `timeouts` merged field by field). */
+/** Defaults overlaid with the given partial settings (nested `batch`, `timeouts` and `admission` merged field by field). */
 export function serverConfig(partial: ServerConfigInput = {}): ServerConfig {
   return {
     ...defaultServerConfig,
     ...partial,
     batch: { ...defaultServerConfig.batch, ...(partial.batch ?? {}) },
     timeouts: { ...defaultServerConfig.timeouts, ...(partial.timeouts ?? {}) },
+    admission: { ...defaultServerConfig.admission, ...(partial.admission ?? {}) },
   };
 }

@@ -9,6 +9,7 @@ export interface ServerMetrics {
   batchSize: client.Histogram<'model'>;
   queueDepth: client.Gauge<'model'>;
   queueRejections: client.Counter<'model'>;
+  admissionRejections: client.Counter<'budget'>;
   /** Set by the model runtime so the gauge reads the live depth at scrape time. */
   setQueueDepthSource(source: () => Array<{ model: string; depth: number }>): void;
 }
@@ -53,7 +54,14 @@ export function createMetrics(): ServerMetrics {
     labelNames: ['model'] as const,
     registers: [registry],
   });
+  const admissionRejections = new client.Counter({
+    name: 'pictograph_admission_rejections_total',
+    help: 'Requests refused with 429 because image body bytes or decoded pixels in flight were at their limit.',
+    labelNames: ['budget'] as const,
+    registers: [registry],
+  });
   return {
+    admissionRejections,
     registry,
     requests,
     latency,

@@ -12,6 +12,7 @@ import type { PhotoRecognizer, RecognizedPhoto } from '../library/ingest.js';
 import { recognizePhoto } from '../library/recognizer.js';
 import { analyzeAnimation, animationInfo, type Timeline } from '../library/animation.js';
 import type { TaxonomyView } from '../library/taxonomy-view.js';
+import type { Admission } from './admission.js';
 import type { ServerConfig } from './config.js';
 import { loadEverydayHead, tagEmbedding } from '../concepts/tags.js';
 import { ApiError, scrubPaths } from './errors.js';
@@ -62,6 +63,7 @@ export class ModelRuntime {
     private readonly config: ServerConfig,
     private readonly metrics: ServerMetrics,
     private readonly env: NodeJS.ProcessEnv,
+    private readonly admission: Admission,
   ) {
     if (source.engine) {
       if (!source.taxonomy) throw new Error('createServer: an engine needs its taxonomy');
@@ -119,6 +121,8 @@ export class ModelRuntime {
       recognize: async (bytes: Buffer): Promise<RecognizedPhoto> =>
         recognizePhoto(bytes, engine, batcher, (prediction) => this.analyze(prediction, { target }), {
           maxBytes: this.config.maxImageBytes,
+          // An upload is already received: its files may wait longer for decoding room than a classification.
+          admit: this.admission.decodeGate(this.config.admission.maxUploadDecodeWaitMs),
           // animations are analysed whole (keyframes, timeline) with the same taxonomy
           analyzeOptions: { ...(await this.taxonomy(target)), top: 5 },
         }),
@@ -190,7 +194,7 @@ export class ModelRuntime {
   async predict(image: Buffer | string, model?: string): Promise<Prediction> {
     this.checkModel(model);
     const { engine, batcher } = this.current();
-    const decoded = await decodePhoto(image, engine.model.spec, { maxBytes: this.config.maxImageBytes });
+    const decoded = await decodePhoto(image, engine.model.spec, { maxBytes: this.config.maxImageBytes, admit: this.admission.decodeGate() });
     return batcher.submit(decoded.tensor);
   }
 

@@ -173,12 +173,12 @@ export async function ingestUploads(
 }
 
 /** Per-file reasons shown to the uploader (decoding problems and a busy queue); anything else stays generic. */
-const SHOWN_CODES = new Set(['empty_file', 'too_large', 'too_many_pixels', 'unsupported_format', 'truncated', 'decode_failed', 'queue_full', 'storage_full']);
+const SHOWN_CODES = new Set(['empty_file', 'too_large', 'too_many_pixels', 'unsupported_format', 'truncated', 'decode_failed', 'queue_full', 'storage_full', 'overloaded']);
 
 /** An ingest failure as the uploader sees it: a stable code, and a message without the server's paths. */
 function uploadError(code: string, message: string, f: ReceivedUpload): { code: string; message: string } {
   if (!SHOWN_CODES.has(code)) return { code: 'ingest_failed', message: 'The photo could not be stored; the server logged why.' };
-  if (code === 'queue_full') return { code, message: 'The classifier is busy; upload this file again shortly.' };
+  if (code === 'queue_full' || code === 'overloaded') return { code, message: 'The classifier is busy; upload this file again shortly.' };
   if (code === 'storage_full') return { code, message: 'The server has no room left to store this file.' };
   const paths = f.staged ? [f.staged.file, f.staged.original] : [];
   const m = scrubPaths(paths.reduce((acc, p) => acc.split(p).join(f.file), message));

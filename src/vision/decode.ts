@@ -1,9 +1,14 @@
-// Photo decoding and model preprocessing: ONE sharp decode per photo (EXIF-rotated, shrink-on-load for big
-// JPEGs) feeds the model's input tensor and the WebP thumbnails; hostile inputs are refused from the header.
+// Photo decoding and model preprocessing, ONE path for every caller (classify, ingest, uploads, the HTTP
+// classifier): a single sharp decode (EXIF-rotated, shrink-on-load) makes a working copy whose size depends only
+// on the photo and the model; the tensor and every thumbnail derive from that copy, so asking for thumbnails
+// never changes the prediction. Hostile inputs are refused from the header.
 import { open as openFile, stat } from 'node:fs/promises';
-import sharp, { type Metadata, type Sharp } from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import type { InputSpec, ModelSpec } from './manifest.js';
 import { videoKind, videoMessage } from './video.js';
+
+// Every photo is decoded once: libvips' operation cache (50 MB by default) would only hold memory.
+sharp.cache(false);
 
 export type PhotoErrorCode =
   | 'not_found'
@@ -34,20 +39,59 @@ export const DEFAULT_MAX_BYTES = 100 * 1024 * 1024;
 export const DEFAULT_MAX_PIXELS = 100_000_000;
 
 export interface DecodeOptions {
-  /** WebP thumbnails to make from the same decode, by longest side in pixels (e.g. [256, 1024]). */
+  /** Thumbnails to make from the same decode, by longest side in pixels (e.g. [256, 1024]; at most the working copy). */
   thumbnails?: number[];
   maxBytes?: number;
   maxPixels?: number;
-  /** WebP quality of the thumbnails (default 80). */
-  thumbnailQuality?: number;
+  /** Thumbnail encoding (default JPEG quality 80: see `DEFAULT_THUMBNAIL_ENCODING`). */
+  thumbnailEncoding?: ThumbnailEncoding;
+  /**
+   * Leave out every thumbnail but the smallest when it would be no smaller than the photo itself (the caller
+   * serves the original instead): a 500 px photo gets its 256 px thumbnail and no 1024 px copy.
+   */
+  omitUnreduced?: boolean;
+  /**
+   * Called with the photo's pixel count (from its header) before any pixel is decoded; the decode waits for
+   * it, and calls what it resolves to once the decode is done. A server bounds the decodes in flight this way.
+   */
+  admit?: (pixels: number) => Promise<() => void>;
 }
+
+/** How thumbnails are encoded; `bench/thumbnails.ts` measures the candidates. */
+export interface ThumbnailEncoding {
+  format: 'jpeg' | 'webp' | 'avif';
+  quality: number;
+  /** Encoder effort (WebP 0-6, AVIF 0-9); JPEG ignores it. */
+  effort?: number;
+}
+
+/**
+ * JPEG q80 (libjpeg-turbo through sharp's mozjpeg build, optimised Huffman tables, no trellis): on 1024 px
+ * copies of camera photos it encodes 5-7x faster than WebP effort 0-2 at 10-25% more bytes, and AVIF is 20x
+ * slower (bench/thumbnails.ts).
+ */
+export const DEFAULT_THUMBNAIL_ENCODING: ThumbnailEncoding = { format: 'jpeg', quality: 80 };
+
+/** File extension and media type of each thumbnail format. */
+export const THUMBNAIL_TYPES = {
+  jpeg: { ext: 'jpg', mediaType: 'image/jpeg' },
+  webp: { ext: 'webp', mediaType: 'image/webp' },
+  avif: { ext: 'avif', mediaType: 'image/avif' },
+} as const;
 
 export interface Thumbnail {
   size: number;
-  webp: Buffer;
+  format: ThumbnailEncoding['format'];
+  data: Buffer;
   width: number;
   height: number;
 }
+
+/**
+ * Longest side of the working copy (the largest thumbnail): a photo is decoded once, with JPEG shrink-on-load,
+ * to at most this size (but never below what the model's resize needs on the shorter side).
+ */
+export const WORKING_SIZE = 1024;
 
 export interface DecodedPhoto {
   /** 3 x size x size float32, NCHW, normalised with the model's mean/std. */
@@ -133,13 +177,32 @@ export function toTensor(rgb: Uint8Array | Buffer, pixels: number, spec: InputSp
   return out;
 }
 
-async function tensorFrom(image: Sharp, w: number, h: number, spec: InputSpec): Promise<Float32Array> {
-  const g = cropGeometry(w, h, spec);
-  const { data, info } = await image
+/**
+ * The working copy's size for a displayed w x h photo: longest side WORKING_SIZE, shorter side at least what
+ * the model's resize needs, never enlarged. A function of the photo and the model only, so that every caller
+ * derives the same tensor from the same copy.
+ */
+export function workingSize(w: number, h: number, spec: InputSpec): { width: number; height: number } {
+  const need = spec.crop === 'center' ? spec.resizeShorter : spec.size;
+  const s = Math.max(WORKING_SIZE / Math.max(w, h), need / Math.min(w, h));
+  if (s >= 1) return { width: w, height: h };
+  return { width: Math.max(1, Math.round(w * s)), height: Math.max(1, Math.round(h * s)) };
+}
+
+interface RawImage {
+  data: Buffer;
+  width: number;
+  height: number;
+}
+
+const rawInput = (img: RawImage) => ({ raw: { width: img.width, height: img.height, channels: 3 as const } });
+
+/** The model's tensor from the working copy: resize (bilinear) and crop per the spec, then normalise. */
+async function tensorFrom(work: RawImage, spec: InputSpec): Promise<Float32Array> {
+  const g = cropGeometry(work.width, work.height, spec);
+  const { data, info } = await sharp(work.data, rawInput(work))
     .resize(g.width, g.height, { fit: 'fill', kernel: 'linear' })
     .extract({ left: g.left, top: g.top, width: spec.size, height: spec.size })
-    .removeAlpha()
-    .toColourspace('srgb')
     .raw()
     .toBuffer({ resolveWithObject: true });
   if (info.channels !== 3 || info.width !== spec.size || info.height !== spec.size) {
@@ -148,15 +211,28 @@ async function tensorFrom(image: Sharp, w: number, h: number, spec: InputSpec): 
   return toTensor(data, spec.size * spec.size, spec);
 }
 
+/** One thumbnail from the working copy: itself when it already fits, else reduced (Lanczos) to `size`. */
+async function thumbnailFrom(work: RawImage, size: number, enc: ThumbnailEncoding): Promise<Thumbnail> {
+  let img = sharp(work.data, rawInput(work));
+  if (Math.max(work.width, work.height) > size) img = img.resize(size, size, { fit: 'inside' });
+  img =
+    enc.format === 'jpeg'
+      ? img.jpeg({ quality: enc.quality })
+      : enc.format === 'webp'
+        ? img.webp({ quality: enc.quality, effort: enc.effort ?? 2 })
+        : img.avif({ quality: enc.quality, effort: enc.effort ?? 0 });
+  const { data, info } = await img.toBuffer({ resolveWithObject: true });
+  return { size, format: enc.format, data, width: info.width, height: info.height };
+}
+
 /**
- * Decodes one photo (a path or the file's bytes) into the model's input tensor and, optionally, WebP
- * thumbnails, from a single decode. Throws `PhotoError`.
+ * Decodes one photo (a path or the file's bytes) into the model's input tensor and, optionally, thumbnails,
+ * from a single decode. The tensor is the same whether or not thumbnails are asked for. Throws `PhotoError`.
  */
 export async function decodePhoto(input: Input, spec: ModelSpec | InputSpec, opts: DecodeOptions = {}): Promise<DecodedPhoto> {
   const inputSpec: InputSpec = 'input' in spec ? spec.input : spec;
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   await checkBytes(input, opts.maxBytes ?? DEFAULT_MAX_BYTES);
-  const open = (): Sharp => sharp(input, { limitInputPixels: maxPixels, failOn: 'truncated', sequentialRead: true });
 
   // Header only: format and dimensions, so bombs are refused before any pixel is decoded.
   let meta: Metadata;
@@ -182,34 +258,24 @@ export async function decodePhoto(input: Input, spec: ModelSpec | InputSpec, opt
   const width = swap ? rawH : rawW;
   const height = swap ? rawW : rawH;
 
+  const release = opts.admit ? await opts.admit(rawW * rawH) : undefined;
   try {
-    const sizes = [...new Set(opts.thumbnails ?? [])].filter((s) => s > 0).sort((a, b) => a - b);
-    let tensor: Float32Array;
-    let thumbnails: Thumbnail[] | undefined;
-    if (sizes.length === 0) {
-      tensor = await tensorFrom(open().autoOrient(), width, height, inputSpec);
-    } else {
-      // Decode once, to the smallest size that still serves every output (shrink-on-load when it is
-      // much smaller than the original), then derive the tensor and each thumbnail from those pixels.
-      const longest = sizes[sizes.length - 1];
-      const s = Math.max(longest / Math.max(width, height), inputSpec.resizeShorter / Math.min(width, height));
-      let base = open().autoOrient();
-      if (s < 0.5) base = base.resize(Math.round(width * s), Math.round(height * s), { fit: 'fill', kernel: 'linear' });
-      const { data, info } = await base.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-      const raw = { raw: { width: info.width, height: info.height, channels: info.channels as 3 } };
-      [tensor, thumbnails] = await Promise.all([
-        tensorFrom(sharp(data, raw), info.width, info.height, inputSpec),
-        Promise.all(
-          sizes.map(async (size) => {
-            const t = await sharp(data, raw)
-              .resize(size, size, { fit: 'inside', withoutEnlargement: true })
-              .webp({ quality: opts.thumbnailQuality ?? 80, effort: 2 })
-              .toBuffer({ resolveWithObject: true });
-            return { size, webp: t.data, width: t.info.width, height: t.info.height };
-          }),
-        ),
-      ]);
-    }
+    // The one decode: EXIF-rotated, straight to the working size (libjpeg shrink-on-load, then bilinear).
+    const target = workingSize(width, height, inputSpec);
+    let base = sharp(input, { limitInputPixels: maxPixels, failOn: 'truncated', sequentialRead: true, autoOrient: true });
+    if (target.width !== width || target.height !== height) base = base.resize(target.width, target.height, { fit: 'fill', kernel: 'linear' });
+    const { data, info } = await base.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new PhotoError('decode_failed', `${describeInput(input)}: unexpected decoded layout ${info.width}x${info.height}x${info.channels}`);
+    const work: RawImage = { data, width: info.width, height: info.height };
+    const sizes = [...new Set(opts.thumbnails ?? [])]
+      .filter((s) => s > 0)
+      .sort((a, b) => a - b)
+      .filter((s, i) => i === 0 || !opts.omitUnreduced || Math.max(width, height) > s);
+    const enc = opts.thumbnailEncoding ?? DEFAULT_THUMBNAIL_ENCODING;
+    const [tensor, thumbnails] = await Promise.all([
+      tensorFrom(work, inputSpec),
+      sizes.length > 0 ? Promise.all(sizes.map((size) => thumbnailFrom(work, size, enc))) : undefined,
+    ]);
     return { tensor, width, height, orientation, format, exif: meta.exif, thumbnails };
   } catch (err) {
     const e = fromSharpError(err, input);
@@ -219,6 +285,8 @@ export async function decodePhoto(input: Input, spec: ModelSpec | InputSpec, opt
       throw new PhotoError('truncated', `${describeInput(input)}: file is truncated (no end-of-image marker)`);
     }
     throw e;
+  } finally {
+    release?.();
   }
 }
 

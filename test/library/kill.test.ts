@@ -100,7 +100,8 @@ for (const backend of backends) {
       assert.ok(nodes.every((x) => Number(x.n) > 5));
       for (const p of photos) {
         assert.ok(p.thumb_small && existsSync(join(ctx.home, 'media', p.thumb_small)), `${p.file_name} small thumbnail`);
-        assert.ok(p.thumb_large && existsSync(join(ctx.home, 'media', p.thumb_large)), `${p.file_name} large thumbnail`);
+        if (Math.max(p.width, p.height) > 1024) assert.ok(p.thumb_large && existsSync(join(ctx.home, 'media', p.thumb_large)), `${p.file_name} large thumbnail`);
+        else assert.equal(p.thumb_large, null, `${p.file_name}: no large copy of a small photo`);
       }
       const media = await mediaDoctor(db, join(ctx.home, 'media'));
       assert.deepEqual(

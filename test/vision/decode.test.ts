@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { cropGeometry, decodePhoto, PhotoError, toTensor } from '../../src/vision/decode.js';
+import fc from 'fast-check';
+import { cropGeometry, decodePhoto, PhotoError, toTensor, WORKING_SIZE, workingSize } from '../../src/vision/decode.js';
 import { modelSpec } from '../../src/vision/manifest.js';
 import { photosDir } from '../support/env.js';
 import { calibSet, twoToneJpeg, writeBadFiles, type BadFiles } from './fixtures.js';
@@ -153,28 +154,45 @@ describe('decodePhoto', () => {
     }
   });
 
-  test('thumbnails come from the same decode, WebP, longest side = size, never enlarged', async () => {
+  test('thumbnails come from the same decode, JPEG, longest side = size, never enlarged; the tensor is unchanged', async () => {
     const big = join(photosDir, 'forensics_white-dog-tiles.jpg');
     const d = await decodePhoto(big, spec, { thumbnails: [256, 1024] });
     assert.equal(d.orientation, 3);
     assert.deepEqual(
-      d.thumbnails!.map((t) => [t.size, Math.max(t.width, t.height)]),
+      d.thumbnails!.map((t) => [t.size, t.format, Math.max(t.width, t.height)]),
       [
-        [256, 256],
-        [1024, 1024],
+        [256, 'jpeg', 256],
+        [1024, 'jpeg', 1024],
       ],
     );
     for (const t of d.thumbnails!) {
-      assert.equal(t.webp.subarray(8, 12).toString('latin1'), 'WEBP');
-      const m = await sharp(t.webp).metadata();
+      assert.deepEqual([...t.data.subarray(0, 3)], [0xff, 0xd8, 0xff], 'a JPEG');
+      const m = await sharp(t.data).metadata();
       assert.deepEqual([m.width, m.height], [t.width, t.height]);
     }
     assert.ok(d.exif && d.exif.length > 0, 'EXIF block kept');
-    // The tensor barely differs from the tensor-only decode.
+    // One preprocessing path: asking for thumbnails (or passing bytes) never changes the tensor.
     const plain = await decodePhoto(big, spec);
-    assert.ok(cosine(plain.tensor, d.tensor) > 0.98);
+    assert.deepEqual(plain.tensor, d.tensor);
+    assert.deepEqual((await decodePhoto(readFileSync(big), spec, { thumbnails: [256] })).tensor, d.tensor);
     const small = await decodePhoto(jpeg, spec, { thumbnails: [1024] });
     assert.equal(Math.max(small.thumbnails![0].width, small.thumbnails![0].height), Math.max(small.width, small.height));
+    assert.deepEqual(small.tensor, (await decodePhoto(jpeg, spec)).tensor);
+    const webp = await decodePhoto(jpeg, spec, { thumbnails: [256], thumbnailEncoding: { format: 'webp', quality: 80 } });
+    assert.equal(webp.thumbnails![0].data.subarray(8, 12).toString('latin1'), 'WEBP');
+  });
+
+  test('the working copy: longest side WORKING_SIZE, shorter side never below the model resize, never enlarged', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 20_000 }), fc.integer({ min: 1, max: 20_000 }), (w, h) => {
+        const { width, height } = workingSize(w, h, spec.input);
+        assert.ok(width <= w && height <= h, 'never enlarged');
+        if (width === w && height === h) return;
+        assert.ok(Math.min(width, height) >= Math.min(spec.input.resizeShorter, Math.min(w, h)) - 1, 'enough for the model');
+        assert.ok(Math.max(width, height) >= WORKING_SIZE - 1, 'enough for the large thumbnail');
+        assert.ok(Math.abs(width / height - w / h) <= (w / h) * (2 / Math.min(width, height)) + 1e-9, 'aspect kept');
+      }),
+    );
   });
 
   const expectCode = async (input: string | Buffer, code: string, opts = {}) => {

@@ -1,6 +1,7 @@
 // `POST /v1/classify`: one image in (raw body or multipart `file`), concepts out; nothing stored. Requests are
-// micro-batched by the runtime; a full queue answers 429 with Retry-After.
+// admitted by work (body bytes, then decoded pixels) and micro-batched; past the limits 429 with Retry-After.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { admitBody } from '../admission.js';
 import { requireOwner } from '../auth.js';
 import { ApiError, badRequest, errorBodySchema, multipartError } from '../errors.js';
 import { bearer, categorySchema, hedgedSchema, modelRefSchema, synsetRefSchema, timelineSchema } from '../schemas.js';
@@ -13,10 +14,11 @@ interface ClassifyQuery {
 }
 
 export function registerClassifyRoutes(app: FastifyInstance): void {
-  const { runtime, config } = app.pictograph;
+  const { runtime, config, admission } = app.pictograph;
   app.post<{ Querystring: ClassifyQuery }>(
     '/v1/classify',
     {
+      onRequest: admitBody(admission, config.maxImageBytes),
       schema: {
         summary: 'Classify one image (not stored).',
         description:

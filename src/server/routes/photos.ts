@@ -8,6 +8,7 @@ import { listPhotos, photoDetail, similarPhotos } from '../../library/photos.js'
 import { replaceAnalysis, setVisibility } from '../../library/store.js';
 import { requireJson } from './owners.js';
 import { feedbackOf } from '../../library/feedback.js';
+import { thumbnailMediaType } from '../../library/thumbnails.js';
 import { requireOwner } from '../auth.js';
 import { ApiError, errorBodySchema, forbidden } from '../errors.js';
 import { photoSummary, photoUrl } from '../presenters.js';
@@ -71,6 +72,13 @@ const MEDIA_TYPES: Record<string, string> = {
   tiff: 'image/tiff',
   gif: 'image/gif',
 };
+
+/** Originals a browser can show as they are. */
+const BROWSER_FORMATS = new Set(['jpeg', 'png', 'webp', 'avif', 'gif']);
+
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => null))?.isFile() ?? false;
+}
 
 export function registerPhotoRoutes(app: FastifyInstance): void {
   const ctx = app.pictograph;
@@ -136,7 +144,7 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
     '/v1/photos/:id/thumbnail',
     {
       schema: {
-        summary: 'A WebP thumbnail (longest side 256 or 1024 px).',
+        summary: 'A JPEG thumbnail (WebP in older libraries), longest side 256 or 1024 px.',
         tags: ['photos'],
         security: bearer,
         params: idParamsSchema,
@@ -146,10 +154,14 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
     },
     async (req, reply) => {
       const photo = await photoDetail(db, req.caller.viewer, req.params.id, { nodes: 0 });
+      // A photo no larger than 1024 px has no large copy: its original (in a format browsers show) serves instead.
+      if (req.query.size === 1024 && !photo.thumbnails.large && BROWSER_FORMATS.has(photo.format) && (await isFile(photo.originalPath))) {
+        return sendFile(reply, photo.originalPath, MEDIA_TYPES[photo.format]!, photo.visibility, `"${photo.contentHash}"`);
+      }
       const name = req.query.size === 1024 ? (photo.thumbnails.large ?? photo.thumbnails.small) : (photo.thumbnails.small ?? photo.thumbnails.large);
       if (!name) throw new ApiError(404, 'thumbnail_missing', `Photo ${photo.id} has no thumbnail.`);
       const file = insideMedia(ctx, name);
-      return sendFile(reply, file, 'image/webp', photo.visibility, `"${name.replace(/[^\w.-]/g, '')}"`);
+      return sendFile(reply, file, thumbnailMediaType(name), photo.visibility, `"${name.replace(/[^\w.-]/g, '')}"`);
     },
   );
 

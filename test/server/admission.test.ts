@@ -1,0 +1,128 @@
+// Admission by work: the budgets themselves (first come first served, bounded wait, 429 with Retry-After, no
+// leaks), and the real server under more concurrent classifications and uploads than its budgets allow.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { OverloadedError, WorkBudget } from '../../src/server/admission.js';
+import { createServer } from '../../src/server/app.js';
+import { openLibrary, type Library } from '../../src/library/db.js';
+import { ensureOwner } from '../../src/library/store.js';
+import { createToken } from '../../src/library/tokens.js';
+import { loadTaxonomy } from '../../src/taxonomy/analysis.js';
+import { Engine } from '../../src/vision/engine.js';
+import { calibImages, photosDir, tempHome } from '../support/env.js';
+import { multipart } from './images.js';
+
+describe('WorkBudget', () => {
+  test('grants in arrival order, refuses after the wait with 429 + Retry-After, never leaks', async () => {
+    const b = new WorkBudget('bytes', 'bytes of image bodies', 100, 30, 2);
+    const r1 = await b.acquire(60);
+    const order: string[] = [];
+    const second = b.acquire(50).then((r) => (order.push('second'), r));
+    const third = b.acquire(10).then((r) => (order.push('third'), r)); // fits, but waits its turn
+    assert.equal(b.stats.waiting, 2);
+    r1();
+    r1(); // releasing twice gives back once
+    const [r2, r3] = await Promise.all([second, third]);
+    assert.deepEqual(order, ['second', 'third']);
+    assert.equal(b.stats.inUse, 60);
+    // Full for longer than the wait: refused.
+    const big = b.acquire(100);
+    await assert.rejects(big, (err: unknown) => {
+      assert.ok(err instanceof OverloadedError);
+      assert.equal(err.statusCode, 429);
+      assert.equal(err.code, 'overloaded');
+      assert.equal(err.headers['retry-after'], '2');
+      return true;
+    });
+    r2();
+    r3();
+    assert.deepEqual({ inUse: b.stats.inUse, waiting: b.stats.waiting, refused: b.stats.refused }, { inUse: 0, waiting: 0, refused: 1 });
+    // More than the whole budget runs alone rather than never.
+    const alone = await b.acquire(1e9);
+    assert.equal(b.stats.inUse, 100);
+    alone();
+  });
+
+  test('a refused head of the line lets smaller requests behind it through', async () => {
+    const b = new WorkBudget('pixels', 'decoded pixels', 100, 20, 1);
+    const held = await b.acquire(50);
+    const blocked = b.acquire(100, 10).catch((e: unknown) => e);
+    const small = b.acquire(40, 1000);
+    assert.ok((await blocked) instanceof OverloadedError);
+    (await small)();
+    held();
+    assert.equal(b.stats.inUse, 0);
+  });
+});
+
+describe('the server under more work than its budgets', () => {
+  let home: ReturnType<typeof tempHome>;
+  let lib: Library;
+  let engine: Engine;
+  let app: FastifyInstance;
+  let token: string;
+  const camera = readFileSync(join(photosDir, 'forensics_christmas-table.jpg')); // 12 MP, 6 MB
+  const small = readFileSync(join(calibImages, 'n02085782_Japanese_spaniel.JPEG'));
+
+  before(async () => {
+    home = tempHome('pictograph-admission-');
+    lib = await openLibrary({ env: { ...home.env, DATABASE_URL: '' } });
+    engine = await Engine.load({ env: home.env });
+    const taxonomy = await loadTaxonomy({ modelId: engine.model.id, env: home.env });
+    // Room for two camera photos' bodies and one camera photo's decode at a time; short waits.
+    app = await createServer({
+      db: lib.db,
+      engine,
+      taxonomy,
+      env: home.env,
+      config: { webRoot: null, admission: { maxBodyBytes: 2 * camera.length + 1000, maxDecodePixels: 13_000_000, maxWaitMs: 150, maxUploadDecodeWaitMs: 60_000 } },
+    });
+    await app.ready();
+    token = (await createToken(lib.db, { ownerId: await ensureOwner(lib.db, 'alice') })).token;
+  });
+
+  after(async () => {
+    await app?.close();
+    await engine?.close();
+    await lib?.close();
+    home?.cleanup();
+  });
+
+  test('16 concurrent camera photos: each answered 200 or 429 (overloaded, Retry-After), none 5xx, nothing leaks', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 16 }, () => app.inject({ method: 'POST', url: '/v1/classify', headers: { 'content-type': 'image/jpeg' }, payload: camera })),
+    );
+    const codes = results.map((r) => r.statusCode);
+    assert.ok(codes.every((c) => c === 200 || c === 429), `statuses ${codes.join(' ')}`);
+    assert.ok(codes.includes(200) && codes.includes(429), `some admitted, some refused: ${codes.join(' ')}`);
+    for (const r of results.filter((x) => x.statusCode === 429)) {
+      assert.equal(JSON.parse(r.body).error.code, 'overloaded');
+      assert.equal(r.headers['retry-after'], '1');
+    }
+    const { admission } = app.pictograph;
+    assert.equal(admission.bytes.stats.inUse, 0, 'every body reservation returned');
+    assert.equal(admission.pixels.stats.inUse, 0, 'every decode reservation returned');
+    assert.ok(admission.bytes.stats.refused + admission.pixels.stats.refused >= codes.filter((c) => c === 429).length);
+    const metrics = await app.inject({ url: '/metrics' });
+    assert.match(metrics.body, /pictograph_admission_rejections_total\{budget="(bytes|pixels)"\} [1-9]/);
+    // Once the burst is over, the next request is admitted at once.
+    const next = await app.inject({ method: 'POST', url: '/v1/classify', headers: { 'content-type': 'image/jpeg' }, payload: small });
+    assert.equal(next.statusCode, 200);
+  });
+
+  test('an upload of several camera photos waits for decoding room instead of failing its files', async () => {
+    const form = multipart([0, 1, 2].map((i) => ({ name: 'file', filename: `p${i}.jpg`, type: 'image/jpeg', data: i === 0 ? camera : i === 1 ? small : Buffer.concat([camera, Buffer.from([i])]) })));
+    const res = await app.inject({ method: 'POST', url: '/v1/photos', headers: { 'content-type': form.contentType, authorization: `Bearer ${token}` }, payload: form.body });
+    assert.equal(res.statusCode, 200, res.body);
+    const results = JSON.parse(res.body).results as Array<{ photo?: unknown; error?: unknown }>;
+    assert.deepEqual(
+      results.map((r) => (r.photo ? 'ok' : JSON.stringify(r.error))),
+      ['ok', 'ok', 'ok'],
+    );
+    assert.equal(app.pictograph.admission.pixels.stats.inUse, 0);
+    assert.equal(app.pictograph.admission.bytes.stats.inUse, 0);
+  });
+});
