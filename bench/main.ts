@@ -24,6 +24,7 @@ const sections: Section[] = [
   { name: 'scale', run: async (o) => (await import('./scale.js')).benchScale(o) },
   { name: 'concepts', run: async () => (await import('./concepts.js')).benchConcepts() },
   { name: 'animation', run: async () => (await import('./animation.js')).benchAnimation() },
+  { name: 'people', run: async (o) => (await import('./people.js')).benchPeople(o) },
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -3,9 +3,11 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { openLibrary } from '../library/db.js';
 import { ingestFiles, type IngestSummary } from '../library/ingest.js';
+import { faceStage } from '../library/face-stage.js';
 import { loadRecognizer } from '../library/recognizer.js';
 import { sweepMedia } from '../library/media.js';
 import { mediaDir } from '../config/paths.js';
+import { FaceDetector } from '../vision/faces/detector.js';
 import { DEFAULT_MODEL_ID } from '../vision/manifest.js';
 
 export interface IngestCliOptions {
@@ -15,13 +17,17 @@ export interface IngestCliOptions {
   model: string;
   json?: boolean;
   concurrency?: string;
+  /** commander's `--no-faces`: false turns face detection off for this run. */
+  faces?: boolean;
 }
 
 export function printSummary(s: IngestSummary, out: NodeJS.WritableStream = process.stdout): void {
   out.write(
     `ingested for ${s.owner} with ${s.model.id}: ${s.total} files, ${s.stored} classified and stored, ` +
       `${s.reused} reused, ${s.skipped} already stored, ${s.failed} failed ` +
-      `(${s.seconds.toFixed(1)} s, ${s.rate.toFixed(1)} files/s)\n`,
+      `(${s.seconds.toFixed(1)} s, ${s.rate.toFixed(1)} files/s)` +
+      (s.faces > 0 || s.people > 0 ? `; ${s.faces} faces, ${s.people} new people` : '') +
+      '\n',
   );
   for (const e of s.errors) out.write(`  failed: ${e.file}: ${e.code}: ${e.message}\n`);
 }
@@ -36,6 +42,7 @@ export function register(program: Command): void {
     .option('--keep-gps', 'keep GPS coordinates from EXIF (dropped by default)')
     .option('-m, --model <id>', 'model id', DEFAULT_MODEL_ID)
     .option('--concurrency <n>', 'photos in flight at once (default: 4 x cores)')
+    .option('--no-faces', 'do not detect faces and people')
     .option('--json', 'print the summary as JSON')
     .action(async (paths: string[], o: IngestCliOptions) => {
       const summary = await runIngest(paths, o);
@@ -48,6 +55,7 @@ export function register(program: Command): void {
 /** Ingests as `pictograph ingest` does (progress bar on a TTY), resolving to the summary; used by `ingest` and `up`. */
 export async function runIngest(paths: string[], o: Omit<IngestCliOptions, 'json'>): Promise<IngestSummary> {
   const recognizer = await loadRecognizer({ modelId: o.model });
+  const detector = o.faces === false ? undefined : await FaceDetector.load();
   const lib = await openLibrary();
   const bar = process.stderr.isTTY
     ? new SingleBar({
@@ -69,6 +77,7 @@ export async function runIngest(paths: string[], o: Omit<IngestCliOptions, 'json
       recognizer,
       db: lib.db,
       concurrency: o.concurrency ? Number(o.concurrency) : undefined,
+      faces: detector ? faceStage(detector, recognizer.taxonomy.hierarchy) : undefined,
       onProgress: (p) => {
         const now = performance.now();
         const perSecond = p.done / Math.max(1e-3, (now - started) / 1000);
@@ -89,6 +98,7 @@ export async function runIngest(paths: string[], o: Omit<IngestCliOptions, 'json
   } finally {
     bar?.stop();
     await recognizer.close();
+    await detector?.close();
     await lib.close();
   }
 }

@@ -17,6 +17,7 @@ const commandModules: Array<() => Promise<{ register: (program: Command) => void
   () => import('./doctor.js'),
   () => import('./signin.js'),
   () => import('./concepts.js'),
+  () => import('./people.js'),
 ];
 
 // `pictograph ... | head` closes stdout early: stop quietly instead of crashing on EPIPE.

@@ -35,12 +35,16 @@ import { registerOwnerRoutes } from './routes/owners.js';
 import { registerFeedbackRoutes } from './routes/feedback.js';
 import { registerSessionRoutes } from './routes/session.js';
 import { registerCustomConceptRoutes } from './routes/custom-concepts.js';
+import { registerPeopleRoutes } from './routes/people.js';
+import type { FaceDetector } from '../vision/faces/detector.js';
 
 export interface CreateServerOptions extends RuntimeSource {
   db: LibraryDb;
   config?: ServerConfigInput;
   /** Environment for the Pictograph home (media folder, model mirror); defaults to process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Face detection for uploads (loaded in the background); absent = off for the whole server (`--no-faces`). */
+  faces?: FaceDetector | (() => Promise<FaceDetector>);
 }
 
 /** Everything route handlers share. */
@@ -54,6 +58,8 @@ export interface ServerContext {
   mediaDir: string;
   /** Similar photos (ANN index per model, saved under the home's `similar/`). */
   similar: SimilarIndex;
+  /** The face detector once loaded; undefined while loading or when the server runs with `--no-faces`. */
+  faces(): FaceDetector | undefined;
 }
 
 declare module 'fastify' {
@@ -96,9 +102,26 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
       void (reply as unknown as FastifyReply).code(apiErr.statusCode).send(errorBody(apiErr));
     },
   });
+  let detector: FaceDetector | undefined;
+  let detectorLoading: Promise<void> | undefined;
+  if (typeof opts.faces === 'function') {
+    detectorLoading = opts.faces().then(
+      (d) => void (detector = d),
+      () => undefined, // uploads go on without faces; the server keeps running
+    );
+  } else detector = opts.faces;
   app.setValidatorCompiler(validatorCompiler);
   app.server.maxConnections = config.maxConnections;
-  const ctx: ServerContext = { db: opts.db, config, metrics, runtime, env, mediaDir: mediaDir(env), similar: new SimilarIndex(opts.db, { dir: similarDir(env) }) };
+  const ctx: ServerContext = {
+    db: opts.db,
+    config,
+    metrics,
+    runtime,
+    env,
+    mediaDir: mediaDir(env),
+    similar: new SimilarIndex(opts.db, { dir: similarDir(env) }),
+    faces: () => detector,
+  };
   app.decorate('pictograph', ctx);
   app.decorateRequest('caller', null as never);
   app.decorateRequest('startedAt', 0n);
@@ -203,6 +226,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   registerFeedbackRoutes(app);
   registerSessionRoutes(app);
   registerCustomConceptRoutes(app);
+  registerPeopleRoutes(app);
 
   // Graceful shutdown: while closing, answers in flight tell keep-alive clients to go, so the server does not
   // wait out their idle timeout; the runtime closes after the last request.
@@ -218,6 +242,8 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   });
   app.addHook('onClose', async () => {
     await runtime.close();
+    await detectorLoading;
+    if (typeof opts.faces === 'function') await detector?.close();
   });
   // Temporary files of uploads and thumbnails left by an earlier run (kill -9, crash) are removed, or moved into
   // place when a committed photo already references them.
