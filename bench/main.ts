@@ -27,6 +27,7 @@ const sections: Section[] = [
   { name: 'concepts', run: async () => (await import('./concepts.js')).benchConcepts() },
   { name: 'animation', run: async () => (await import('./animation.js')).benchAnimation() },
   { name: 'cluster', run: async (o) => (await import('./cluster.js')).benchCluster(o) },
+  { name: 'people', run: async (o) => (await import('./people.js')).benchPeople(o) },
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -4,6 +4,8 @@ import type { CategoryScore, HedgedLabel, Label, ModelRef } from '../library/ana
 import { analyzePrediction, hedgedPath, loadTaxonomy, type Taxonomy } from '../taxonomy/analysis.js';
 import { Engine, type ExecutionProvider, type Prediction } from '../vision/engine.js';
 import { DEFAULT_MODEL_ID } from '../vision/manifest.js';
+import { FaceDetector, type FaceDetection } from '../vision/faces/detector.js';
+import { animalScoreOf, decidePeople, withPeople, type PeopleTag } from '../taxonomy/people.js';
 import { classifyFiles, expandInputs, type ClassifyItem } from '../vision/pipeline.js';
 import { analyzeAnimation, animationInfo, type Timeline } from '../library/animation.js';
 import { downloadProgress } from './models.js';
@@ -32,6 +34,10 @@ export interface ClassificationRecord {
   allScores?: Array<{ id: string; name: string; score: number; threshold: number }>;
   /** Animations only: the concept timeline; `labels`, `hedged` and `categories` are then the whole animation's, weighted by time on screen. */
   timeline?: Timeline;
+  /** Human faces found (absent with --no-faces): box [x, y, w, h] in original pixels after EXIF orientation. */
+  faces?: Array<{ box: [number, number, number, number]; score: number }>;
+  /** person / group / portrait, decided from the faces and person bodies found. */
+  people?: { count: number; tags: PeopleTag[] };
 }
 
 export interface ClassificationFailure {
@@ -53,8 +59,11 @@ export function classificationRecord(
   taxonomy: Taxonomy,
   heads: readonly Head[] = [],
   opts: { allScores?: boolean } = {},
+  detection?: FaceDetection,
 ): ClassificationRecord {
-  const analysis = analyzePrediction(prediction, { ...taxonomy, top });
+  let analysis = analyzePrediction(prediction, { ...taxonomy, top });
+  const people = detection ? decidePeople({ ...detection, animalScore: animalScoreOf(analysis) }) : undefined;
+  if (people) analysis = withPeople(analysis, people, taxonomy.hierarchy);
   const hedged = analysis.hedged ? { ...analysis.hedged, score: round(analysis.hedged.score) } : null;
   const tags = tagEmbedding(heads, prediction.embedding, prediction.model).map(({ id, name, score }) => ({ id, name, score }));
   return {
@@ -68,6 +77,12 @@ export function classificationRecord(
     tags,
     ...(opts.allScores
       ? { allScores: tagEmbedding(heads, prediction.embedding, prediction.model, { all: true }).map(({ id, name, score, threshold }) => ({ id, name, score, threshold })) }
+      : {}),
+    ...(people
+      ? {
+          faces: people.faces.map((f) => ({ box: f.box, score: round((f.boxScore + f.meshScore) / 2) })),
+          people: { count: people.count, tags: people.tags },
+        }
       : {}),
   };
 }
@@ -108,7 +123,8 @@ function tableRow(r: ClassificationRecord | ClassificationFailure, fileWidth: nu
   if ('error' in r) return `${file}  ERROR ${r.error.code}: ${r.error.message}`;
   const hedged = r.label.sure ? `[${r.label.text}]  ` : `[not sure: ${r.label.guesses.join('? ')}?]  `;
   const tags = r.tags.length > 0 ? `{${r.tags.map((t) => t.id).join(', ')}}  ` : '';
-  const row = `${file}  ${tags}${hedged}${r.labels.map((l) => `${l.name} ${(l.score * 100).toFixed(1)}%`).join(', ')}`;
+  const people = r.people && r.people.tags.length > 0 ? `{${r.people.tags.map((t) => t.id).join(', ')}: ${r.faces?.length ?? 0} faces}  ` : '';
+  const row = `${file}  ${tags}${people}${hedged}${r.labels.map((l) => `${l.name} ${(l.score * 100).toFixed(1)}%`).join(', ')}`;
   if (!r.timeline) return row;
   const t = r.timeline;
   const scenes = t.segments.map((s) => `  ${(s.start_ms / 1000).toFixed(2)}-${(s.end_ms / 1000).toFixed(2)} s  ${s.hedged ? `[${s.hedged.name}] ` : ''}${s.labels[0]?.name ?? ''}`);
@@ -125,6 +141,7 @@ interface ClassifyCliOptions {
   allowUnverified?: boolean;
   allScores?: boolean;
   owner?: string;
+  faces?: boolean;
 }
 
 export function register(program: Command): void {
@@ -141,6 +158,7 @@ export function register(program: Command): void {
     .option('--allow-unverified', 'use a model whose manifest entry has no checksum')
     .option('--owner <name>', "also tag with this owner's custom concepts (ids OWNER/NAME)")
     .option('--all-scores', 'with --json: every concept with its score and threshold (`allScores`)')
+    .option('--no-faces', 'do not detect faces and people')
     .action(async (paths: string[], o: ClassifyCliOptions) => {
       const top = Number(o.top);
       if (!Number.isInteger(top) || top < 1 || top > 1000) throw new Error(`--top must be an integer from 1 to 1000, got ${o.top}`);
@@ -177,16 +195,21 @@ export function register(program: Command): void {
       if (files.length === 0) throw new Error(`no images found in ${paths.join(', ')}`);
       const fileWidth = Math.min(60, Math.max(...files.map((f) => f.length)));
       let failed = 0;
+      // Detection runs on its own worker beside classification; its queue is bounded (decoding starts on admission).
+      const detector = o.faces === false ? undefined : await FaceDetector.load();
+      const detections = new Map<string, Promise<FaceDetection | undefined>>();
+      if (detector) for (const f of files) detections.set(f, detector.detect(f).catch(() => undefined));
       if (!o.json) console.log(`${'FILE'.padEnd(fileWidth)}  LABELS (${engine.model.id})`);
       for await (const item of classifyFiles(files, { engine })) {
         let record: ClassificationRecord | ClassificationFailure;
         if ('error' in item) record = failureRecord(item);
         else if (await animationInfo(item.file)) record = await animationRecord(item.file, engine, top, taxonomy, heads, { allScores: o.allScores });
-        else record = classificationRecord(item.file, item.prediction, engine, top, taxonomy, heads, { allScores: o.allScores });
+        else record = classificationRecord(item.file, item.prediction, engine, top, taxonomy, heads, { allScores: o.allScores }, await detections.get(item.file));
         if ('error' in record) failed++;
         console.log(o.json ? JSON.stringify(record) : tableRow(record, fileWidth));
       }
       await engine.close();
+      await detector?.close();
       if (!o.json) console.error(`${files.length - failed} classified, ${failed} failed`);
       if (failed > 0) process.exitCode = 1;
     });

@@ -3,9 +3,11 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { openLibrary } from '../library/db.js';
 import { ingestFiles, type IngestSummary } from '../library/ingest.js';
+import { faceStage } from '../library/face-stage.js';
 import { loadRecognizer } from '../library/recognizer.js';
 import { sweepMedia } from '../library/media.js';
 import { mediaDir } from '../config/paths.js';
+import { FaceDetector } from '../vision/faces/detector.js';
 import { DEFAULT_MODEL_ID } from '../vision/manifest.js';
 import { submitIngest } from '../jobs/submit.js';
 import { openQueue } from './worker.js';
@@ -18,13 +20,17 @@ export interface IngestCliOptions {
   json?: boolean;
   concurrency?: string;
   queue?: boolean;
+  /** commander's `--no-faces`: false turns face detection off for this run. */
+  faces?: boolean;
 }
 
 export function printSummary(s: IngestSummary, out: NodeJS.WritableStream = process.stdout): void {
   out.write(
     `ingested for ${s.owner} with ${s.model.id}: ${s.total} files, ${s.stored} classified and stored, ` +
       `${s.reused} reused, ${s.skipped} already stored, ${s.failed} failed ` +
-      `(${s.seconds.toFixed(1)} s, ${s.rate.toFixed(1)} files/s)\n`,
+      `(${s.seconds.toFixed(1)} s, ${s.rate.toFixed(1)} files/s)` +
+      (s.faces > 0 || s.people > 0 ? `; ${s.faces} faces, ${s.people} new people` : '') +
+      '\n',
   );
   for (const e of s.errors) out.write(`  failed: ${e.file}: ${e.code}: ${e.message}\n`);
 }
@@ -40,6 +46,7 @@ export function register(program: Command): void {
     .option('-m, --model <id>', 'model id (default PICTOGRAPH_MODEL, else mobilenetv2-12-int8)', process.env.PICTOGRAPH_MODEL || DEFAULT_MODEL_ID)
     .option('--concurrency <n>', 'photos in flight at once (default: 4 x cores)')
     .option('--queue', 'submit one job per photo to the PostgreSQL queue (DATABASE_URL) for `pictograph worker`s instead of ingesting here')
+    .option('--no-faces', 'do not detect faces and people')
     .option('--json', 'print the summary as JSON')
     .action(async (paths: string[], o: IngestCliOptions) => {
       if (o.queue) {
@@ -67,6 +74,7 @@ export function register(program: Command): void {
 /** Ingests as `pictograph ingest` does (progress bar on a TTY), resolving to the summary; used by `ingest` and `up`. */
 export async function runIngest(paths: string[], o: Omit<IngestCliOptions, 'json'>): Promise<IngestSummary> {
   const recognizer = await loadRecognizer({ modelId: o.model });
+  const detector = o.faces === false ? undefined : await FaceDetector.load();
   const lib = await openLibrary();
   const bar = process.stderr.isTTY
     ? new SingleBar({
@@ -88,6 +96,7 @@ export async function runIngest(paths: string[], o: Omit<IngestCliOptions, 'json
       recognizer,
       db: lib.db,
       concurrency: o.concurrency ? Number(o.concurrency) : undefined,
+      faces: detector ? faceStage(detector, recognizer.taxonomy.hierarchy) : undefined,
       onProgress: (p) => {
         const now = performance.now();
         const perSecond = p.done / Math.max(1e-3, (now - started) / 1000);
@@ -108,6 +117,7 @@ export async function runIngest(paths: string[], o: Omit<IngestCliOptions, 'json
   } finally {
     bar?.stop();
     await recognizer.close();
+    await detector?.close();
     await lib.close();
   }
 }

@@ -18,6 +18,7 @@ const commandModules: Array<() => Promise<{ register: (program: Command) => void
   () => import('./signin.js'),
   () => import('./concepts.js'),
   () => import('./worker.js'),
+  () => import('./people.js'),
 ];
 
 // `pictograph ... | head` closes stdout early: stop quietly instead of crashing on EPIPE.

@@ -7,6 +7,7 @@ import { createModelServer, defaultModelLoader } from '../server/model-server.js
 import { JobQueue, queueOptionsFromEnv } from '../jobs/queue.js';
 import { modelServersFromEnv, remoteRecognizer } from '../library/remote-recognizer.js';
 import { defaultServerConfig, serverConfig, type ClassifyAccess } from '../server/config.js';
+import { FaceDetector } from '../vision/faces/detector.js';
 import { loadTaxonomy } from '../taxonomy/analysis.js';
 import { Engine } from '../vision/engine.js';
 
@@ -37,6 +38,8 @@ export interface ServeOptions {
   role?: string;
   adminToken?: string;
   queue?: boolean;
+  /** commander's `--no-faces`: false = no face detection on this server. */
+  faces?: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -82,6 +85,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'inference threads (default: all cores)')
     .option('--web <dir>', 'folder of the built web app (default: dist/web when present)')
     .option('--no-web', 'serve the API only')
+    .option('--no-faces', 'no face detection on this server (uploads store no faces)')
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
     .option('--max-upload-bytes <n>', 'largest image (raw body or one uploaded file), bytes', String(d.maxImageBytes))
     .option('--max-upload-files <n>', 'most files in one upload request', String(d.maxUploadFiles))
@@ -154,6 +158,7 @@ export async function serve(opts: ServeOptions): Promise<string> {
     config,
     queue,
     modelServers,
+    faces: opts.faces === false ? undefined : () => FaceDetector.load({ maxQueue: 8 }),
     load: async () => {
       const engine = await Engine.load({ modelId: opts.model, env, threads });
       const taxonomy = await loadTaxonomy({ modelId: engine.model.id, target, env });

@@ -6,6 +6,7 @@ import { serve } from './serve.js';
 import { signInLinkFor } from './signin.js';
 
 interface UpOptions {
+  faces?: boolean;
   owner: string;
   public?: boolean;
   keepGps?: boolean;
@@ -27,10 +28,11 @@ export function register(program: Command): void {
     .option('--port <n>', 'TCP port', '8080')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--no-sign-in', 'do not print a sign-in link for the owner')
+    .option('--no-faces', 'no face detection (ingest and server)')
     .action(async (paths: string[], o: UpOptions) => {
-      const summary = await runIngest(paths, { owner: o.owner, public: o.public, keepGps: o.keepGps, model: o.model });
+      const summary = await runIngest(paths, { owner: o.owner, public: o.public, keepGps: o.keepGps, model: o.model, faces: o.faces });
       printSummary(summary, process.stderr);
-      const address = await serve({ port: o.port, host: o.host, model: o.model, target: '0.9', logLevel: 'warn' });
+      const address = await serve({ port: o.port, host: o.host, model: o.model, target: '0.9', logLevel: 'warn', faces: o.faces });
       console.log(`Pictograph is serving ${o.owner}'s photos at ${address}/`);
       if (o.signIn) {
         // Private photos are visible only to their owner: one click signs the owner's browser in.

@@ -18,6 +18,8 @@ import { visibleTo, type Viewer } from './viewer.js';
 import { join } from 'node:path';
 import { timelineOf } from './photos.js';
 import { KEYFRAME_THUMB_SIZE } from './animation.js';
+import type { FaceStage } from './face-stage.js';
+import { clusterNewFaces, ownerFaceSettings } from './people.js';
 
 /** A photo decoded, classified and analysed by one model (what the vision + taxonomy pipeline yields). */
 export interface RecognizedPhoto {
@@ -72,6 +74,9 @@ export interface IngestSummary {
   seconds: number;
   /** Files handled per second. */
   rate: number;
+  /** Faces stored in this run and people created for them (0 when face detection was off). */
+  faces: number;
+  people: number;
 }
 
 export interface IngestOptions {
@@ -90,6 +95,8 @@ export interface IngestOptions {
    */
   reuse?: boolean | Viewer;
   onProgress?: (p: IngestProgress) => void;
+  /** Face detection (skipped for owners who turned it off); new faces are clustered into people at the end. */
+  faces?: FaceStage;
 }
 
 /**
@@ -179,6 +186,7 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
   const reuse = opts.reuse ?? true;
   const media = mediaDir(opts.env);
   const ownerId = await ensureOwner(db, opts.owner);
+  const faces = opts.faces && (await ownerFaceSettings(db, ownerId)).enabled ? opts.faces : undefined;
   // Absolute paths: reindex reads the originals again later, from any working directory.
   const paths = inputs.filter((i): i is string => typeof i === 'string');
   const uploads = inputs.filter((i): i is IngestUpload => typeof i !== 'string');
@@ -196,6 +204,8 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
     photoIds: [],
     seconds: 0,
     rate: 0,
+    faces: 0,
+    people: 0,
   };
   const inRun = new Set<string>();
   let done = 0;
@@ -236,10 +246,17 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
     };
     const reusable = reuse === false ? undefined : await findReusable(db, hash, model, reuse === true ? undefined : reuse);
     const original: Staged | undefined = upload ? { tmp: upload.file, target: upload.original } : undefined;
+    // Detection runs on its own worker while the photo is classified; faces belong to this owner, so they are
+    // detected again even when the analysis is reused. A photo whose detection fails is stored without a face
+    // scan rather than not at all.
+    const detection = faces?.detect(bytes).catch(() => undefined);
     if (reusable) {
       const r = reusable.row;
       const facts: PhotoFacts = { ...base, width: r.width, height: r.height, format: r.format, orientation: r.orientation, thumb_small: r.thumb_small, thumb_large: r.thumb_large };
-      summary.photoIds.push(await storePhoto(db, { ownerId, visibility, facts, analysis: reusable.analysis }));
+      const found = await detection;
+      const withFaces = faces && found ? faces.apply(reusable.analysis, found) : undefined;
+      summary.photoIds.push(await storePhoto(db, { ownerId, visibility, facts, analysis: withFaces?.analysis ?? reusable.analysis, faces: withFaces?.scan }));
+      summary.faces += withFaces?.scan.evidence.faces.length ?? 0;
       if (original) await promote(original);
       summary.reused++;
       return;
@@ -247,6 +264,8 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
     const seen = await recognizer.recognize(bytes);
     // Thumbnails are staged, the photo committed, and only then are they (and an upload's original) put in
     // place: a crash or failure in between leaves temporary files that the next start resolves.
+    const found = await detection;
+    const withFaces = faces && found ? faces.apply(seen.analysis, found) : undefined;
     const thumbs = new Map<number, string>();
     const staged: Staged[] = [];
     try {
@@ -271,7 +290,7 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
     };
     let photoId: number;
     try {
-      photoId = await storePhoto(db, { ownerId, visibility, facts, analysis: seen.analysis });
+      photoId = await storePhoto(db, { ownerId, visibility, facts, analysis: withFaces?.analysis ?? seen.analysis, faces: withFaces?.scan });
     } catch (err) {
       await Promise.all(staged.map((s) => discard(s)));
       throw err;
@@ -279,6 +298,7 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
     for (const s of staged) await promote(s);
     if (original) await promote(original);
     summary.photoIds.push(photoId);
+    summary.faces += withFaces?.scan.evidence.faces.length ?? 0;
     summary.stored++;
   };
 
@@ -305,6 +325,7 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, files.length)) }, worker));
+  if (faces) summary.people = (await clusterNewFaces(db, ownerId)).created;
   summary.seconds = (performance.now() - started) / 1000;
   summary.rate = summary.seconds > 0 ? files.length / summary.seconds : 0;
   summary.errors.sort((a, b) => (a.file < b.file ? -1 : 1));

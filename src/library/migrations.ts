@@ -209,6 +209,59 @@ export function libraryMigrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.dropTable('timelines').execute();
       },
     },
+    // People (issue 11): faces found in photos, grouped per owner into people the owner can name.
+    '0011_issue11_faces': {
+      async up(db: Kysely<unknown>) {
+        // Per-owner switch (face detection on by default) and opt-in to show names on public photos.
+        await db.schema.alterTable('owners').addColumn('faces_enabled', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+        await db.schema.alterTable('owners').addColumn('faces_public', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+
+        await idColumn(db, dialect, 'people')
+          .addColumn('owner_id', 'integer', (c) => c.notNull().references('owners.id').onDelete('cascade'))
+          .addColumn('name', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('people_owner_idx').on('people').columns(['owner_id', 'name']).execute();
+
+        // One row per photo that went through face detection (also when it found nobody): the detector, the
+        // people count and the person/group/portrait tags it decided.
+        await db.schema
+          .createTable('face_scans')
+          .addColumn('photo_id', 'integer', (c) => c.primaryKey().references('photos.id').onDelete('cascade'))
+          .addColumn('detector', 'text', (c) => c.notNull())
+          .addColumn('people', 'integer', (c) => c.notNull())
+          .addColumn('person_score', float, (c) => c.notNull())
+          .addColumn('tags', 'text', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .execute();
+
+        await idColumn(db, dialect, 'faces')
+          .addColumn('photo_id', 'integer', (c) => c.notNull().references('photos.id').onDelete('cascade'))
+          .addColumn('owner_id', 'integer', (c) => c.notNull().references('owners.id').onDelete('cascade'))
+          .addColumn('x', float, (c) => c.notNull())
+          .addColumn('y', float, (c) => c.notNull())
+          .addColumn('w', float, (c) => c.notNull())
+          .addColumn('h', float, (c) => c.notNull())
+          .addColumn('score', float, (c) => c.notNull())
+          .addColumn('landmarks', 'text', (c) => c.notNull())
+          .addColumn('embedding', blob)
+          .addColumn('person_id', 'integer', (c) => c.references('people.id').onDelete('set null'))
+          // 'auto' (clustering) or 'owner' (named, merged or moved by the owner; clustering never moves it).
+          .addColumn('assigned_by', 'text', (c) => c.notNull().defaultTo('auto'))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('faces_photo_idx').on('faces').column('photo_id').execute();
+        await db.schema.createIndex('faces_owner_person_idx').on('faces').columns(['owner_id', 'person_id']).execute();
+
+        // "Not this person": a face never goes back to a person the owner took it from.
+        await db.schema
+          .createTable('face_rejections')
+          .addColumn('face_id', 'integer', (c) => c.notNull().references('faces.id').onDelete('cascade'))
+          .addColumn('person_id', 'integer', (c) => c.notNull().references('people.id').onDelete('cascade'))
+          .addPrimaryKeyConstraint('face_rejections_pk', ['face_id', 'person_id'])
+          .execute();
+      },
+    },
   };
 }
 

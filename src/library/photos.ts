@@ -1,4 +1,5 @@
 // Photo queries: pages of photos (optionally under a synset, best first, keyset-paged), one photo's detail, similar photos.
+import { sql, type SqlBool } from 'kysely';
 import type { CategoryScore, HedgedLabel, Label, ModelRef } from './analysis.js';
 import type { Timeline } from '../taxonomy/timeline.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -48,6 +49,8 @@ export interface ListPhotosOptions {
   minScore?: number;
   /** Without `under`: newest (highest id) first instead of oldest first (cursors remember the order). */
   newestFirst?: boolean;
+  /** Only photos showing a person whose name contains this (case-insensitive; see `personPhotoIds`). */
+  person?: string;
 }
 
 export const MAX_PAGE = 500;
@@ -161,6 +164,23 @@ export async function photoSummaries(db: LibraryDb, viewer: Viewer, ids: number[
   return (await baseQuery(db).where('p.id', 'in', ids).where(visibleTo(viewer, 'p')).execute()).map(toSummary);
 }
 
+/**
+ * Ids of photos showing a person named like `name` (substring, case-insensitive), as a subquery. People are
+ * per owner: an owner matches only their own people; others match only people of owners who made names public.
+ */
+export function personPhotoIds(db: LibraryDb, viewer: Viewer, name: string) {
+  const needle = `%${name.trim().toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+  let q = db
+    .selectFrom('faces as f')
+    .innerJoin('people as pe', 'pe.id', 'f.person_id')
+    .innerJoin('owners as fo', 'fo.id', 'pe.owner_id')
+    .select('f.photo_id')
+    .where(sql<SqlBool>`lower(pe.name) like ${needle} escape '\\'`);
+  if (viewer.kind === 'owner') q = q.where((eb) => eb.or([eb('pe.owner_id', '=', viewer.ownerId), eb('fo.faces_public', '=', 1)]));
+  else if (viewer.kind === 'public') q = q.where('fo.faces_public', '=', 1);
+  return q;
+}
+
 /** A page of the photos `viewer` may see: all of them by id, or those under a synset by score then id. */
 export async function listPhotos(db: LibraryDb, viewer: Viewer, opts: ListPhotosOptions = {}): Promise<PhotoPage> {
   const limit = checkLimit(opts.limit);
@@ -171,8 +191,10 @@ export async function listPhotos(db: LibraryDb, viewer: Viewer, opts: ListPhotos
   const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner, viewer) : undefined;
 
   let rows: SummaryRow[];
+  const person = opts.person !== undefined ? personPhotoIds(db, viewer, opts.person) : undefined;
   if (under === null) {
     let q = baseQuery(db).where(visibleTo(viewer, 'p'));
+    if (person) q = q.where('p.id', 'in', person);
     if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId);
     if (after) q = q.where('p.id', newest ? '<' : '>', after.id);
     rows = await q.orderBy('p.id', newest ? 'desc' : 'asc').limit(limit + 1).execute();
@@ -187,6 +209,7 @@ export async function listPhotos(db: LibraryDb, viewer: Viewer, opts: ListPhotos
       q = q.where('ns.score', '>=', opts.minScore);
     }
     if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId);
+    if (person) q = q.where('p.id', 'in', person);
     if (after && after.score !== null) {
       const s = after.score;
       const id = after.id;

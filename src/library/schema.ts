@@ -5,6 +5,10 @@ export interface OwnersTable {
   id: Generated<number>;
   name: string;
   created_at: string;
+  /** 1 = detect faces in this owner's photos (issue 11). */
+  faces_enabled: Generated<number>;
+  /** 1 = public photos show the names of the people in them. */
+  faces_public: Generated<number>;
 }
 
 /** One photo of one owner; the same file (content hash) under two owners is two photos. */
@@ -170,6 +174,45 @@ export interface TimelinesTable {
   segments: string;
 }
 
+export interface PeopleTable {
+  id: Generated<number>;
+  owner_id: number;
+  name: string | null;
+  created_at: string;
+}
+
+export interface FaceScansTable {
+  photo_id: number;
+  detector: string;
+  people: number;
+  person_score: number;
+  /** JSON: [{id: 'person' | 'group' | 'portrait', score}]. */
+  tags: string;
+  at: string;
+}
+
+export interface FacesTable {
+  id: Generated<number>;
+  photo_id: number;
+  owner_id: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  score: number;
+  /** JSON [[x, y], ...] in original pixels. */
+  landmarks: string;
+  embedding: Uint8Array | null;
+  person_id: number | null;
+  assigned_by: Generated<string>;
+  created_at: string;
+}
+
+export interface FaceRejectionsTable {
+  face_id: number;
+  person_id: number;
+}
+
 export interface LibrarySchema {
   photo_tags: PhotoTagsTable;
   concepts: ConceptsTable;
@@ -185,6 +228,10 @@ export interface LibrarySchema {
   concept_counts: ConceptCountsTable;
   library_meta: LibraryMetaTable;
   timelines: TimelinesTable;
+  people: PeopleTable;
+  face_scans: FaceScansTable;
+  faces: FacesTable;
+  face_rejections: FaceRejectionsTable;
 }
 
 export type PhotoRow = Selectable<PhotosTable>;

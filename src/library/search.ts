@@ -19,6 +19,8 @@ export interface SearchResult {
   senses: { wnid: string; name?: string; hint?: string }[];
   /** Everyday words the model has no concept for (e.g. "sunset"), so nothing was guessed for them. */
   unknown: string[];
+  /** People (named by their owner, visible to the viewer) whose name matched the words; their photos come first. */
+  people: { name: string }[];
   /** Matching photos, best first (score = best score over the synsets), at least `minScore`. */
   photos: PhotoSummary[];
 }
@@ -113,7 +115,14 @@ export async function searchPhotos(
     if (name !== undefined) s.name = name;
     return s;
   });
-  const answer = (photos: PhotoSummary[]): SearchResult => ({ query, synsets, senses: senseChoices(t, query, wnids, aliases), unknown: resolved.unknown, photos });
+  // A named person matches with full score: "Aunt Margaret" finds her photos, first.
+  const named = (await listPhotos(db, viewer, { person: query, owner: opts.owner, limit, taxonomy: t, newestFirst: true })).photos.map((p) => ({ ...p, score: 1 }));
+  const people = named.length > 0 ? [{ name: query.trim() }] : [];
+  const answer = (found: PhotoSummary[]): SearchResult => {
+    const seen = new Set(named.map((p) => p.id));
+    const photos = [...named, ...found.filter((p) => !seen.has(p.id))].slice(0, limit);
+    return { query, synsets, senses: senseChoices(t, query, wnids, aliases), unknown: resolved.unknown, people, photos };
+  };
   if (groups.length === 0 || groups.some((g) => g.length === 0)) return answer([]);
   if (groups.length > 1 && minScore >= TERM_MIN) return answer(await searchAll(db, viewer, groups, { owner: opts.owner, limit, minScore }));
   // One word: merge the best-first pages of its synsets (index range scans); a photo keeps its best score.

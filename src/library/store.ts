@@ -6,6 +6,7 @@ import { nowIso, type LibraryDb } from './db.js';
 import { embeddingToBytes } from './embedding.js';
 import { LibraryError } from './errors.js';
 import { deleteTerms, termsOf, writeTerms } from './terms.js';
+import { writeFaceScan, type FaceScan } from './people.js';
 import type { LibrarySchema, NewPhoto } from './schema.js';
 
 export type Visibility = 'private' | 'public';
@@ -44,6 +45,8 @@ export interface StorePhotoInput {
   visibility: Visibility;
   facts: PhotoFacts;
   analysis: PhotoAnalysis;
+  /** What face detection found (stored in the same transaction); absent when detection did not run. */
+  faces?: FaceScan;
 }
 
 /**
@@ -71,6 +74,7 @@ export async function storePhoto(db: LibraryDb, input: StorePhotoInput): Promise
       ).id;
     const photo = await lockPhoto(tx, photoId);
     await writeAnalysis(tx, photo, input.analysis);
+    if (input.faces) await writeFaceScan(tx, photoId, input.ownerId, input.faces);
     await tx.deleteFrom('failures').where('owner_id', '=', input.ownerId).where('path', '=', input.facts.original_path).execute();
     return photoId;
   });

@@ -39,6 +39,8 @@ import { registerCustomConceptRoutes } from './routes/custom-concepts.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { RemoteRecognizer } from '../library/remote-recognizer.js';
+import { registerPeopleRoutes } from './routes/people.js';
+import type { FaceDetector } from '../vision/faces/detector.js';
 
 export interface CreateServerOptions extends RuntimeSource {
   db: LibraryDb;
@@ -49,6 +51,8 @@ export interface CreateServerOptions extends RuntimeSource {
   queue?: JobQueue;
   /** Model servers: uploads and POST /v1/classify use them instead of the in-process model. */
   modelServers?: RemoteRecognizer;
+  /** Face detection for uploads (loaded in the background); absent = off for the whole server (`--no-faces`). */
+  faces?: FaceDetector | (() => Promise<FaceDetector>);
 }
 
 /** Everything route handlers share. */
@@ -67,6 +71,8 @@ export interface ServerContext {
   queue?: JobQueue;
   /** Model servers, when configured (else the runtime's in-process model). */
   modelServers?: RemoteRecognizer;
+  /** The face detector once loaded; undefined while loading or when the server runs with `--no-faces`. */
+  faces(): FaceDetector | undefined;
 }
 
 declare module 'fastify' {
@@ -110,6 +116,14 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
       void (reply as unknown as FastifyReply).code(apiErr.statusCode).send(errorBody(apiErr));
     },
   });
+  let detector: FaceDetector | undefined;
+  let detectorLoading: Promise<void> | undefined;
+  if (typeof opts.faces === 'function') {
+    detectorLoading = opts.faces().then(
+      (d) => void (detector = d),
+      () => undefined, // uploads go on without faces; the server keeps running
+    );
+  } else detector = opts.faces;
   app.setValidatorCompiler(validatorCompiler);
   app.server.maxConnections = config.maxConnections;
   const ctx: ServerContext = {
@@ -123,6 +137,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
     similar: new SimilarIndex(opts.db, { dir: similarDir(env) }),
     queue: opts.queue,
     modelServers: opts.modelServers,
+    faces: () => detector,
   };
   app.decorate('pictograph', ctx);
   app.decorateRequest('caller', null as never);
@@ -230,6 +245,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   registerSessionRoutes(app);
   registerCustomConceptRoutes(app);
   registerJobRoutes(app);
+  registerPeopleRoutes(app);
 
   // Graceful shutdown: while closing, answers in flight tell keep-alive clients to go, so the server does not
   // wait out their idle timeout; the runtime closes after the last request.
@@ -245,6 +261,8 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   });
   app.addHook('onClose', async () => {
     await runtime.close();
+    await detectorLoading;
+    if (typeof opts.faces === 'function') await detector?.close();
   });
   // Temporary files of uploads and thumbnails left by an earlier run (kill -9, crash) are removed, or moved into
   // place when a committed photo already references them.

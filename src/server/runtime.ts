@@ -57,6 +57,7 @@ export class ModelRuntime {
   private failure: string | null = null;
   private loading: Promise<void> | null = null;
   private taxonomyView: TaxonomyView | undefined;
+  private hierarchyLoaded: Taxonomy['hierarchy'] | undefined;
 
   constructor(
     private readonly source: RuntimeSource,
@@ -106,9 +107,15 @@ export class ModelRuntime {
     const target = taxonomy.calibration?.target ?? this.config.defaultTarget;
     this.loaded = { engine, batcher, taxonomies: new Map([[target, Promise.resolve(taxonomy)]]), ownsEngine };
     this.taxonomyView = hierarchyView(taxonomy.hierarchy);
+    this.hierarchyLoaded = taxonomy.hierarchy;
   }
 
   /** The library's view of the hierarchy (names, parents, word lookup); undefined while loading. */
+  /** The default taxonomy's hierarchy once loaded (face detection lifts `person` in it). */
+  hierarchy(): Taxonomy['hierarchy'] | undefined {
+    return this.loaded ? this.hierarchyLoaded : undefined;
+  }
+
   view(): TaxonomyView | undefined {
     return this.taxonomyView;
   }

@@ -15,6 +15,7 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { ServerContext } from './app.js';
 import { ingestFiles, type IngestUpload } from '../library/ingest.js';
 import { discard, parseTemporary, stagedPath } from '../library/media.js';
+import { faceStage } from '../library/face-stage.js';
 import { photoDetail } from '../library/photos.js';
 import { setVisibility } from '../library/store.js';
 import { ownerViewer } from '../library/viewer.js';
@@ -146,6 +147,9 @@ export async function ingestUploads(
 ): Promise<UploadResult[]> {
   const recognizer = ctx.modelServers ?? ctx.runtime.recognizer();
   const viewer = ownerViewer(owner.id);
+  const detector = ctx.faces();
+  const hierarchy = ctx.runtime.hierarchy();
+  const faces = detector && hierarchy ? faceStage(detector, hierarchy) : undefined;
   return mapPool(received.files, UPLOAD_CONCURRENCY, async (f): Promise<UploadResult> => {
     if (!f.staged) return { file: f.file, error: f.error ?? { code: 'upload_failed', message: 'The file was not received.' } };
     const summary = await ingestFiles([f.staged], {
@@ -158,6 +162,7 @@ export async function ingestUploads(
       // Reuse an analysis only from photos this owner may already see: otherwise a fast answer would reveal
       // that someone else privately holds the same file.
       reuse: viewer,
+      faces,
     });
     const failed = summary.errors[0];
     if (failed) {

@@ -365,7 +365,7 @@ export async function photoDetailResponse(ctx: ServerContext, caller: Caller, id
 }
 
 /** A media file path from a stored relative name, refusing anything that escapes the media folder. */
-function insideMedia(ctx: ServerContext, name: string): string {
+export function insideMedia(ctx: ServerContext, name: string): string {
   const root = resolve(ctx.mediaDir);
   const file = resolve(root, name);
   if (!file.startsWith(root + sep)) throw new ApiError(404, 'thumbnail_missing', 'This thumbnail is not available.');

@@ -11,6 +11,7 @@ import { PersonPage } from './pages/Person.js';
 import { PhotoPage } from './pages/Photo.js';
 import { SearchPage } from './pages/Search.js';
 import { UploadPage } from './pages/Upload.js';
+import { PeoplePage, PeoplePersonPage } from './pages/People.js';
 
 function Page() {
   const route = useRoute();
@@ -30,6 +31,10 @@ function Page() {
       return <SearchPage q={route.q} />;
     case 'upload':
       return <UploadPage />;
+    case 'people':
+      return <PeoplePage />;
+    case 'people-person':
+      return <PeoplePersonPage key={route.id} id={route.id} />;
     default:
       document.title = 'Not found — Pictograph';
       return (

@@ -2,7 +2,7 @@
 // header, errors as ApiError.
 import type {
   Classification, Comparison, Me, Owner, PhotoDetail, PhotoPage, Profile, SynsetDetail, SynsetHit, Category,
-  UploadResult, FeedbackEntry, PhotoSummary, TreeNode, SearchResult,
+  UploadResult, FeedbackEntry, PhotoSummary, TreeNode, SearchResult, Face, PersonCluster,
 } from './types.js';
 
 /** An API failure with the server's stable error code and human message. */
@@ -74,7 +74,20 @@ export const api = {
   owners: () => request<{ owners: Owner[] }>('GET', '/v1/owners'),
   profile: (name: string) => request<Profile>('GET', `/v1/owners/${encodeURIComponent(name)}/profile`),
   compare: (a: string, b: string) => request<Comparison>('GET', `/v1/compare${qs({ a, b })}`),
+  people: () => request<{ people: PersonCluster[] }>('GET', '/v1/people'),
+  personOfFaces: (id: string | number) =>
+    request<{ person: PersonCluster; photos: PhotoSummary[] }>('GET', `/v1/people/${encodeURIComponent(id)}`),
+  namePerson: (id: number, name: string | null) => request<PersonCluster>('PATCH', `/v1/people/${id}`, { name }),
+  photoFaces: (id: string | number) => request<{ faces: Face[] }>('GET', `/v1/photos/${encodeURIComponent(id)}/faces`),
+  rejectFace: (id: number) => request<{ ok: boolean }>('POST', `/v1/faces/${id}/reject`),
 };
+
+/** An image the API serves only to its owner, fetched with the session cookie; an object URL. */
+export async function authorizedImage(url: string): Promise<string> {
+  const res = await fetch(url, { credentials: 'same-origin' });
+  if (!res.ok) throw errorFrom(res.status, await res.text());
+  return URL.createObjectURL(await res.blob());
+}
 
 /** Sends one file with upload progress (XMLHttpRequest, since fetch has no upload progress). */
 export function uploadFile<T>(

@@ -8,6 +8,8 @@ export type Route =
   | { page: 'compare'; a: string | null; b: string | null }
   | { page: 'search'; q: string }
   | { page: 'upload' }
+  | { page: 'people' }
+  | { page: 'people-person'; id: string }
   | { page: 'not-found'; path: string };
 
 export function matchRoute(pathname: string, search: string): Route {
@@ -27,6 +29,8 @@ export function matchRoute(pathname: string, search: string): Route {
   if (parts.length === 1 && head === 'compare') return { page: 'compare', a: params.get('a') || null, b: params.get('b') || null };
   if (parts.length === 1 && head === 'search') return { page: 'search', q: params.get('q') ?? '' };
   if (parts.length === 1 && head === 'upload') return { page: 'upload' };
+  if (parts.length === 1 && head === 'people') return { page: 'people' };
+  if (parts.length === 2 && head === 'people') return { page: 'people-person', id: arg };
   return { page: 'not-found', path: pathname };
 }
 
@@ -45,4 +49,6 @@ export const href = {
   compare: (a?: string | null, b?: string | null) => withQuery('/compare', { a, b }),
   search: (q: string) => withQuery('/search', { q }),
   upload: () => '/upload',
+  people: () => '/people',
+  peoplePerson: (id: string | number) => `/people/${encodeURIComponent(id)}`,
 };

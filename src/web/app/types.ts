@@ -104,3 +104,9 @@ export interface Classification {
 export interface UploadResult { file: string; photo?: PhotoSummary; error?: { code: string; message: string } }
 
 export interface TreeNode { wnid: string; name: string; count: number; children: TreeNode[] }
+
+/** A face: box [x, y, w, h] in the photo's original pixels, and who it is (for the owner). */
+export interface Face { id: number; photo_id: number; box: [number, number, number, number]; score: number; person: { id: number; name: string | null } | null }
+
+/** One of the signed-in owner's people. */
+export interface PersonCluster { id: number; name: string | null; faces: number; photos: number; cover: Face | null }

@@ -121,6 +121,11 @@ export function Header({ route }: { route: Route }) {
             Me
           </a>
         )}
+        {viewer.owner && (
+          <a href={href.people()} class={route.page === 'people' || route.page === 'people-person' ? 'active' : ''}>
+            People
+          </a>
+        )}
         <a href={href.compare()} class={route.page === 'compare' ? 'active' : ''}>
           Compare
         </a>

@@ -7,6 +7,8 @@ import { Feedback } from '../components/Feedback.js';
 import { PhotoGrid } from '../components/PhotoGrid.js';
 import { TimelineStrip } from '../components/Timeline.js';
 import { href } from '../routes.js';
+import { useState } from 'preact/hooks';
+import { FaceFrame, FaceList } from '../components/Faces.js';
 
 /**
  * A photo shows a category chip only when the photo counts in that category (the server counts a photo in a
@@ -17,6 +19,9 @@ const shownCategories = <T extends { score?: number }>(list: T[]): T[] => list.f
 
 export function PhotoPage({ id }: { id: string }) {
   const photo = useAsync(() => api.photo(id), [id]);
+  const [facesVersion, setFacesVersion] = useState(0);
+  const faces = useAsync(() => api.photoFaces(id).catch(() => ({ faces: [] })), [id, facesVersion]);
+  const faceList = faces.status === 'ok' ? faces.data.faces : [];
   return (
     <div class="page photo">
       <Loaded state={photo}>
@@ -27,6 +32,7 @@ export function PhotoPage({ id }: { id: string }) {
             <>
               <div class="photo-layout">
                 <figure class="photo-figure">
+<FaceFrame width={p.width} height={p.height} faces={faceList}>
                   <img
                     // an animation plays from its original file (browsers animate GIF, WebP and APNG)
                     src={p.timeline ? p.original : p.thumbnail_large}
@@ -40,6 +46,7 @@ export function PhotoPage({ id }: { id: string }) {
                     height={p.height}
                     style={{ aspectRatio: p.width && p.height ? `${p.width} / ${p.height}` : undefined }}
                   />
+                  </FaceFrame>
                   <figcaption class="muted small">
                     by <a href={href.person(p.owner)}>{p.owner}</a> · {p.visibility}
                     {p.taken_at && <> · {new Date(p.taken_at).toLocaleDateString()}</>}
@@ -91,6 +98,7 @@ export function PhotoPage({ id }: { id: string }) {
                       </div>
                     </section>
                   )}
+                  <FaceList faces={faceList} onChange={() => setFacesVersion((v) => v + 1)} />
                   <Feedback photo={p} />
                   <p class="muted small">
                     Model {p.model.id} ({p.model.sha256.slice(0, 12)})

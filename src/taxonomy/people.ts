@@ -1,0 +1,124 @@
+// People from detection: which detected faces are human faces, and whether a photo shows a person, a group or a
+// portrait. BlazeFace alone also fires on animal faces, statues and patterns, so a face counts only with a
+// confident detector box AND a confident face mesh AND, when the ImageNet classifier sees an animal, a COCO
+// person body around it. Bodies without a visible face count as people when big enough and confident.
+// Kept in one module so the everyday `tags` (issue 10) can take person/group/portrait from here. Pure.
+import type { CategoryScore, NodeScore, PhotoAnalysis } from './photo-analysis.js';
+import type { DetectedFace, DetectedPerson } from '../vision/faces/evidence.js';
+import type { Hierarchy } from './hierarchy.js';
+
+/** WordNet's person, individual, someone, somebody, mortal, soul. */
+export const PERSON_WNID = 'n00007846';
+/** animal, animate being, beast, brute, creature, fauna. */
+export const ANIMAL_WNID = 'n00015388';
+
+/** Thresholds, measured on ../shared/data/photos (see src/vision/README.md, "People"). */
+export const PEOPLE_RULES = {
+  /** BlazeFace box score a face needs. */
+  faceBox: 0.6,
+  /** FaceMesh confidence a face needs. */
+  faceMesh: 0.85,
+  /** Classifier's animal score above which a face needs a person body around it. */
+  animal: 0.5,
+  /** A person body alone: detector score and share of the image it covers. */
+  bodyScore: 0.45,
+  bodyArea: 0.04,
+  /** People in a group. */
+  group: 3,
+  /** A portrait: at most this many faces, the largest at least this share of the image's shorter side. */
+  portraitFaces: 2,
+  portraitSide: 0.25,
+} as const;
+
+export type PeopleTagId = 'person' | 'group' | 'portrait';
+
+export interface PeopleTag {
+  id: PeopleTagId;
+  score: number;
+}
+
+export interface PeopleEvidence {
+  /** The faces judged human, best first. */
+  faces: DetectedFace[];
+  /** Confident person bodies counted. */
+  bodies: DetectedPerson[];
+  /** How many people the photo shows (at least). */
+  count: number;
+  /** Probability-like score that the photo shows a person (0 when none). */
+  person: number;
+  tags: PeopleTag[];
+}
+
+export interface PeopleInput {
+  faces: DetectedFace[];
+  persons: DetectedPerson[];
+  width: number;
+  height: number;
+  /** The classifier's score for `animal` (0 when unknown). */
+  animalScore?: number;
+}
+
+/** Whether one detected face is a human face (see the module comment). */
+export function isHumanFace(face: DetectedFace, animalScore = 0): boolean {
+  if (face.boxScore < PEOPLE_RULES.faceBox || face.meshScore < PEOPLE_RULES.faceMesh) return false;
+  if (animalScore >= PEOPLE_RULES.animal && face.personScore <= 0) return false;
+  return true;
+}
+
+/** The people decision for one photo. */
+export function decidePeople(input: PeopleInput): PeopleEvidence {
+  const animal = input.animalScore ?? 0;
+  const faces = input.faces.filter((f) => isHumanFace(f, animal));
+  const bodies = input.persons.filter((p) => p.score >= PEOPLE_RULES.bodyScore && p.area >= PEOPLE_RULES.bodyArea);
+  const count = Math.max(faces.length, bodies.length);
+  const faceConfidence = faces.reduce((m, f) => Math.max(m, Math.min(1, (f.boxScore + f.meshScore) / 2 + 0.05 * f.personScore)), 0);
+  const bodyConfidence = bodies.reduce((m, p) => Math.max(m, Math.min(0.95, 0.5 + p.score / 2)), 0);
+  const person = count > 0 ? Math.max(faceConfidence, bodyConfidence) : 0;
+  const tags: PeopleTag[] = [];
+  if (person > 0) {
+    tags.push({ id: 'person', score: round(person) });
+    if (count >= PEOPLE_RULES.group) tags.push({ id: 'group', score: round(person) });
+    const shorter = Math.min(input.width, input.height);
+    const largest = faces.reduce((m, f) => Math.max(m, f.box[2]), 0);
+    if (faces.length > 0 && faces.length <= PEOPLE_RULES.portraitFaces && shorter > 0 && largest / shorter >= PEOPLE_RULES.portraitSide) {
+      tags.push({ id: 'portrait', score: round(faceConfidence) });
+    }
+  }
+  return { faces, bodies, count, person: round(person), tags };
+}
+
+const round = (x: number): number => Math.round(x * 1e4) / 1e4;
+
+/** The classifier's animal score in an analysis (0 when below the stored floor). */
+export function animalScoreOf(analysis: Pick<PhotoAnalysis, 'nodeScores'>): number {
+  return analysis.nodeScores.find((n) => n.wnid === ANIMAL_WNID)?.score ?? 0;
+}
+
+/**
+ * Puts detected people into the analysis: `person` and every synset above it get at least the person score
+ * (so photos of people fall under person, organism, living thing ... like any classified photo), and the
+ * `person` category gets it too. Returns a new analysis; the classifier's labels are left as they were.
+ */
+export function withPeople(analysis: PhotoAnalysis, evidence: PeopleEvidence, hierarchy: Hierarchy): PhotoAnalysis {
+  if (evidence.person <= 0) return analysis;
+  const start = hierarchy.node(PERSON_WNID);
+  if (start === undefined) return analysis;
+  const lifted = new Map<string, number>();
+  const stack = [start];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    const wnid = hierarchy.wnids[n];
+    if (lifted.has(wnid)) continue;
+    lifted.set(wnid, evidence.person);
+    stack.push(...hierarchy.parents[n]);
+  }
+  const nodeScores: NodeScore[] = analysis.nodeScores.map((n) => (lifted.has(n.wnid) ? { wnid: n.wnid, score: Math.max(n.score, lifted.get(n.wnid)!) } : n));
+  for (const [wnid, score] of lifted) if (!analysis.nodeScores.some((n) => n.wnid === wnid)) nodeScores.push({ wnid, score });
+  nodeScores.sort((a, b) => b.score - a.score);
+  let categories: CategoryScore[] = analysis.categories;
+  const existing = categories.find((c) => c.id === 'person');
+  if (existing) categories = categories.map((c) => (c.id === 'person' ? { ...c, score: Math.max(c.score, evidence.person) } : c));
+  else categories = [...categories, { id: 'person', name: 'Person', wnid: PERSON_WNID, score: evidence.person }];
+  categories = [...categories].sort((a, b) => b.score - a.score);
+  return { ...analysis, nodeScores, categories };
+}

@@ -1,0 +1,163 @@
+// Face and person detection for photos: a worker thread running @vladmandic/human on the wasm backend (offline,
+// weights from the npm package), fed one EXIF-rotated RGB image at most DETECT_SIDE pixels on its long side.
+// Boxes come back in the original photo's pixels (after EXIF orientation). The queue is bounded: callers wait
+// (ingest) or are refused with `faces_busy` (server) rather than piling decoded images up in memory.
+import { Worker } from 'node:worker_threads';
+import sharp from 'sharp';
+import type { FaceWorkerInit, FaceWorkerReply, FaceWorkerRequest, RawFace, RawObject } from './worker.js';
+import { judgeDetections, type DetectedFace, type DetectedPerson } from './evidence.js';
+
+export type { DetectedFace, DetectedPerson } from './evidence.js';
+
+/** Long side of the image given to the detectors (BlazeFace looks at 256 px, CenterNet at 512 px). */
+export const DETECT_SIDE = 640;
+
+export interface FaceDetection {
+  /** Faces judged real (not animal faces, carvings...), best first. */
+  faces: DetectedFace[];
+  /** COCO `person` boxes from the object detector. */
+  persons: DetectedPerson[];
+  /** The photo's size (after EXIF orientation) the boxes refer to. */
+  width: number;
+  height: number;
+  /** Milliseconds spent in the detectors. */
+  ms: number;
+}
+
+export class FaceError extends Error {
+  override name = 'FaceError';
+  constructor(
+    readonly code: 'faces_unavailable' | 'faces_busy' | 'faces_failed',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface FaceDetectorOptions {
+  /** Photos waiting or in detection at once; beyond it `detect` waits (or throws faces_busy with `reject`). */
+  maxQueue?: number;
+  /** Compute face embeddings (needed for people; default true). */
+  embeddings?: boolean;
+}
+
+function startWorker(init: FaceWorkerInit): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const script = new URL('./worker.ts', import.meta.url).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(script)}); });`;
+  return new Worker(boot, { eval: true, workerData: init });
+}
+
+/** Decodes a photo for the detectors: EXIF-rotated, at most DETECT_SIDE px, 8-bit RGB. */
+export async function decodeForFaces(input: Buffer | string): Promise<{ rgb: Buffer; width: number; height: number; scale: number; fullWidth: number; fullHeight: number }> {
+  const image = sharp(input, { failOn: 'none', limitInputPixels: 100_000_000 }).rotate();
+  const meta = await sharp(input, { failOn: 'none', limitInputPixels: 100_000_000 }).metadata();
+  const swap = (meta.orientation ?? 1) >= 5;
+  const fullW = (swap ? meta.height : meta.width) ?? 0;
+  const fullH = (swap ? meta.width : meta.height) ?? 0;
+  const { data, info } = await image
+    .resize({ width: DETECT_SIDE, height: DETECT_SIDE, fit: 'inside', withoutEnlargement: true })
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const scale = fullW > 0 ? fullW / info.width : 1;
+  return { rgb: data, width: info.width, height: info.height, scale, fullWidth: fullW || info.width, fullHeight: fullH || info.height };
+}
+
+export class FaceDetector {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: { faces: RawFace[]; objects: RawObject[]; ms: number }) => void; reject: (e: Error) => void }>();
+  private readonly waiting: Array<() => void> = [];
+  private inFlight = 0;
+  private closed = false;
+  /** Names the detector in stored scans, e.g. `human-3.3.6`. */
+  readonly name: string;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly maxQueue: number,
+    readonly version: string,
+  ) {
+    this.name = `human-${version}`;
+    worker.on('message', (m: FaceWorkerReply) => {
+      if (m.type !== 'result' && m.type !== 'error') return;
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.type === 'result') p.resolve(m);
+      else p.reject(new FaceError('faces_failed', `face detection failed: ${m.message}`));
+      if (this.pending.size === 0) worker.unref();
+    });
+    worker.on('error', (err) => this.failAll(err));
+    worker.on('exit', () => this.failAll(new FaceError('faces_unavailable', 'face detection worker stopped')));
+    worker.unref();
+  }
+
+  /** Starts the worker and loads the models from the installed packages (no network). */
+  static async load(opts: FaceDetectorOptions = {}): Promise<FaceDetector> {
+    // The box-score floor sits just under the people rule's (0.6): weaker boxes never count, and each box costs a
+    // mesh and a descriptor run.
+    const worker = startWorker({ minFaceScore: 0.55, minObjectScore: 0.1, maxFaces: 20, embeddings: opts.embeddings ?? true });
+    const ready = await new Promise<FaceWorkerReply>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    }).catch(async (err: unknown) => {
+      await worker.terminate();
+      throw new FaceError('faces_unavailable', `face detection could not start: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    if (ready.type !== 'ready') {
+      await worker.terminate();
+      throw new FaceError('faces_unavailable', `face detection could not start: ${ready.type === 'failed' ? ready.message : ready.type}`);
+    }
+    return new FaceDetector(worker, Math.max(1, opts.maxQueue ?? 4), ready.version);
+  }
+
+  private failAll(err: Error): void {
+    this.closed = true;
+    for (const p of this.pending.values()) p.reject(err instanceof FaceError ? err : new FaceError('faces_failed', err.message));
+    this.pending.clear();
+  }
+
+  /** Photos waiting or being detected now. */
+  get queued(): number {
+    return this.inFlight;
+  }
+
+  /** Detects faces and persons in a photo (bytes or path). With `reject`, a full queue throws faces_busy instead of waiting. */
+  async detect(input: Buffer | string, opts: { reject?: boolean } = {}): Promise<FaceDetection> {
+    if (this.closed) throw new FaceError('faces_unavailable', 'face detector is closed');
+    if (this.inFlight >= this.maxQueue) {
+      if (opts.reject) throw new FaceError('faces_busy', 'face detection queue is full');
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    this.inFlight++;
+    try {
+      const image = await decodeForFaces(input);
+      const raw = await this.run(image.rgb, image.width, image.height);
+      const judged = judgeDetections(raw.faces, raw.objects, image.width, image.height, image.scale);
+      return { ...judged, width: image.fullWidth, height: image.fullHeight, ms: raw.ms };
+    } finally {
+      this.inFlight--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private run(rgb: Buffer, width: number, height: number): Promise<{ faces: RawFace[]; objects: RawObject[]; ms: number }> {
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.pending.set(id, { resolve, reject });
+      this.worker.ref();
+      const copy = new Uint8Array(rgb.length);
+      copy.set(rgb);
+      const msg: FaceWorkerRequest = { type: 'detect', id, rgb: copy, width, height };
+      this.worker.postMessage(msg, [copy.buffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.worker.terminate();
+  }
+}

@@ -1,0 +1,95 @@
+// People over HTTP: uploads detect faces; the owner lists, names and finds their people, gets face crops and
+// the faces of a photo; another owner sees none of it (404 / empty); a server without faces stores none.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { openLibrary, type Library } from '../../src/library/db.js';
+import { ensureOwner } from '../../src/library/store.js';
+import { createToken } from '../../src/library/tokens.js';
+import { createServer } from '../../src/server/app.js';
+import { loadTaxonomy } from '../../src/taxonomy/analysis.js';
+import { Engine } from '../../src/vision/engine.js';
+import { FaceDetector } from '../../src/vision/faces/detector.js';
+import { multipart } from '../server/images.js';
+import { photosDir, tempHome } from '../support/env.js';
+
+const home = tempHome('pictograph-people-api-');
+let lib: Library;
+let app: FastifyInstance;
+let plain: FastifyInstance;
+let engine: Engine;
+let detector: FaceDetector;
+const tokens: Record<string, string> = {};
+
+before(async () => {
+  lib = await openLibrary({ env: { ...home.env, DATABASE_URL: '' } });
+  engine = await Engine.load({ env: home.env });
+  const taxonomy = await loadTaxonomy({ modelId: engine.model.id, env: home.env });
+  detector = await FaceDetector.load();
+  app = await createServer({ db: lib.db, engine, taxonomy, env: home.env, config: { webRoot: null }, faces: detector });
+  plain = await createServer({ db: lib.db, engine, taxonomy, env: home.env, config: { webRoot: null } });
+  for (const o of ['alice', 'bob']) tokens[o] = (await createToken(lib.db, { ownerId: await ensureOwner(lib.db, o) })).token;
+});
+after(async () => {
+  await app.close();
+  await plain.close();
+  await detector.close();
+  await engine.close();
+  await lib.close();
+  home.cleanup();
+});
+
+const auth = (o: string) => ({ authorization: `Bearer ${tokens[o]}` });
+
+async function upload(server: FastifyInstance, owner: string, file: string): Promise<number> {
+  const form = multipart([{ name: 'file', filename: file, type: 'image/jpeg', data: readFileSync(join(photosDir, file)) }]);
+  const res = await server.inject({ method: 'POST', url: '/v1/photos', headers: { ...auth(owner), 'content-type': form.contentType }, payload: form.body });
+  assert.equal(res.statusCode, 200, res.body);
+  const id = res.json().results[0].photo?.id;
+  assert.ok(id, res.body);
+  return id;
+}
+
+test('upload -> people -> name -> find by name; bob sees nothing of it', async () => {
+  const p1 = await upload(app, 'alice', 'kpa_bar-couple-1.jpg');
+  const p2 = await upload(app, 'alice', 'kpa_bar-couple-2.jpg');
+  const people = (await app.inject({ url: '/v1/people', headers: auth('alice') })).json().people as Array<{ id: number; photos: number; cover: { id: number } }>;
+  assert.ok(people.length >= 2);
+  const twice = people.find((p) => p.photos === 2);
+  assert.ok(twice, JSON.stringify(people));
+  const named = await app.inject({ method: 'PATCH', url: `/v1/people/${twice.id}`, headers: auth('alice'), payload: { name: 'Aunt Margaret' } });
+  assert.equal(named.statusCode, 200, named.body);
+  assert.equal(named.json().name, 'Aunt Margaret');
+  const page = (await app.inject({ url: `/v1/people/${twice.id}`, headers: auth('alice') })).json();
+  assert.deepEqual(page.photos.map((p: { id: number }) => p.id).sort(), [p1, p2].sort());
+  const search = (await app.inject({ url: `/v1/search?q=${encodeURIComponent('aunt margaret')}`, headers: auth('alice') })).json();
+  assert.ok([p1, p2].every((id) => search.photos.some((p: { id: number }) => p.id === id)), JSON.stringify(search.photos.map((p: { id: number }) => p.id)));
+  const faces = (await app.inject({ url: `/v1/photos/${p1}/faces`, headers: auth('alice') })).json().faces as Array<{ box: number[]; person: { name: string | null } }>;
+  assert.ok(faces.some((f) => f.person?.name === 'Aunt Margaret'));
+  const crop = await app.inject({ url: `/v1/faces/${twice.cover.id}/thumbnail`, headers: auth('alice') });
+  assert.equal(crop.statusCode, 200);
+  assert.equal(crop.headers['content-type'], 'image/webp');
+
+  // bob: no people, no faces of alice's private photo, no crops, no renaming, nothing by name.
+  assert.deepEqual((await app.inject({ url: '/v1/people', headers: auth('bob') })).json().people, []);
+  assert.equal((await app.inject({ url: `/v1/photos/${p1}/faces`, headers: auth('bob') })).statusCode, 404);
+  assert.equal((await app.inject({ url: `/v1/faces/${twice.cover.id}/thumbnail`, headers: auth('bob') })).statusCode, 404);
+  assert.equal((await app.inject({ method: 'PATCH', url: `/v1/people/${twice.id}`, headers: auth('bob'), payload: { name: 'x' } })).statusCode, 404);
+  assert.equal((await app.inject({ url: `/v1/people/${twice.id}`, headers: auth('bob') })).statusCode, 404);
+  const bobSearch = (await app.inject({ url: `/v1/search?q=${encodeURIComponent('aunt margaret')}`, headers: auth('bob') })).json();
+  assert.equal(bobSearch.photos.length, 0);
+  assert.equal((await app.inject({ url: '/v1/people' })).statusCode, 401);
+
+  // "Not this person" over HTTP.
+  const rejected = await app.inject({ method: 'POST', url: `/v1/faces/${twice.cover.id}/reject`, headers: auth('alice') });
+  assert.equal(rejected.statusCode, 200);
+  const after = (await app.inject({ url: `/v1/people/${twice.id}`, headers: auth('alice') })).json();
+  assert.equal(after.person.faces, 1);
+});
+
+test('a server with faces off (--no-faces) stores no faces', async () => {
+  const id = await upload(plain, 'bob', 'kpa_anne-helene-beach.jpg');
+  assert.deepEqual((await plain.inject({ url: `/v1/photos/${id}/faces`, headers: auth('bob') })).json().faces, []);
+});
