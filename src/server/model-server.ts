@@ -9,7 +9,9 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { analyzePrediction, hedgedPath, loadTaxonomy, type Taxonomy } from '../taxonomy/analysis.js';
 import { MicroBatcher } from '../vision/batcher.js';
 import { decodePhoto } from '../vision/decode.js';
-import { Engine } from '../vision/engine.js';
+import { Engine, type Prediction } from '../vision/engine.js';
+import type { Head } from '../concepts/head.js';
+import { loadEverydayHead, tagEmbedding } from '../concepts/tags.js';
 import type { PhotoAnalysis } from '../library/analysis.js';
 import { analysisToWire } from '../library/remote-recognizer.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
@@ -19,6 +21,8 @@ export type ModelServerState = 'loading' | 'ready' | 'draining' | 'reloading' | 
 export interface LoadedModel {
   engine: Engine;
   taxonomy: Taxonomy;
+  /** Everyday-tag heads for this model (as the in-process recognizer loads them). */
+  heads?: readonly Head[];
 }
 
 export interface ModelServerOptions {
@@ -134,7 +138,10 @@ export class ModelHost {
       const decoded = await decodePhoto(bytes, engine.model.spec, { maxBytes: this.opts.maxImageBytes });
       const prediction = await batcher.submit(decoded.tensor);
       // Exactly what the in-process recognizer computes (library/recognizer.ts).
-      return analyzePrediction(prediction, { ...taxonomy, top: 5, model: { id: engine.model.id, sha256: engine.model.sha256 } });
+      return {
+        ...analyzePrediction(prediction, { ...taxonomy, top: 5, model: { id: engine.model.id, sha256: engine.model.sha256 } }),
+        tags: tagsOf(model, prediction),
+      };
     });
   }
 
@@ -150,6 +157,7 @@ export class ModelHost {
         hedged: analysis.hedged,
         path: analysis.hedged ? hedgedPath(taxonomy.hierarchy, analysis.hedged.wnid, taxonomy.policy) : [],
         categories: analysis.categories,
+        tags: tagsOf(model, prediction),
       };
     });
   }
@@ -166,12 +174,18 @@ export class ModelHost {
   }
 }
 
+function tagsOf(model: LoadedModel, prediction: Prediction): Array<{ id: string; name: string; score: number }> {
+  return tagEmbedding(model.heads ?? [], prediction.embedding, prediction.model).map(({ id, name, score }) => ({ id, name, score }));
+}
+
 /** The default loader: the model from cache / mirror / download, and its taxonomy. */
 export function defaultModelLoader(env: NodeJS.ProcessEnv, opts: { threads?: number; target?: number } = {}) {
   return async (modelId: string | undefined): Promise<LoadedModel> => {
     const engine = await Engine.load({ modelId, env, threads: opts.threads });
     try {
-      return { engine, taxonomy: await loadTaxonomy({ modelId: engine.model.id, target: opts.target, env }) };
+      const taxonomy = await loadTaxonomy({ modelId: engine.model.id, target: opts.target, env });
+      const everyday = await loadEverydayHead(engine.model);
+      return { engine, taxonomy, heads: everyday ? [everyday] : [] };
     } catch (err) {
       await engine.close();
       throw err;
