@@ -151,7 +151,7 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
 
 
 /**
- * Runs a large load with the node-score indexes `(wnid, score desc, photo_id)` and `(owner_id, wnid, ...)` dropped, and builds them once at the
+ * Runs a large load with the node-score indexes `(wnid, score desc, photo_id)` and `(wnid, owner_id, ...)` dropped, and builds them once at the
  * end (one sort instead of millions of random index inserts). Readers see no index meanwhile: for building a
  * new library (the scale benchmark, an import into an empty library).
  */
@@ -162,6 +162,6 @@ export async function withDeferredIndexes<T>(lib: Library, load: () => Promise<T
     return await load();
   } finally {
     await sql`create index if not exists node_scores_wnid_score_idx on node_scores (wnid, score desc, photo_id)`.execute(lib.db);
-    await sql`create index if not exists node_scores_owner_idx on node_scores (owner_id, wnid, score desc, photo_id)`.execute(lib.db);
+    await sql`create index if not exists node_scores_owner_idx on node_scores (wnid, owner_id, score desc, photo_id)`.execute(lib.db);
   }
 }

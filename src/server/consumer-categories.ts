@@ -5,6 +5,7 @@ import type { LibraryDb } from '../library/db.js';
 import { resolveOwner } from '../library/photos.js';
 import { sql } from 'kysely';
 import { CATEGORY_MIN, categoryDefinitions, readCounts, SYNSET_MIN } from '../library/counts.js';
+import { dialectOf } from '../library/terms.js';
 import { visibleTo, type Viewer } from '../library/viewer.js';
 
 const COVER_CHOICES = 4;
@@ -81,10 +82,12 @@ async function maintainedCategoryCounts(db: LibraryDb, viewer: Viewer, ownerId: 
     .sort((a, b) => b.photos - a.photos || (a.key < b.key ? -1 : 1));
   // Each category's few best visible photos: one statement of index probes, one per (category, synset), each
   // a range scan of (wnid, score desc) that stops after a few visible rows.
+  // SQLite: CROSS JOIN keeps node_scores outermost (its planner might otherwise walk every public photo)
+  const join = dialectOf(db) === 'sqlite' ? sql.raw('cross join') : sql.raw('join');
   const probes = ordered.flatMap((r, i) =>
     defs.get(r.key)!.wnids.map((wnid, j) => {
       const owner = ownerId !== undefined ? sql`and p.owner_id = ${ownerId} and ns.owner_id = ${ownerId}` : sql``;
-      return sql`select * from (select ${i} as c, ns.photo_id, ns.score from node_scores ns join photos p on p.id = ns.photo_id
+      return sql`select * from (select ${i} as c, ns.photo_id, ns.score from node_scores ns ${join} photos p on p.id = ns.photo_id
         where ns.wnid = ${wnid} and ${visibleTo(viewer, 'p')} ${owner} order by ns.score desc, ns.photo_id limit ${sql.lit(COVER_CHOICES)}) ${sql.raw(`q${i}_${j}`)}`;
     }),
   );
