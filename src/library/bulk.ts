@@ -58,7 +58,7 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
       `insert into analyses (photo_id, model_id, model_sha256, top_wnid, top_score, hedged_wnid, hedged_name, hedged_score, hedged_target, labels, categories, embedding, created_at)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const insNode = sqlite.prepare('insert into node_scores (photo_id, wnid, score) values (?, ?, ?)');
+    const insNode = sqlite.prepare('insert into node_scores (photo_id, owner_id, wnid, score) values (?, ?, ?, ?)');
     const insTerms = sqlite.prepare('insert into photo_terms (rowid, terms) values (?, ?)');
     const upCount = sqlite.prepare(
       `insert into concept_counts (owner_id, visibility, kind, key, photos, score_micros) values (?, ?, ?, ?, ?, ?)
@@ -80,7 +80,7 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
           id, a.model.id, a.model.sha256, top.wnid, top.score, a.hedged?.wnid ?? null, a.hedged?.name ?? null, a.hedged?.score ?? null,
           a.hedged?.target ?? null, r.labels, r.categories, r.embedding, now,
         );
-        for (const n of r.nodes) insNode.run(id, n.wnid, n.score);
+        for (const n of r.nodes) insNode.run(id, p.ownerId, n.wnid, n.score);
         if (r.terms !== '') insTerms.run(id, r.terms);
         ids.push(id);
       }
@@ -115,16 +115,18 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
       ],
     );
     const nodeIds: number[] = [];
+    const nodeOwners: number[] = [];
     const nodeWnids: string[] = [];
     const nodeScores: number[] = [];
     rows.forEach((r, i) => {
       for (const n of r.nodes) {
         nodeIds.push(ids[i]!);
+        nodeOwners.push(r.photo.ownerId);
         nodeWnids.push(n.wnid);
         nodeScores.push(n.score);
       }
     });
-    await client.query('insert into node_scores (photo_id, wnid, score) select * from unnest($1::int[], $2::text[], $3::float8[])', [nodeIds, nodeWnids, nodeScores]);
+    await client.query('insert into node_scores (photo_id, owner_id, wnid, score) select * from unnest($1::int[], $2::int[], $3::text[], $4::float8[])', [nodeIds, nodeOwners, nodeWnids, nodeScores]);
     const withTerms = rows.flatMap((r, i) => (r.terms === '' ? [] : [i]));
     await client.query(`insert into photo_terms (photo_id, terms) select id, to_tsvector('simple', t) from unnest($1::int[], $2::text[]) as x(id, t)`, [
       withTerms.map((i) => ids[i]!),
@@ -149,15 +151,17 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
 
 
 /**
- * Runs a large load with the node-score index `(wnid, score desc, photo_id)` dropped, and builds it once at the
+ * Runs a large load with the node-score indexes `(wnid, score desc, photo_id)` and `(wnid, owner_id, ...)` dropped, and builds them once at the
  * end (one sort instead of millions of random index inserts). Readers see no index meanwhile: for building a
  * new library (the scale benchmark, an import into an empty library).
  */
 export async function withDeferredIndexes<T>(lib: Library, load: () => Promise<T>): Promise<T> {
   await sql`drop index if exists node_scores_wnid_score_idx`.execute(lib.db);
+  await sql`drop index if exists node_scores_owner_idx`.execute(lib.db);
   try {
     return await load();
   } finally {
     await sql`create index if not exists node_scores_wnid_score_idx on node_scores (wnid, score desc, photo_id)`.execute(lib.db);
+    await sql`create index if not exists node_scores_owner_idx on node_scores (wnid, owner_id, score desc, photo_id)`.execute(lib.db);
   }
 }

@@ -163,6 +163,10 @@ export function libraryMigrations(dialect: Dialect): Record<string, Migration> {
           .execute();
         // Word search: the photos' synset terms in a full-text index (FTS5 / tsvector + GIN).
         await createTermsTable(db, dialect);
+        // "One owner's photos under X, best first" as one range of its own index.
+        await sql`alter table node_scores add column owner_id integer not null default 0`.execute(db);
+        await sql`update node_scores set owner_id = (select p.owner_id from photos p where p.id = node_scores.photo_id)`.execute(db);
+        await sql`create index node_scores_owner_idx on node_scores (wnid, owner_id, score desc, photo_id)`.execute(db);
       },
     },
     '0010_issue10_concepts': {

@@ -208,7 +208,7 @@ export async function listPhotos(db: LibraryDb, viewer: Viewer, opts: ListPhotos
       if (!Number.isFinite(opts.minScore)) throw new LibraryError('bad_request', 'minScore must be a number');
       q = q.where('ns.score', '>=', opts.minScore);
     }
-    if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId);
+    if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId).where('ns.owner_id', '=', ownerId);
     if (person) q = q.where('p.id', 'in', person);
     if (after && after.score !== null) {
       const s = after.score;

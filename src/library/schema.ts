@@ -58,6 +58,8 @@ export interface AnalysesTable {
 /** Sparse lifted synset scores of a photo's current analysis; indexed (wnid, score desc, photo_id). */
 export interface NodeScoresTable {
   photo_id: number;
+  /** The photo's owner (owners never change), so that one owner's photos under X are one index range too. */
+  owner_id: number;
   wnid: string;
   score: number;
 }

@@ -141,14 +141,15 @@ export class SimilarIndex {
       if (existsSync(file) && existsSync(`${file}.json`)) {
         try {
           const meta = JSON.parse(readFileSync(`${file}.json`, 'utf8')) as { watermark: number; added: number; projection: Parameters<typeof projectionFromJson>[0] };
-          // stale: the database was rebuilt (ids went back), or many indexed photos are gone or re-analysed
+          // stale: the database was rebuilt (ids went back), or many indexed photos are gone or re-analysed away
           if (meta.watermark <= maxId && meta.added <= count * 1.2 + 100) {
             const projection = projectionFromJson(meta.projection);
             const index = this.newIndex(projection.dims);
             index.load(file);
             const m: ModelIndex = { modelId, index, projection, watermark: meta.watermark, added: meta.added, syncedAt: 0, unsaved: 0 };
             await this.sync(m);
-            return m;
+            // stale too: many photos of this model are not in it (e.g. re-analysed from another model under old ids)
+            if (count <= m.index.size() * 1.05 + 10) return m;
           }
         } catch {
           // unreadable: rebuilt below

@@ -154,11 +154,11 @@ async function writeAnalysis(tx: Transaction<LibrarySchema>, photo: LockedPhoto,
       .execute();
   }
   const seen = new Set<string>();
-  const rows: { photo_id: number; wnid: string; score: number }[] = [];
+  const rows: { photo_id: number; owner_id: number; wnid: string; score: number }[] = [];
   for (const n of a.nodeScores) {
     if (seen.has(n.wnid) || !Number.isFinite(n.score)) continue;
     seen.add(n.wnid);
-    rows.push({ photo_id: photoId, wnid: n.wnid, score: n.score });
+    rows.push({ photo_id: photoId, owner_id: photo.owner_id, wnid: n.wnid, score: n.score });
   }
   for (let i = 0; i < rows.length; i += NODE_CHUNK) {
     await tx.insertInto('node_scores').values(rows.slice(i, i + NODE_CHUNK)).execute();

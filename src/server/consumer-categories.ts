@@ -5,6 +5,7 @@ import type { LibraryDb } from '../library/db.js';
 import { resolveOwner } from '../library/photos.js';
 import { sql } from 'kysely';
 import { CATEGORY_MIN, categoryDefinitions, readCounts, SYNSET_MIN } from '../library/counts.js';
+import { dialectOf } from '../library/terms.js';
 import { visibleTo, type Viewer } from '../library/viewer.js';
 
 const COVER_CHOICES = 4;
@@ -79,19 +80,23 @@ async function maintainedCategoryCounts(db: LibraryDb, viewer: Viewer, ownerId: 
   const ordered = (await readCounts(db, viewer, 'category', { ownerId }))
     .filter((r) => r.photos > 0 && defs.has(r.key))
     .sort((a, b) => b.photos - a.photos || (a.key < b.key ? -1 : 1));
-  // Each category's few best visible photos: one statement of index probes (a LIMIT per category).
-  const probes = ordered.map((r, i) => {
-    const wnids = defs.get(r.key)!.wnids;
-    const owner = ownerId !== undefined ? sql`and p.owner_id = ${ownerId}` : sql``;
-    return sql`select * from (select ${i} as c, ns.photo_id, ns.score from node_scores ns join photos p on p.id = ns.photo_id
-      where ns.wnid in (${sql.join(wnids)}) and ${visibleTo(viewer, 'p')} ${owner} order by ns.score desc, ns.photo_id limit ${sql.lit(COVER_CHOICES)}) q${sql.raw(String(i))}`;
-  });
+  // Each category's few best visible photos: one statement of index probes, one per (category, synset), each
+  // a range scan of (wnid, score desc) that stops after a few visible rows.
+  // SQLite: CROSS JOIN keeps node_scores outermost (its planner might otherwise walk every public photo)
+  const join = dialectOf(db) === 'sqlite' ? sql.raw('cross join') : sql.raw('join');
+  const probes = ordered.flatMap((r, i) =>
+    defs.get(r.key)!.wnids.map((wnid, j) => {
+      const owner = ownerId !== undefined ? sql`and p.owner_id = ${ownerId} and ns.owner_id = ${ownerId}` : sql``;
+      return sql`select * from (select ${i} as c, ns.photo_id, ns.score from node_scores ns ${join} photos p on p.id = ns.photo_id
+        where ns.wnid = ${wnid} and ${visibleTo(viewer, 'p')} ${owner} order by ns.score desc, ns.photo_id limit ${sql.lit(COVER_CHOICES)}) ${sql.raw(`q${i}_${j}`)}`;
+    }),
+  );
   const best = new Map<number, Array<{ photo_id: number; score: number }>>();
   for (let i = 0; i < probes.length; i += 100) {
     const rows = await sql<{ c: number; photo_id: number; score: number }>`${sql.join(probes.slice(i, i + 100), sql` union all `)}`.execute(db);
     for (const r of rows.rows) {
       const list = best.get(Number(r.c)) ?? [];
-      list.push(r);
+      if (!list.some((x) => x.photo_id === r.photo_id)) list.push(r);
       best.set(Number(r.c), list);
     }
   }
