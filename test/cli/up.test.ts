@@ -2,7 +2,8 @@
 // sign-in link (and `pictograph signin` prints a fresh one).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { calibImages, repoRoot, tempHome } from '../support/env.js';
@@ -54,10 +55,14 @@ test('`up DIR --owner NAME` ingests the folder privately, then serves it to the 
     assert.equal(anonymous.photos.length, 0, 'private photos stay hidden from anonymous viewers');
     const dogs = (await (await fetch(`${base}/v1/photos?under=n02084071`, { headers: { cookie } })).json()) as { photos: { hedged: { name: string } | null }[] };
     assert.ok(dogs.photos.length >= 1, 'the beagle is found under dog');
-    // A fresh link later, from another process on the same library.
-    const fresh = JSON.parse(
-      execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'signin', '--owner', 'me', '--url', base, '--json'], { cwd: repoRoot, env: home.env, encoding: 'utf8' }),
-    ) as { url: string; expires_at: string };
+    // A fresh link later, from another process on the same library (run asynchronously: a blocked event loop
+    // would miss the server closing idle keep-alive sockets, and the next fetch would reuse a dead one).
+    const signin = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'signin', '--owner', 'me', '--url', base, '--json'], {
+      cwd: repoRoot,
+      env: home.env,
+      encoding: 'utf8',
+    });
+    const fresh = JSON.parse(signin.stdout) as { url: string; expires_at: string };
     assert.ok(fresh.url.startsWith(`${base}/signin#code=pgc_`));
     assert.equal((await redeem(decodeURIComponent(fresh.url.split('#code=')[1]!))).status, 200);
   } finally {

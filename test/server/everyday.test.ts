@@ -68,11 +68,9 @@ describe('everyday words', () => {
     assert.ok(!c.categories.a_more.some((r) => r.id === 'animal' || r.id === 'mammal'), JSON.stringify(c.categories.a_more.map((r) => r.id)));
   });
 
-  test('compare with an owner who has nothing visible: zero photos, no rows', async () => {
+  test('compare with an owner who has nothing visible to you: 404 unknown_owner (no existence oracle)', async () => {
     const res = await f.app.inject({ url: '/v1/compare?a=alice&b=carol' });
-    assert.equal(res.statusCode, 200, res.body);
-    const c = res.json() as { b_photos: number; categories: { b_more: unknown[] }; b_more: unknown[] };
-    assert.equal(c.b_photos, 0);
-    assert.deepEqual(c.categories.b_more, []);
+    assert.equal(res.statusCode, 404, res.body);
+    assert.equal(res.json().error.code, 'unknown_owner');
   });
 });

@@ -104,20 +104,26 @@ const categoryRows = (list: CategoryShare[] | undefined): MoreRow[] => (list ?? 
 const synsetRows = (list: Asymmetry[]): MoreRow[] =>
   list.filter((r) => !TOO_GENERAL.has(r.wnid)).slice(0, SHOWN).map((r) => ({ ...r, key: r.wnid }));
 
-function Comparison({ a, b }: { a: string; b: string }) {
-  const result = useAsync(() => api.compare(a, b), [a, b]);
+/** Says plainly that there is nothing to compare when someone has no photos the viewer may see. */
+function NothingVisible({ names }: { names: string[] }) {
+  return (
+    <p class="panel" data-testid="compare-empty">
+      {names.join(' and ')} {names.length > 1 ? 'have' : 'has'} no photos you can see, so there is nothing to compare.
+      {' '}Their photos may be private: sign in as them, or ask them to share some.
+    </p>
+  );
+}
+
+function Comparison({ a, b, visible }: { a: string; b: string; visible: Set<string> }) {
+  const hidden = [a, b].filter((name) => !visible.has(name));
+  const result = useAsync(() => (hidden.length > 0 ? Promise.resolve(null) : api.compare(a, b)), [a, b, hidden.length]);
+  if (hidden.length > 0) return <NothingVisible names={hidden} />;
   return (
     <Loaded state={result}>
       {(c) => {
+        if (!c) return null;
         const empty = [c.a_photos === 0 ? c.a : null, c.b_photos === 0 ? c.b : null].filter((x): x is string => x !== null);
-        if (empty.length > 0) {
-          return (
-            <p class="panel" data-testid="compare-empty">
-              {empty.join(' and ')} {empty.length > 1 ? 'have' : 'has'} no photos you can see, so there is nothing to compare.
-              {' '}Their photos may be private: sign in as them, or ask them to share some.
-            </p>
-          );
-        }
+        if (empty.length > 0) return <NothingVisible names={empty} />;
         const everydayShared = c.categories?.shared ?? [];
         const shared = c.shared.filter((s) => !TOO_GENERAL.has(s.wnid)).slice(0, 16);
         const maxShared = Math.max(1e-9, ...shared.map((s) => s.score));
@@ -193,7 +199,11 @@ export function ComparePage({ a, b }: { a: string | null; b: string | null }) {
           </div>
         )}
       </Loaded>
-      {a && b && a !== b ? <Comparison a={a} b={b} /> : <p class="muted">Pick two different people to compare what they photograph.</p>}
+      {a && b && a !== b ? (
+        <Loaded state={owners}>{({ owners: list }) => <Comparison a={a} b={b} visible={new Set(list.map((o) => o.name))} />}</Loaded>
+      ) : (
+        <p class="muted">Pick two different people to compare what they photograph.</p>
+      )}
     </div>
   );
 }
