@@ -104,9 +104,9 @@ describe('library CLI', () => {
     ]);
     for (const r of [cats, profile, cmp, cmpWn]) assert.equal(r.code, 0, r.err);
     assert.match(cats.out, /^12 photos\n[Dd]og: 12\n$/);
-    assert.match(profile.out, /photographs most: dog \d+\.\d%/);
+    assert.match(profile.out, /photographs most: dog \d+\.\d%/i);
     assert.doesNotMatch(profile.out, /WordNet|synset/);
-    assert.match(cmp.out, /ann photographs more: dog \d+\.\d% vs 0\.0%/);
+    assert.match(cmp.out, /ann photographs more: dog \d+\.\d% vs 0\.0%/i);
     assert.match(cmp.out, /bob photographs more: nothing stands out/);
     assert.doesNotMatch(cmp.out, /WordNet/);
     assert.match(cmpWn.out, /WordNet synsets, more ann: .*\+/);
