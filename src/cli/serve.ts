@@ -28,6 +28,7 @@ export interface ServeOptions {
   logLevel: string;
   maxUploadBytes?: string;
   maxUploadFiles?: string;
+  maxImageMp?: string;
   maxJsonBytes?: string;
   headersTimeout?: string;
   requestTimeout?: string;
@@ -53,7 +54,7 @@ export const LIMITS_HELP = [
     ['JSON body', `${d.maxJsonBytes / 1024} KiB (--max-json-bytes)`, '413 payload_too_large'],
     ['one image (raw body or file)', `${d.maxImageBytes / MiB} MiB (--max-upload-bytes)`, '413 payload_too_large'],
     ['files / fields per upload', `${d.maxUploadFiles} / ${d.maxUploadFields} (--max-upload-files)`, '413 payload_too_large'],
-    ['pixels per image', '100 megapixels', '422 too_many_pixels'],
+    ['pixels per image', `${d.maxImagePixels / 1e6} megapixels (--max-image-mp)`, '422 too_many_pixels'],
     ['request headers', `${d.maxHeaderBytes / 1024} KiB`, '431 headers_too_large'],
     ['path parameter', `${d.maxParamLength} characters`, '414 uri_too_long'],
     ['headers received within', `${d.timeouts.headersMs / 1000} s (--headers-timeout)`, '408 request_timeout'],
@@ -88,6 +89,7 @@ export function register(program: Command): void {
     .option('--no-faces', 'no face detection on this server (uploads store no faces)')
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
     .option('--max-upload-bytes <n>', 'largest image (raw body or one uploaded file), bytes', String(d.maxImageBytes))
+    .option('--max-image-mp <n>', 'most megapixels in one image (checked from its header, before decoding)', String(d.maxImagePixels / 1e6))
     .option('--max-upload-files <n>', 'most files in one upload request', String(d.maxUploadFiles))
     .option('--max-json-bytes <n>', 'largest JSON body, bytes', String(d.maxJsonBytes))
     .option('--headers-timeout <s>', 'seconds to receive a request\'s headers', String(d.timeouts.headersMs / 1000))
@@ -135,6 +137,7 @@ export async function serve(opts: ServeOptions): Promise<string> {
     },
     logger: { level: opts.logLevel },
     maxImageBytes: parseIntOption('--max-upload-bytes', opts.maxUploadBytes ?? String(d.maxImageBytes), 1024, 2 ** 31),
+    maxImagePixels: parseIntOption('--max-image-mp', opts.maxImageMp ?? String(d.maxImagePixels / 1e6), 1, 10_000) * 1_000_000,
     maxUploadFiles: parseIntOption('--max-upload-files', opts.maxUploadFiles ?? String(d.maxUploadFiles), 1, 10000),
     maxJsonBytes: parseIntOption('--max-json-bytes', opts.maxJsonBytes ?? String(d.maxJsonBytes), 1024, 64 * MiB),
     timeouts: {

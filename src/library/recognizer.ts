@@ -30,7 +30,7 @@ export async function recognizePhoto(
   engine: Engine,
   batcher: MicroBatcher,
   analyze: (prediction: Prediction) => PhotoAnalysis | Promise<PhotoAnalysis>,
-  opts: Pick<DecodeOptions, 'maxBytes' | 'admit'> & { analyzeOptions?: AnalyzeOptions } = {},
+  opts: Pick<DecodeOptions, 'maxBytes' | 'maxPixels' | 'admit'> & { analyzeOptions?: AnalyzeOptions } = {},
 ): Promise<RecognizedPhoto> {
   // A photo no larger than the large thumbnail gets none: the server shows the original in its place.
   const { analyzeOptions, ...decodeOptions } = opts;

@@ -176,7 +176,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
           'browsers sign in with `POST /v1/session` and carry an HttpOnly session cookie instead.\n\n' +
           `Limits (see \`pictograph serve --help\`): JSON bodies ${config.maxJsonBytes} bytes, images ${config.maxImageBytes} bytes ` +
           `(raw body or each multipart file), ${config.maxUploadFiles} files and ${config.maxUploadFields} other fields per upload ` +
-          '(413 `payload_too_large`); 100 megapixels per image (422 `too_many_pixels`); headers ' +
+          `(413 \`payload_too_large\`); ${config.maxImagePixels / 1e6} megapixels per image (422 \`too_many_pixels\`); headers ` +
           `${config.maxHeaderBytes} bytes (431 \`headers_too_large\`); path parameters ${config.maxParamLength} characters ` +
           `(414 \`uri_too_long\`); headers within ${config.timeouts.headersMs / 1000} s and the whole request within ` +
           `${config.timeouts.requestMs / 1000} s (408 \`request_timeout\`); ${config.feedbackPerMinute} feedback answers per caller ` +

@@ -2,6 +2,7 @@
 // micro-batching, web assets. Every limit here is documented in README.md and `pictograph serve --help`.
 import { join } from 'node:path';
 import { projectRoot } from '../config/paths.js';
+import { DEFAULT_MAX_PIXELS } from '../vision/decode.js';
 import type { AdmissionConfig } from './admission.js';
 
 export type ClassifyAccess = 'open' | 'token';
@@ -11,6 +12,8 @@ export interface ServerConfig {
   classifyAccess: ClassifyAccess;
   /** Largest accepted image body (raw or one multipart file), bytes. */
   maxImageBytes: number;
+  /** Most pixels one decoded image may have (422 `too_many_pixels` beyond), checked from the header. */
+  maxImagePixels: number;
   /** Largest accepted JSON body, bytes. */
   maxJsonBytes: number;
   /** Most files in one upload request. */
@@ -53,6 +56,7 @@ export interface ServerConfig {
 export const defaultServerConfig: ServerConfig = {
   classifyAccess: 'open',
   maxImageBytes: 32 * 1024 * 1024,
+  maxImagePixels: DEFAULT_MAX_PIXELS,
   maxJsonBytes: 64 * 1024,
   maxUploadFiles: 64,
   maxUploadFields: 16,

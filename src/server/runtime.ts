@@ -128,6 +128,7 @@ export class ModelRuntime {
       recognize: async (bytes: Buffer): Promise<RecognizedPhoto> =>
         recognizePhoto(bytes, engine, batcher, (prediction) => this.analyze(prediction, { target }), {
           maxBytes: this.config.maxImageBytes,
+          maxPixels: this.config.maxImagePixels,
           // An upload is already received: its files may wait longer for decoding room than a classification.
           admit: this.admission.decodeGate(this.config.admission.maxUploadDecodeWaitMs),
           // animations are analysed whole (keyframes, timeline) with the same taxonomy
@@ -201,7 +202,7 @@ export class ModelRuntime {
   async predict(image: Buffer | string, model?: string): Promise<Prediction> {
     this.checkModel(model);
     const { engine, batcher } = this.current();
-    const decoded = await decodePhoto(image, engine.model.spec, { maxBytes: this.config.maxImageBytes, admit: this.admission.decodeGate() });
+    const decoded = await decodePhoto(image, engine.model.spec, { maxBytes: this.config.maxImageBytes, maxPixels: this.config.maxImagePixels, admit: this.admission.decodeGate() });
     return batcher.submit(decoded.tensor);
   }
 
