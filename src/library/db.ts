@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, sql, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { pictographHome } from '../config/paths.js';
 import { migrationProvider, type Dialect } from './migrations.js';
@@ -81,7 +81,16 @@ export async function openLibrary(opts: OpenLibraryOptions = {}): Promise<Librar
 export async function migrate(lib: Library): Promise<void> {
   // Migrations are independent additions named by the work that added them (0010_issue10_..., 0016_issue16_...),
   // so a library that already ran a later-numbered one still takes an earlier-numbered newcomer.
-  const migrator = new Migrator({ db: lib.db, provider: migrationProvider(lib.dialect), allowUnorderedMigrations: true });
+  // On PostgreSQL the migrator's own tables are looked up in this connection's schema only: unnamed, Kysely finds
+  // another schema's kysely_migration_lock (a second library in the same database) and never creates its own.
+  const schema =
+    lib.dialect === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(lib.db)).rows[0]?.s : undefined;
+  const migrator = new Migrator({
+    db: lib.db,
+    provider: migrationProvider(lib.dialect),
+    allowUnorderedMigrations: true,
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   let outcome = await migrator.migrateToLatest();
   for (let attempt = 1; outcome.error && attempt < 4; attempt++) {
     await new Promise((r) => setTimeout(r, 100 * attempt + Math.random() * 100));
