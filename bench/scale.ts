@@ -7,6 +7,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import type { PhotoAnalysis } from '../src/library/analysis.js';
+import { mulberry32 } from '../src/concepts/metrics.js';
 import { bulkStorePhotos, withDeferredIndexes, type BulkPhoto } from '../src/library/bulk.js';
 import { categoryCounts } from '../src/library/categories.js';
 import { dropPgSchema, openLibrary, type Library } from '../src/library/db.js';
@@ -38,17 +39,7 @@ interface SampleItem {
   format: string;
 }
 
-/** A deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -1,6 +1,7 @@
 // Dimension reduction for the similar-photos index: unit embeddings are centred and projected onto their top
 // principal subspace (learned by block power iteration on a sample), then quantised to int8. Squared L2 distance
 // between projections approximates that between the unit embeddings, which orders photos as cosine does.
+import { mulberry32 } from '../concepts/metrics.js';
 
 export interface Projection {
   /** Input dimensions (the model's embedding size). */
@@ -25,16 +26,10 @@ function unit(x: Float32Array): Float32Array {
   return out;
 }
 
-/** A small deterministic PRNG (the learned subspace is the same for the same sample). */
+/** Centred deterministic noise (the learned subspace is the same for the same sample). */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
+  const next = mulberry32(seed);
+  return () => next() - 0.5;
 }
 
 /** Orthonormalises the rows of a (k x d, row-major) in place (modified Gram-Schmidt). */
