@@ -3,7 +3,7 @@
 import { loadTaxonomy, type Taxonomy } from '../taxonomy/load.js';
 import { analyzePrediction, type AnalyzeOptions } from '../taxonomy/analysis.js';
 import { MicroBatcher } from '../vision/batcher.js';
-import { decodePhoto, type DecodeOptions } from '../vision/decode.js';
+import { decodePhoto, type DecodedPhoto, type DecodeOptions } from '../vision/decode.js';
 import { Engine, type Prediction } from '../vision/engine.js';
 import type { PhotoAnalysis } from './analysis.js';
 import { analyzeAnimation, animationInfo } from './animation.js';
@@ -45,17 +45,14 @@ export async function recognizePhoto(
       limits: { maxBytes: opts.maxBytes },
       keyframeThumbnails: true,
     });
-    return {
-      width: decoded.width,
-      height: decoded.height,
-      format: decoded.format,
-      orientation: decoded.orientation,
-      thumbnails: (decoded.thumbnails ?? []).map((t) => ({ size: t.size, format: t.format, data: t.data })),
-      analysis: { ...a.analysis, timeline: a.timeline },
-      keyframeThumbnails: a.keyframeThumbnails,
-    };
+    return { ...recognizedFrom(decoded, { ...a.analysis, timeline: a.timeline }), keyframeThumbnails: a.keyframeThumbnails };
   }
   const analysis = await analyze(await batcher.submit(decoded.tensor));
+  return recognizedFrom(decoded, analysis);
+}
+
+/** A decoded photo and its analysis as ingest stores them (facts, thumbnails, analysis). */
+export function recognizedFrom(decoded: DecodedPhoto, analysis: PhotoAnalysis): RecognizedPhoto {
   return {
     width: decoded.width,
     height: decoded.height,

@@ -6,6 +6,7 @@ import { modelSpec } from '../vision/manifest.js';
 import type { ModelRef, PhotoAnalysis } from './analysis.js';
 import { bytesToEmbedding, embeddingToBytes } from './embedding.js';
 import { THUMBNAIL_SIZES, type PhotoRecognizer, type RecognizedPhoto } from './ingest.js';
+import { recognizedFrom } from './recognizer.js';
 
 /** PhotoAnalysis as JSON: numbers as they are (JSON keeps every double exactly), the embedding as base64 float32. */
 export type WireAnalysis = Omit<PhotoAnalysis, 'embedding'> & { embedding: string };
@@ -137,14 +138,7 @@ export async function remoteRecognizer(opts: RemoteRecognizerOptions): Promise<R
       // Decode here first: a bad file fails with its own code without a round trip, and the thumbnails come from it.
       const decoded = await decodePhoto(bytes, thumbSpec, { thumbnails: [...THUMBNAIL_SIZES], omitUnreduced: true, maxBytes: opts.maxBytes });
       const analysis = await analyzeRemote(bytes);
-      return {
-        width: decoded.width,
-        height: decoded.height,
-        format: decoded.format,
-        orientation: decoded.orientation,
-        thumbnails: (decoded.thumbnails ?? []).map((t) => ({ size: t.size, format: t.format, data: t.data })),
-        analysis,
-      };
+      return recognizedFrom(decoded, analysis);
     },
     async classify(bytes: Buffer, top = 5): Promise<unknown> {
       return postRemote(`/v1/classify?top=${top}`, bytes);
