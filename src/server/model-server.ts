@@ -6,7 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { analyzePrediction, hedgedPath, loadTaxonomy, type Taxonomy } from '../taxonomy/analysis.js';
+import { analyzePrediction, loadTaxonomy, type Taxonomy } from '../taxonomy/analysis.js';
 import { MicroBatcher } from '../vision/batcher.js';
 import { decodePhoto } from '../vision/decode.js';
 import { Engine, type Prediction } from '../vision/engine.js';
@@ -15,6 +15,7 @@ import { loadEverydayHead, tagEmbedding } from '../concepts/tags.js';
 import type { PhotoAnalysis } from '../library/analysis.js';
 import { analysisToWire } from '../library/remote-recognizer.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
+import { classificationOf } from './runtime.js';
 
 export type ModelServerState = 'loading' | 'ready' | 'draining' | 'reloading' | 'failed';
 
@@ -151,14 +152,7 @@ export class ModelHost {
       const decoded = await decodePhoto(bytes, engine.model.spec, { maxBytes: this.opts.maxImageBytes });
       const prediction = await batcher.submit(decoded.tensor);
       const analysis = analyzePrediction(prediction, { ...taxonomy, top });
-      return {
-        model: { id: engine.model.id, sha256: engine.model.sha256 },
-        concepts: analysis.labels.map((l) => ({ id: l.wnid, name: l.name, value: l.score })),
-        hedged: analysis.hedged,
-        path: analysis.hedged ? hedgedPath(taxonomy.hierarchy, analysis.hedged.wnid, taxonomy.policy) : [],
-        categories: analysis.categories,
-        tags: tagsOf(model, prediction),
-      };
+      return classificationOf(engine.model, analysis, taxonomy, tagsOf(model, prediction));
     });
   }
 

@@ -44,6 +44,23 @@ export interface Classification {
   timeline?: Omit<Timeline, 'keyframes'> & { keyframes: Array<{ frame: number; t_ms: number; reason: string; thumbnail: null }> };
 }
 
+/** The answer of `POST /v1/classify` for an analysis (Clarifai-style concepts, hedged label and its path). */
+export function classificationOf(
+  model: { id: string; sha256: string },
+  analysis: PhotoAnalysis,
+  taxonomy: Pick<Taxonomy, 'hierarchy' | 'policy'>,
+  tags: Classification['tags'],
+): Classification {
+  return {
+    model: { id: model.id, sha256: model.sha256 },
+    concepts: analysis.labels.map((l) => ({ id: l.wnid, name: l.name, value: l.score })),
+    hedged: analysis.hedged,
+    path: analysis.hedged ? hedgedPath(taxonomy.hierarchy, analysis.hedged.wnid, taxonomy.policy) : [],
+    categories: analysis.categories,
+    tags,
+  };
+}
+
 interface Loaded {
   engine: Engine;
   batcher: MicroBatcher;
@@ -232,24 +249,12 @@ export class ModelRuntime {
       });
       const analysis = a.analysis;
       return {
-        model: { id: prediction.model.id, sha256: prediction.model.sha256 },
-        concepts: analysis.labels.map((l) => ({ id: l.wnid, name: l.name, value: l.score })),
-        hedged: analysis.hedged,
-        path: analysis.hedged ? hedgedPath(taxonomy.hierarchy, analysis.hedged.wnid, taxonomy.policy) : [],
-        categories: analysis.categories,
-        tags: await this.tags({ ...prediction, probs: a.probs, embedding: analysis.embedding }),
+        ...classificationOf(prediction.model, analysis, taxonomy, await this.tags({ ...prediction, probs: a.probs, embedding: analysis.embedding })),
         timeline: { ...a.timeline, keyframes: a.timeline.keyframes.map((k) => ({ frame: k.frame, t_ms: k.t_ms, reason: k.reason, thumbnail: null })) },
       };
     }
     const analysis = analyzePrediction(prediction, { ...taxonomy, top: opts.top ?? 5 });
-    return {
-      model: { id: prediction.model.id, sha256: prediction.model.sha256 },
-      concepts: analysis.labels.map((l) => ({ id: l.wnid, name: l.name, value: l.score })),
-      hedged: analysis.hedged,
-      path: analysis.hedged ? hedgedPath(taxonomy.hierarchy, analysis.hedged.wnid, taxonomy.policy) : [],
-      categories: analysis.categories,
-      tags: await this.tags(prediction),
-    };
+    return classificationOf(prediction.model, analysis, taxonomy, await this.tags(prediction));
   }
 
   /** Stops the batcher and closes an engine this runtime loaded itself (a given engine stays open). */
