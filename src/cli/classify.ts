@@ -1,6 +1,6 @@
 // `pictograph classify <files|dirs...>`: top-k ImageNet labels, hedged label, path and categories per photo, as a table or JSON lines.
 import type { Command } from 'commander';
-import type { CategoryScore, HedgedLabel, Label, ModelRef } from '../library/analysis.js';
+import type { CategoryScore, HedgedLabel, Label, ModelRef, PhotoAnalysis } from '../library/analysis.js';
 import { analyzePrediction, hedgedPath, loadTaxonomy, type Taxonomy } from '../taxonomy/analysis.js';
 import { Engine, type ExecutionProvider, type Prediction } from '../vision/engine.js';
 import { DEFAULT_MODEL_ID } from '../vision/manifest.js';
@@ -15,6 +15,7 @@ import { shownLabel, type ShownLabel } from '../concepts/label.js';
 import { ownerHeads } from '../library/concepts.js';
 import { openSession } from '../library/session.js';
 import { findOwnerId } from '../library/store.js';
+import { bodiesWanted } from '../library/face-stage.js';
 
 /** One photo's classification as printed by `classify --json` (the one place its shape is built). */
 export interface ClassificationRecord {
@@ -198,13 +199,24 @@ export function register(program: Command): void {
       // Detection runs on its own worker beside classification; its queue is bounded (decoding starts on admission).
       const detector = o.faces === false ? undefined : await FaceDetector.load();
       const detections = new Map<string, Promise<FaceDetection | undefined>>();
-      if (detector) for (const f of files) detections.set(f, detector.detect(f).catch(() => undefined));
+      // Stage two (person bodies) waits for the photo's analysis, which the loop below hands over.
+      const analyses = new Map<string, (a: PhotoAnalysis | undefined) => void>();
+      if (detector) {
+        for (const f of files) {
+          const analysis = new Promise<PhotoAnalysis | undefined>((resolve) => analyses.set(f, resolve));
+          detections.set(f, detector.detect(f, { wantBodies: bodiesWanted(analysis) }).catch(() => undefined));
+        }
+      }
       if (!o.json) console.log(`${'FILE'.padEnd(fileWidth)}  LABELS (${engine.model.id})`);
       for await (const item of classifyFiles(files, { engine })) {
         let record: ClassificationRecord | ClassificationFailure;
-        if ('error' in item) record = failureRecord(item);
-        else if (await animationInfo(item.file)) record = await animationRecord(item.file, engine, top, taxonomy, heads, { allScores: o.allScores });
-        else record = classificationRecord(item.file, item.prediction, engine, top, taxonomy, heads, { allScores: o.allScores }, await detections.get(item.file));
+        const handOver = analyses.get(item.file) ?? (() => {});
+        if ('error' in item) (handOver(undefined), (record = failureRecord(item)));
+        else if (await animationInfo(item.file)) (handOver(undefined), (record = await animationRecord(item.file, engine, top, taxonomy, heads, { allScores: o.allScores })));
+        else {
+          handOver(analyzePrediction(item.prediction, { ...taxonomy, top }));
+          record = classificationRecord(item.file, item.prediction, engine, top, taxonomy, heads, { allScores: o.allScores }, await detections.get(item.file));
+        }
         if ('error' in record) failed++;
         console.log(o.json ? JSON.stringify(record) : tableRow(record, fileWidth));
       }

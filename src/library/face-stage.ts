@@ -1,7 +1,9 @@
 // The face step of ingest and upload: detect faces and persons in the photo's bytes (on the detector's bounded
 // queue, alongside classification), then decide people with the classifier's view of the photo and lift the
-// person synset into its analysis.
-import { animalScoreOf, decidePeople, withPeople } from '../taxonomy/people.js';
+// person synset into its analysis. Person bodies are looked for only where the faces and the classifier's cues
+// leave people undecided (taxonomy/people.ts `wantsBodies`).
+import { loadEverydayHead } from '../concepts/tags.js';
+import { animalScoreOf, decidePeople, wantsBodies, withPeople, type PeopleCues } from '../taxonomy/people.js';
 import type { Hierarchy } from '../taxonomy/hierarchy.js';
 import type { FaceDetection, FaceDetector } from '../vision/faces/detector.js';
 import type { PhotoAnalysis } from './analysis.js';
@@ -10,7 +12,8 @@ import type { FaceScan } from './people.js';
 export interface FaceStage {
   /** Detector name stored with each scan. */
   readonly detector: string;
-  detect(bytes: Buffer): Promise<FaceDetection>;
+  /** Detects in the photo's bytes; `analysis` (the photo's classification, usually still running) steers stage two. */
+  detect(bytes: Buffer, analysis: Promise<PhotoAnalysis | undefined>): Promise<FaceDetection>;
   /** Combines a detection with the photo's analysis: the scan to store and the analysis with people lifted in. */
   apply(analysis: PhotoAnalysis, detection: FaceDetection): { analysis: PhotoAnalysis; scan: FaceScan };
 }
@@ -18,10 +21,30 @@ export interface FaceStage {
 export function faceStage(detector: FaceDetector, hierarchy: Hierarchy): FaceStage {
   return {
     detector: detector.name,
-    detect: (bytes) => detector.detect(bytes),
+    detect: (bytes, analysis) => detector.detect(bytes, { wantBodies: bodiesWanted(analysis) }),
     apply(analysis, detection) {
       const evidence = decidePeople({ ...detection, animalScore: animalScoreOf(analysis) });
       return { analysis: withPeople(analysis, evidence, hierarchy), scan: { detector: detector.name, evidence } };
     },
+  };
+}
+
+/** The classifier's and the everyday heads' cues about people in one analysis. */
+export async function peopleCues(analysis: PhotoAnalysis): Promise<PeopleCues> {
+  const head = await loadEverydayHead(analysis.model).catch(() => null);
+  const cue = (id: string): number | null => {
+    if (!head || head.model.sha256 !== analysis.model.sha256) return null;
+    const j = head.concepts.findIndex((c) => c.id === id);
+    if (j < 0) return null;
+    return head.score(analysis.embedding, analysis.model)[j]! / Math.max(1e-6, head.concepts[j]!.threshold);
+  };
+  return { animalScore: animalScoreOf(analysis), personCue: cue('person'), groupCue: cue('group') };
+}
+
+/** The detector's stage-two question for a photo whose analysis will arrive (undefined: the photo failed). */
+export function bodiesWanted(analysis: Promise<PhotoAnalysis | undefined>): (found: FaceDetection) => Promise<boolean> {
+  return async (found) => {
+    const a = await analysis;
+    return a !== undefined && wantsBodies(found.faces, await peopleCues(a));
   };
 }

@@ -249,7 +249,9 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
     // Detection runs on its own worker while the photo is classified; faces belong to this owner, so they are
     // detected again even when the analysis is reused. A photo whose detection fails is stored without a face
     // scan rather than not at all.
-    const detection = faces?.detect(bytes).catch(() => undefined);
+    const recognized = reusable ? undefined : recognizer.recognize(bytes);
+    const analysis = reusable ? Promise.resolve(reusable.analysis) : recognized!.then((r) => r.analysis, () => undefined);
+    const detection = faces?.detect(bytes, analysis).catch(() => undefined);
     if (reusable) {
       const r = reusable.row;
       const facts: PhotoFacts = { ...base, width: r.width, height: r.height, format: r.format, orientation: r.orientation, thumb_small: r.thumb_small, thumb_large: r.thumb_large };
@@ -261,7 +263,7 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
       summary.reused++;
       return;
     }
-    const seen = await recognizer.recognize(bytes);
+    const seen = await recognized!;
     // Thumbnails are staged, the photo committed, and only then are they (and an upload's original) put in
     // place: a crash or failure in between leaves temporary files that the next start resolves.
     const found = await detection;

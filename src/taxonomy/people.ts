@@ -30,6 +30,38 @@ export const PEOPLE_RULES = {
   portraitSide: 0.25,
 } as const;
 
+/**
+ * When the face stage's result leaves the decision open, the COCO object detector looks for person bodies. It
+ * costs five times the face stage, so it runs only where its answer can change the tags (measured on
+ * ../shared/data/photos, see src/vision/README.md, "People"): cues are the everyday heads' scores divided by
+ * their calibrated thresholds (1 = at threshold).
+ */
+export const BODY_RULES = {
+  /** No human face: look for bodies when the person cue reaches this. */
+  personCue: 0.5,
+  /** One or two faces: look for more people when the group cue reaches this. */
+  groupCue: 0.5,
+} as const;
+
+/** What the classifier and the everyday heads say about people, for deciding whether to look for bodies. */
+export interface PeopleCues {
+  /** The classifier's `animal` score. */
+  animalScore: number;
+  /** Everyday `person` / `group` head scores over their thresholds; null when no head is loaded. */
+  personCue: number | null;
+  groupCue: number | null;
+}
+
+/** Whether a face-stage result needs the object detector's person bodies to decide people (pure). */
+export function wantsBodies(faces: readonly DetectedFace[], cues: PeopleCues): boolean {
+  const candidates = faces.filter((f) => f.boxScore >= PEOPLE_RULES.faceBox && f.meshScore >= PEOPLE_RULES.faceMesh);
+  // A face in a photo the classifier calls an animal counts only inside a person body.
+  if (candidates.length > 0 && cues.animalScore >= PEOPLE_RULES.animal) return true;
+  if (candidates.length >= PEOPLE_RULES.group) return false;
+  if (candidates.length > 0) return cues.groupCue === null || cues.groupCue >= BODY_RULES.groupCue;
+  return cues.personCue === null || cues.personCue >= BODY_RULES.personCue;
+}
+
 export type PeopleTagId = 'person' | 'group' | 'portrait';
 
 export interface PeopleTag {

@@ -28,8 +28,10 @@ after(async () => {
   home.cleanup();
 });
 
+// The product's path: faces while the photo is classified, person bodies only where the analysis asks for them.
 async function judge(bytes: Buffer) {
-  const [seen, detection] = await Promise.all([recognizer.recognize(bytes), detector.detect(bytes)]);
+  const recognized = recognizer.recognize(bytes);
+  const [seen, detection] = await Promise.all([recognized, stage.detect(bytes, recognized.then((r) => r.analysis))]);
   return { seen, detection, ...stage.apply(seen.analysis, detection) };
 }
 
@@ -81,4 +83,17 @@ test('an undecodable file is a clear error, and the detector keeps working', asy
   await assert.rejects(detector.detect(Buffer.from('not an image')));
   const ok = await detector.detect(readFileSync(join(photosDir, 'gramps_o3-old-man-hat.jpg')));
   assert.ok(ok.faces.length >= 1);
+});
+
+test('person bodies are looked for only where faces leave people open: a surfer seen from afar yes, a landscape no', async () => {
+  const surfer = await judge(readFileSync(join(photosDir, 'faces_surfer.jpg')));
+  assert.equal(surfer.detection.bodies, true);
+  assert.equal(surfer.scan.evidence.faces.length, 0);
+  assert.ok(surfer.scan.evidence.bodies.length >= 1);
+  assert.deepEqual(surfer.scan.evidence.tags.map((t) => t.id), ['person']);
+  const dinner = await judge(readFileSync(join(photosDir, 'dlib_dinner-party.jpg')));
+  assert.equal(dinner.detection.bodies, false, 'three faces or more decide person and group alone');
+  const landscape = await judge(readFileSync(join(photosDir, 'qt_mountain-lake.jpg')));
+  assert.equal(landscape.detection.bodies, false);
+  assert.deepEqual(landscape.scan.evidence.tags, []);
 });

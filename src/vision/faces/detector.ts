@@ -1,10 +1,12 @@
 // Face and person detection for photos: a worker thread running @vladmandic/human on the wasm backend (offline,
 // weights from the npm package), fed one EXIF-rotated RGB image at most DETECT_SIDE pixels on its long side.
+// Two stages: faces (BlazeFace + mesh + descriptor, ~50 ms) always, then the COCO object detector (CenterNet,
+// ~200-350 ms: person bodies) only when the caller's `wantBodies` asks for it after seeing the faces.
 // Boxes come back in the original photo's pixels (after EXIF orientation). The queue is bounded: callers wait
 // (ingest) or are refused with `faces_busy` (server) rather than piling decoded images up in memory.
 import { Worker } from 'node:worker_threads';
 import sharp from 'sharp';
-import type { FaceWorkerInit, FaceWorkerReply, FaceWorkerRequest, RawFace, RawObject } from './worker.js';
+import type { FaceWorkerInit, FaceWorkerReply, FaceWorkerRequest, FaceWorkerStages, RawFace, RawObject } from './worker.js';
 import { judgeDetections, type DetectedFace, type DetectedPerson } from './evidence.js';
 
 export type { DetectedFace, DetectedPerson } from './evidence.js';
@@ -22,6 +24,18 @@ export interface FaceDetection {
   height: number;
   /** Milliseconds spent in the detectors. */
   ms: number;
+  /** Whether the object detector ran (false: `persons` is empty because bodies were not looked for). */
+  bodies: boolean;
+}
+
+export interface DetectOptions {
+  /** With a full queue, throw faces_busy instead of waiting. */
+  reject?: boolean;
+  /**
+   * Asked after the face stage with its result: whether to look for person bodies too (the object detector
+   * costs four to seven times the face stage). Default: always.
+   */
+  wantBodies?: (faces: FaceDetection) => boolean | Promise<boolean>;
 }
 
 export class FaceError extends Error {
@@ -125,8 +139,8 @@ export class FaceDetector {
     return this.inFlight;
   }
 
-  /** Detects faces and persons in a photo (bytes or path). With `reject`, a full queue throws faces_busy instead of waiting. */
-  async detect(input: Buffer | string, opts: { reject?: boolean } = {}): Promise<FaceDetection> {
+  /** Detects faces, and persons when `wantBodies` asks for them, in a photo (bytes or path). */
+  async detect(input: Buffer | string, opts: DetectOptions = {}): Promise<FaceDetection> {
     if (this.closed) throw new FaceError('faces_unavailable', 'face detector is closed');
     if (this.inFlight >= this.maxQueue) {
       if (opts.reject) throw new FaceError('faces_busy', 'face detection queue is full');
@@ -135,23 +149,36 @@ export class FaceDetector {
     this.inFlight++;
     try {
       const image = await decodeForFaces(input);
-      const raw = await this.run(image.rgb, image.width, image.height);
-      const judged = judgeDetections(raw.faces, raw.objects, image.width, image.height, image.scale);
-      return { ...judged, width: image.fullWidth, height: image.fullHeight, ms: raw.ms };
+      const judge = (faces: RawFace[], objects: RawObject[], ms: number, bodies: boolean): FaceDetection => ({
+        ...judgeDetections(faces, objects, image.width, image.height, image.scale),
+        width: image.fullWidth,
+        height: image.fullHeight,
+        ms,
+        bodies,
+      });
+      if (!opts.wantBodies) {
+        const raw = await this.run(image.rgb, image.width, image.height, { faces: true, objects: true });
+        return judge(raw.faces, raw.objects, raw.ms, true);
+      }
+      const first = await this.run(image.rgb, image.width, image.height, { faces: true, objects: false });
+      const facesOnly = judge(first.faces, [], first.ms, false);
+      if (!(await opts.wantBodies(facesOnly))) return facesOnly;
+      const second = await this.run(image.rgb, image.width, image.height, { faces: false, objects: true });
+      return judge(first.faces, second.objects, first.ms + second.ms, true);
     } finally {
       this.inFlight--;
       this.waiting.shift()?.();
     }
   }
 
-  private run(rgb: Buffer, width: number, height: number): Promise<{ faces: RawFace[]; objects: RawObject[]; ms: number }> {
+  private run(rgb: Buffer, width: number, height: number, stages: FaceWorkerStages): Promise<{ faces: RawFace[]; objects: RawObject[]; ms: number }> {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
       this.worker.ref();
       const copy = new Uint8Array(rgb.length);
       copy.set(rgb);
-      const msg: FaceWorkerRequest = { type: 'detect', id, rgb: copy, width, height };
+      const msg: FaceWorkerRequest = { type: 'detect', id, rgb: copy, width, height, stages };
       this.worker.postMessage(msg, [copy.buffer]);
     });
   }

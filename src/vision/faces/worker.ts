@@ -36,7 +36,13 @@ export interface RawObject {
   box: [number, number, number, number];
 }
 
-export type FaceWorkerRequest = { type: 'detect'; id: number; rgb: Uint8Array; width: number; height: number } | { type: 'close' };
+/** Which detectors run on one image: the face pipeline (BlazeFace, mesh, descriptor) and/or CenterNet objects. */
+export interface FaceWorkerStages {
+  faces: boolean;
+  objects: boolean;
+}
+
+export type FaceWorkerRequest = { type: 'detect'; id: number; rgb: Uint8Array; width: number; height: number; stages: FaceWorkerStages } | { type: 'close' };
 export type FaceWorkerReply =
   | { type: 'ready'; backend: string; version: string }
   | { type: 'failed'; message: string }
@@ -64,7 +70,7 @@ interface HumanLike {
   };
   version: string;
   load(): Promise<void>;
-  detect(input: unknown): Promise<{
+  detect(input: unknown, config?: { face: { enabled: boolean }; object: { enabled: boolean } }): Promise<{
     error?: string | null;
     face: Array<{
       box: [number, number, number, number];
@@ -144,11 +150,12 @@ async function open(): Promise<HumanLike> {
 
 const round = (x: number): number => Math.round(x * 10) / 10;
 
-async function detect(human: HumanLike, rgb: Uint8Array, width: number, height: number) {
+async function detect(human: HumanLike, rgb: Uint8Array, width: number, height: number, stages: FaceWorkerStages) {
   const started = performance.now();
   const tensor = human.tf.tensor3d(rgb, [height, width, 3], 'int32');
   try {
-    const r = await human.detect(tensor);
+    // Human merges this into its configuration, so both switches are given every time.
+    const r = await human.detect(tensor, { face: { enabled: stages.faces }, object: { enabled: stages.objects } });
     if (r.error) throw new Error(String(r.error));
     const faces: RawFace[] = r.face.map((f) => ({
       box: f.box.map(round) as RawFace['box'],
@@ -183,7 +190,7 @@ open().then(
       }
       chain = chain.then(async () => {
         try {
-          const out = await detect(human, m.rgb, m.width, m.height);
+          const out = await detect(human, m.rgb, m.width, m.height, m.stages);
           port.postMessage({ type: 'result', id: m.id, ...out } satisfies FaceWorkerReply);
         } catch (err) {
           port.postMessage({ type: 'error', id: m.id, message: err instanceof Error ? err.message : String(err) } satisfies FaceWorkerReply);
