@@ -6,7 +6,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { startServe } from './server.js';
+import { runsBuilt, startServe } from './server.js';
 
 export interface OverloadBenchOptions {
   /** Seconds per level (default 20, or PICTOGRAPH_BENCH_SECONDS). */
@@ -75,7 +75,9 @@ export async function benchOverload(opts: OverloadBenchOptions = {}): Promise<Re
     PICTOGRAPH_MODEL_MIRROR: process.env.PICTOGRAPH_MODEL_MIRROR ?? join(repoRoot, '..', 'shared', 'models'),
   };
   const report: Record<string, unknown> = { cores: availableParallelism(), image_bytes: image.length, seconds_per_level: seconds, load_average_at_start: loadavg()[0] };
-  const { proc, base } = await startServe(env);
+  // Memory is the server's as installed: the built CLI when there is one (npm ci builds it).
+  report.server = runsBuilt(true) ? 'built CLI (dist/)' : 'sources through tsx';
+  const { proc, base } = await startServe(env, [], { preferBuilt: true });
   try {
     // warm-up: a few sequential requests
     for (let i = 0; i < 3; i++) await fetch(`${base}/v1/classify`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: image });

@@ -2,7 +2,7 @@
 // to /v1/classify at concurrency 1, 8 and 32 (bounded duration each), against the engine's own throughput
 // (decode + micro-batched engine.run on the same image, every core) measured in the same run.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -32,13 +32,22 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startServe(env: NodeJS.ProcessEnv, extraArgs: string[] = []): Promise<{ proc: ChildProcess; base: string }> {
+/**
+ * Whether a benchmark's server runs the built CLI (as installed: `npm ci` builds it) rather than the sources through
+ * tsx, whose compiler costs ~60 MB of memory: PICTOGRAPH_BENCH_DIST=1 / 0, else `preferBuilt` when dist/ exists.
+ */
+export function runsBuilt(preferBuilt = false): boolean {
+  const choice = process.env.PICTOGRAPH_BENCH_DIST;
+  if (choice === '1' || choice === '0') return choice === '1';
+  return preferBuilt && existsSync(join(repoRoot, 'dist', 'cli', 'main.js'));
+}
+
+export async function startServe(env: NodeJS.ProcessEnv, extraArgs: string[] = [], opts: { preferBuilt?: boolean } = {}): Promise<{ proc: ChildProcess; base: string }> {
   // PICTOGRAPH_BENCH_PORT pins the port (a shared machine hands out port ranges); else any free one.
   const port = process.env.PICTOGRAPH_BENCH_PORT ? Number(process.env.PICTOGRAPH_BENCH_PORT) : await freePort();
   const proc = spawn(
     process.execPath,
-    // PICTOGRAPH_BENCH_DIST=1 runs the built CLI (as installed) rather than the sources through tsx.
-    [...(process.env.PICTOGRAPH_BENCH_DIST === '1' ? ['bin/pictograph.js'] : ['--import', 'tsx', 'src/cli/main.ts']), 'serve', '--port', String(port), '--host', '127.0.0.1', '--no-web', '--log-level', 'warn', ...extraArgs],
+    [...(runsBuilt(opts.preferBuilt) ? ['bin/pictograph.js'] : ['--import', 'tsx', 'src/cli/main.ts']), 'serve', '--port', String(port), '--host', '127.0.0.1', '--no-web', '--log-level', 'warn', ...extraArgs],
     { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
