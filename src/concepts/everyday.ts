@@ -15,13 +15,38 @@ export interface EverydayConceptDef {
 }
 
 export function readEverydayVocabulary(path = projectDataFile('everyday-concepts.json')): EverydayConceptDef[] {
-  const file = JSON.parse(readFileSync(path, 'utf8')) as { concepts: EverydayConceptDef[] };
+  return readEverydayFile(path).concepts;
+}
+
+/** The consumer categories (subjects), in the order that decides a hand-tagged photo's subject (see `subjectOfTags`). */
+export function readEverydaySubjects(path = projectDataFile('everyday-concepts.json')): string[] {
+  return readEverydayFile(path).subjects;
+}
+
+function readEverydayFile(path: string): { subjects: string[]; concepts: EverydayConceptDef[] } {
+  const file = JSON.parse(readFileSync(path, 'utf8')) as { subjects: string[]; concepts: EverydayConceptDef[] };
   const ids = new Set<string>();
   for (const c of file.concepts) {
     if (!/^[a-z][a-z-]*$/.test(c.id) || ids.has(c.id)) throw new Error(`${path}: bad or repeated concept id ${JSON.stringify(c.id)}`);
+    if (!file.subjects.includes(c.subject)) throw new Error(`${path}: concept ${c.id} has subject ${JSON.stringify(c.subject)}, not one of "subjects"`);
     ids.add(c.id);
   }
-  return file.concepts;
+  return file;
+}
+
+/**
+ * The subject of a photo tagged by hand (photos-train, ImageNet classes through the hierarchy), which has no
+ * subject column: the first subject, in `subjects` order, that one of its positive tags belongs to; null when
+ * none (on ../shared/data/photos this rule gives the manifest's subject for 298 of 323 photos).
+ */
+export function subjectOfTags(subjects: readonly string[], concepts: readonly EverydayConceptDef[], positive: (j: number) => boolean): string | null {
+  let best = -1;
+  concepts.forEach((c, j) => {
+    if (!positive(j)) return;
+    const at = subjects.indexOf(c.subject);
+    if (at >= 0 && (best < 0 || at < best)) best = at;
+  });
+  return best >= 0 ? subjects[best] : null;
 }
 
 /** Which labelled set an example comes from. */
@@ -34,6 +59,9 @@ export interface LabelledSet {
   source: ExampleSource[];
   /** The manifest's subject column (photos only), for category agreement. */
   subject: Array<string | null>;
+  /** The subjects (consumer categories) a subject head chooses among, and each example's (index, -1 unknown). */
+  subjects: string[];
+  subjectIndex: Int32Array;
   /** n x k, row-major. */
   y: Float32Array;
   known: Uint8Array;
@@ -74,7 +102,7 @@ function readImagenetLabels(dir: string): RawExample[] {
  * The everyday training set from a shared data folder (`../shared/data`): `photos/`, `photos-train/` (when
  * present) and `imagenet-calib/`. Unknown manifest tags are an error (a typo would silently be a negative).
  */
-export function everydayLabelledSet(dataDir: string, hierarchy: Hierarchy, concepts = readEverydayVocabulary()): LabelledSet {
+export function everydayLabelledSet(dataDir: string, hierarchy: Hierarchy, concepts = readEverydayVocabulary(), subjects = readEverydaySubjects()): LabelledSet {
   const raw: RawExample[] = [];
   raw.push(...readManifest(join(dataDir, 'photos'), 'photos'));
   try {
@@ -111,7 +139,11 @@ export function everydayLabelledSet(dataDir: string, hierarchy: Hierarchy, conce
       }
     });
   });
-  return { concepts, files: raw.map((r) => r.file), source: raw.map((r) => r.source), subject: raw.map((r) => r.subject), y, known };
+  const subjectIndex = Int32Array.from(raw, (ex, i) => {
+    const s = ex.subject ?? subjectOfTags(subjects, concepts, (j) => known[i * k + j] === 1 && y[i * k + j] > 0.5);
+    return s === null ? -1 : subjects.indexOf(s);
+  });
+  return { concepts, files: raw.map((r) => r.file), source: raw.map((r) => r.source), subject: raw.map((r) => r.subject), subjects, subjectIndex, y, known };
 }
 
 const logit = (p: number): number => Math.log(Math.max(1e-7, p) / Math.max(1e-7, 1 - p));

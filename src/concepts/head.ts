@@ -25,6 +25,14 @@ export interface HeadConcept {
   threshold: number;
   /** Validation quality at `threshold` (cross-validated for everyday heads). */
   validation?: Quality & { positives: number; examples: number };
+  /** Everyday concepts: the consumer category (subject) the concept belongs to. */
+  subject?: string;
+}
+
+/** A softmax head choosing a photo's consumer category (subject) on the same features as the concepts. */
+export interface SubjectHead {
+  ids: string[];
+  linear: LogisticModel;
 }
 
 export interface HeadFile {
@@ -41,6 +49,8 @@ export interface HeadFile {
   mean: string;
   weights: string;
   bias: number[];
+  /** Everyday heads: the subject (consumer category) softmax head, base64 float32 weights (dim x subjects). */
+  subjects?: { ids: string[]; weights: string; bias: number[] };
 }
 
 export class HeadError extends Error {
@@ -69,8 +79,10 @@ export class Head {
     readonly mean: Float32Array,
     readonly linear: LogisticModel,
     readonly training: Record<string, unknown> = {},
+    readonly subjects?: SubjectHead,
   ) {
     if (linear.dim !== mean.length || linear.outputs !== concepts.length) throw new HeadError('bad_head', 'head: weights do not match the mean or the concept list');
+    if (subjects && (subjects.linear.dim !== mean.length || subjects.linear.outputs !== subjects.ids.length)) throw new HeadError('bad_head', 'head: subject weights do not match the mean or the subject list');
     this.scratch = new Float32Array(mean.length);
   }
 
@@ -90,19 +102,32 @@ export class Head {
 
   /** Each concept's probability for one embedding of `model` (concept order). */
   score(embedding: Float32Array, model: ModelId): Float32Array {
+    const z = this.logitsOf(this.linear, embedding, model);
+    return Float32Array.from(z, sigmoid);
+  }
+
+  /** Each subject's probability (softmax) for one embedding of `model`, in `subjects.ids` order; null without a subject head. */
+  subjectScores(embedding: Float32Array, model: ModelId): Float32Array | null {
+    if (!this.subjects) return null;
+    const z = this.logitsOf(this.subjects.linear, embedding, model);
+    const max = Math.max(...z);
+    const e = z.map((v) => Math.exp(v - max));
+    const sum = e.reduce((a, b) => a + b, 0);
+    return Float32Array.from(e, (v) => v / sum);
+  }
+
+  private logitsOf(linear: LogisticModel, embedding: Float32Array, model: ModelId): Float64Array {
     this.checkModel(model);
     if (embedding.length !== this.dim) throw new HeadError('bad_embedding', `embedding has ${embedding.length} values, the head expects ${this.dim}`);
     const x = centreAndNormalise(embedding, this.mean, this.scratch);
-    const { weights: W, bias, outputs: k } = this.linear;
+    const { weights: W, bias, outputs: k } = linear;
     const z = Float64Array.from(bias);
     for (let f = 0; f < x.length; f++) {
       const v = x[f];
       const wf = f * k;
       for (let j = 0; j < k; j++) z[j] += v * W[wf + j];
     }
-    const out = new Float32Array(k);
-    for (let j = 0; j < k; j++) out[j] = sigmoid(z[j]);
-    return out;
+    return z;
   }
 
   toFile(createdAt = new Date().toISOString()): HeadFile {
@@ -118,6 +143,7 @@ export class Head {
       mean: toBase64(this.mean),
       weights: toBase64(this.linear.weights),
       bias: Array.from(this.linear.bias),
+      ...(this.subjects ? { subjects: { ids: this.subjects.ids, weights: toBase64(this.subjects.linear.weights), bias: Array.from(this.subjects.linear.bias) } } : {}),
     };
   }
 
@@ -128,7 +154,14 @@ export class Head {
     const weights = fromBase64(file.weights);
     const k = file.concepts.length;
     if (mean.length !== file.dim || weights.length !== file.dim * k || file.bias.length !== k) throw new HeadError('bad_head', 'head: array sizes do not match dim and concepts');
-    return new Head(file.kind, file.model, file.concepts, mean, { dim: file.dim, outputs: k, weights, bias: Float32Array.from(file.bias) }, file.training);
+    let subjects: SubjectHead | undefined;
+    if (file.subjects) {
+      const s = file.subjects;
+      const sw = fromBase64(s.weights);
+      if (sw.length !== file.dim * s.ids.length || s.bias.length !== s.ids.length) throw new HeadError('bad_head', 'head: subject array sizes do not match dim and subjects');
+      subjects = { ids: s.ids, linear: { dim: file.dim, outputs: s.ids.length, weights: sw, bias: Float32Array.from(s.bias) } };
+    }
+    return new Head(file.kind, file.model, file.concepts, mean, { dim: file.dim, outputs: k, weights, bias: Float32Array.from(file.bias) }, file.training, subjects);
   }
 }
 

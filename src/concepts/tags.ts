@@ -2,6 +2,7 @@
 // its calibrated threshold, best first.
 import { existsSync } from 'node:fs';
 import { Head, readHead, type ModelId } from './head.js';
+import { chooseSubject, type SubjectChoice } from './subject.js';
 import { everydayHeadPath } from './train-everyday.js';
 
 /** One tag as `classify --json` and the API print it. */
@@ -47,4 +48,15 @@ export function loadEverydayHead(model: ModelId): Promise<Head | null> {
     p.catch(() => everyday.delete(key));
   }
   return p;
+}
+
+/**
+ * The photo's consumer category (subject) from an everyday head with a subject head (see `chooseSubject`); null
+ * when the head has none. `peopleDetected`: whether detection found people (undefined when it did not run).
+ */
+export function photoSubject(head: Head | null | undefined, embedding: Float32Array, model: ModelId, peopleDetected?: boolean): SubjectChoice | null {
+  const probs = head?.subjectScores(embedding, model);
+  if (!head?.subjects || !probs) return null;
+  const choice = chooseSubject(head.subjects.ids, probs, head.concepts, head.score(embedding, model), peopleDetected);
+  return { id: choice.id, score: Math.round(choice.score * 1e4) / 1e4 };
 }

@@ -4,11 +4,26 @@ import { join } from 'node:path';
 import { projectDataFile, projectRoot } from '../config/paths.js';
 import { loadHierarchy } from '../taxonomy/load.js';
 import type { Engine } from '../vision/engine.js';
+import { analyzePrediction, loadTaxonomy } from '../taxonomy/analysis.js';
+import { animalScoreOf, decidePeople, type PeopleTagId } from '../taxonomy/people.js';
+import type { FaceDetector } from '../vision/faces/detector.js';
 import { embedFilesCached } from './embedding-cache.js';
 import { bestSubject, everydayLabelledSet, readEverydayVocabulary, type ExampleSource } from './everyday.js';
+import { detectFilesCached, embedAugmentedCached, type Augmentation } from './evidence-cache.js';
 import { Head, type HeadConcept } from './head.js';
 import type { Quality } from './metrics.js';
-import { crossValidate, DEFAULT_SETTINGS, fit, microHeldOut, reportCrossValidation, type TrainSettings } from './train.js';
+import { chooseSubject } from './subject.js';
+import { crossValidate, DEFAULT_SETTINGS, fit, microHeldOut, reportCrossValidation, thresholdPrior, type Decided, type TrainSettings } from './train.js';
+
+export interface EverydaySettings extends TrainSettings {
+  /** Weight factor of the real photos (photos, photos-train) over ImageNet photos. */
+  realWeight: number;
+  /** Augmented copies trained on (embedded through the engine, cached). */
+  augment: Augmentation[];
+}
+
+/** The shipped settings (src/concepts/README.md has the variants measured). */
+export const EVERYDAY_SETTINGS: EverydaySettings = { ...DEFAULT_SETTINGS, thresholds: 'global', realWeight: 3, augment: ['flip'], subjectIterations: 300 };
 
 export const EVERYDAY_HEAD_DIR = projectDataFile('heads');
 
@@ -23,26 +38,41 @@ export function defaultSharedData(env: NodeJS.ProcessEnv = process.env): string 
 }
 
 export interface EverydayReport {
-  settings: TrainSettings;
+  settings: EverydaySettings;
   examples: Record<ExampleSource, number>;
-  /** Micro-averaged held-out quality on `photos` (nested thresholds) and on every real photo. */
-  micro: { photos: Quality; real: Quality };
+  /** Micro-averaged held-out quality on `photos` (nested thresholds) and on every real photo: the tags the product
+   * outputs (person/group/portrait from detection when it ran), and the head's own. */
+  micro: { photos: Quality; real: Quality; headOnly: { photos: Quality; real: Quality } };
   concepts: Array<{ id: string; threshold: number; photos: Quality & { positives: number }; real: Quality & { positives: number } }>;
-  /** Share of `photos` whose best concept's subject is the manifest's subject (out-of-fold scores, shipped thresholds). */
-  subjectAgreement: { agree: number; photos: number; rate: number; bySubject: Record<string, { agree: number; photos: number }> };
+  /** Share of `photos` whose chosen subject is the manifest's (out-of-fold scores, shipped thresholds): the product's
+   * choice (subject head + concept margins + detection), and the old best-concept rule for comparison. */
+  subjectAgreement: Agreement & { bestConcept: Agreement; headOnly: Agreement };
+  /** Whether face/person detection decided person/group/portrait in the evaluation. */
+  detection: boolean;
   /** Mean validation loss curve over the folds. */
   curve: { step: number[]; train: number[]; validation: number[] };
   seconds: { embed: number; crossValidation: number; fit: number };
 }
 
+interface Agreement {
+  agree: number;
+  photos: number;
+  rate: number;
+  bySubject: Record<string, { agree: number; photos: number }>;
+}
+
+const PEOPLE_TAGS: readonly PeopleTagId[] = ['person', 'group', 'portrait'];
+
 export async function trainEveryday(opts: {
   dataDir: string;
   engine: Engine;
+  /** Face/person detection (cached per photo): decides person/group/portrait in the evaluation, as in the product. */
+  detector?: FaceDetector;
   env?: NodeJS.ProcessEnv;
-  settings?: Partial<TrainSettings>;
+  settings?: Partial<EverydaySettings>;
   onProgress?: (message: string) => void;
 }): Promise<{ head: Head; report: EverydayReport }> {
-  const settings = { ...DEFAULT_SETTINGS, ...opts.settings };
+  const settings = { ...EVERYDAY_SETTINGS, ...opts.settings };
   const say = opts.onProgress ?? (() => {});
   const hierarchy = await loadHierarchy('imagenet-1k', { env: opts.env });
   const concepts = readEverydayVocabulary();
@@ -53,37 +83,82 @@ export async function trainEveryday(opts: {
     env: opts.env,
     onProgress: (d, n) => d % 100 === 0 && say(`  ${d}/${n}`),
   });
-  const t1 = Date.now();
-  const ex = { embeddings: embedded.map((e) => e.embedding), y: set.y, known: set.known, k: concepts.length };
+  const augmented: Float32Array[][] = [];
+  for (const how of settings.augment) {
+    say(`embedding ${how} copies (cached after the first run)`);
+    augmented.push(await embedAugmentedCached(set.files, how, opts.engine, { env: opts.env }));
+  }
   const realRows = set.source.map((s, i) => (s === 'imagenet-calib' ? -1 : i)).filter((i) => i >= 0);
+  // People decided by detection, as `classify` and ingest output them (rows of real photos only).
+  const people = new Map<number, Set<string>>();
+  if (opts.detector) {
+    say(`detecting faces and people in ${realRows.length} real photos (cached after the first run)`);
+    const detections = await detectFilesCached(realRows.map((r) => set.files[r]), opts.detector, { env: opts.env });
+    const taxonomy = await loadTaxonomy({ modelId: opts.engine.model.id, env: opts.env });
+    realRows.forEach((r, i) => {
+      const e = embedded[r];
+      const analysis = analyzePrediction({ model: opts.engine.model, probs: e.probs, embedding: e.embedding }, { ...taxonomy, top: 5 });
+      people.set(r, new Set(decidePeople({ ...detections[i], animalScore: animalScoreOf(analysis) }).tags.map((t) => t.id)));
+    });
+  }
+  const t1 = Date.now();
+  const ex = {
+    embeddings: embedded.map((e) => e.embedding),
+    y: set.y,
+    known: set.known,
+    k: concepts.length,
+    weight: Float32Array.from(set.source, (s) => (s === 'imagenet-calib' ? 1 : settings.realWeight)),
+    augmented,
+    subject: set.subjectIndex,
+    subjects: set.subjects.length,
+  };
+  const peopleColumns = new Set(PEOPLE_TAGS.map((id) => concepts.findIndex((c) => c.id === id)));
+  const decided: Decided = (row, j) => (peopleColumns.has(j) ? people.get(row)?.has(concepts[j].id) : undefined);
   say(`cross-validating (${settings.folds} folds over ${realRows.length} real photos)`);
   const cv = crossValidate(ex, settings, realRows);
-  const onPhotos = reportCrossValidation(ex, cv, settings.folds, (r) => set.source[r] === 'photos');
-  const onReal = reportCrossValidation(ex, cv, settings.folds);
+  const prior = thresholdPrior(settings);
+  const isPhoto = (r: number): boolean => set.source[r] === 'photos';
+  const onPhotos = reportCrossValidation(ex, cv, settings.folds, isPhoto, prior, decided);
+  const onReal = reportCrossValidation(ex, cv, settings.folds, undefined, prior, decided);
+  const headOnPhotos = reportCrossValidation(ex, cv, settings.folds, isPhoto, prior);
+  const headOnReal = reportCrossValidation(ex, cv, settings.folds, undefined, prior);
   const t2 = Date.now();
   say('fitting the head on every example');
   const final = fit(ex, settings);
   const t3 = Date.now();
   const withThresholds = concepts.map((c, j) => ({ subject: c.subject, threshold: onReal[j].threshold }));
-  const bySubject: Record<string, { agree: number; photos: number }> = {};
-  let agree = 0;
-  let counted = 0;
-  cv.rows.forEach((r, i) => {
-    const truth = set.subject[r];
-    if (set.source[r] !== 'photos' || !truth) return;
-    const got = bestSubject(withThresholds, cv.scores.subarray(i * concepts.length, (i + 1) * concepts.length));
-    const b = (bySubject[truth] ??= { agree: 0, photos: 0 });
-    b.photos++;
-    counted++;
-    if (got === truth) {
-      b.agree++;
-      agree++;
-    }
-  });
+  const k = concepts.length;
+  const s = set.subjects.length;
+  const agreement = (choose: (i: number, r: number) => string): Agreement => {
+    const bySubject: Record<string, { agree: number; photos: number }> = {};
+    let agree = 0;
+    let counted = 0;
+    cv.rows.forEach((r, i) => {
+      const truth = set.subject[r];
+      if (!isPhoto(r) || !truth) return;
+      const b = (bySubject[truth] ??= { agree: 0, photos: 0 });
+      b.photos++;
+      counted++;
+      if (choose(i, r) === truth) {
+        b.agree++;
+        agree++;
+      }
+    });
+    return { agree, photos: counted, rate: round(counted > 0 ? agree / counted : 0), bySubject };
+  };
+  const scoresOf = (i: number): Float32Array => cv.scores.subarray(i * k, (i + 1) * k);
+  const subjectsOf = (i: number): Float32Array => cv.subjects!.subarray(i * s, (i + 1) * s);
+  const product = agreement((i, r) => chooseSubject(set.subjects, subjectsOf(i), withThresholds, scoresOf(i), opts.detector ? (people.get(r)?.has('person') ?? false) : undefined).id);
+  const subjectAgreement = {
+    ...product,
+    headOnly: agreement((i) => chooseSubject(set.subjects, subjectsOf(i), [], scoresOf(i)).id),
+    bestConcept: agreement((i) => bestSubject(withThresholds, scoresOf(i))),
+  };
   const headConcepts: HeadConcept[] = concepts.map((c, j) => ({
     id: c.id,
     name: c.name,
     wnid: c.wnid,
+    subject: c.subject,
     threshold: round(onReal[j].threshold),
     validation: { ...roundQ(onReal[j].heldOut), positives: onReal[j].positives, examples: onReal[j].examples },
   }));
@@ -93,14 +168,19 @@ export async function trainEveryday(opts: {
   const report: EverydayReport = {
     settings,
     examples,
-    micro: { photos: roundQ(microHeldOut(onPhotos)), real: roundQ(microHeldOut(onReal)) },
+    micro: {
+      photos: roundQ(microHeldOut(onPhotos)),
+      real: roundQ(microHeldOut(onReal)),
+      headOnly: { photos: roundQ(microHeldOut(headOnPhotos)), real: roundQ(microHeldOut(headOnReal)) },
+    },
     concepts: concepts.map((c, j) => ({
       id: c.id,
       threshold: round(onReal[j].threshold),
       photos: { ...roundQ(onPhotos[j].heldOut), positives: onPhotos[j].positives },
       real: { ...roundQ(onReal[j].heldOut), positives: onReal[j].positives },
     })),
-    subjectAgreement: { agree, photos: counted, rate: round(counted > 0 ? agree / counted : 0), bySubject },
+    subjectAgreement,
+    detection: opts.detector !== undefined,
     curve,
     seconds: { embed: (t1 - t0) / 1000, crossValidation: (t2 - t1) / 1000, fit: (t3 - t2) / 1000 },
   };
@@ -109,11 +189,13 @@ export async function trainEveryday(opts: {
     ...settings,
     examples,
     features: 'embedding - mean, L2-normalised',
-    model: 'balanced logistic regression, L2, Nesterov gradient descent from zero',
-    thresholds: 'max F1 on out-of-fold scores of the real photos',
+    model: 'balanced logistic regression, L2, Nesterov gradient descent from zero; subject: class-balanced softmax regression',
+    thresholdRule: settings.thresholds === 'global' ? 'one global threshold, max micro F1 on out-of-fold scores of the real photos' : 'per concept, shrunk toward the global one',
     heldOutMicro: report.micro,
+    subjectAgreement: report.subjectAgreement.rate,
   };
-  const head = new Head('everyday', { id: opts.engine.model.id, sha256: opts.engine.model.sha256 }, headConcepts, final.mean, final.linear, training);
+  const subjects = final.subject ? { ids: set.subjects, linear: final.subject } : undefined;
+  const head = new Head('everyday', { id: opts.engine.model.id, sha256: opts.engine.model.sha256 }, headConcepts, final.mean, final.linear, training, subjects);
   return { head, report };
 }
 
