@@ -5,12 +5,12 @@ import { analyzePrediction, hedgedPath, loadTaxonomy, type Taxonomy } from '../t
 import { Engine, type ExecutionProvider, type Prediction } from '../vision/engine.js';
 import { DEFAULT_MODEL_ID } from '../vision/manifest.js';
 import { FaceDetector, type FaceDetection } from '../vision/faces/detector.js';
-import { animalScoreOf, decidePeople, withPeople, type PeopleTag } from '../taxonomy/people.js';
+import { animalScoreOf, decidePeople, withPeople, withPeopleTags, type PeopleTag } from '../taxonomy/people.js';
 import { classifyFiles, expandInputs, type ClassifyItem } from '../vision/pipeline.js';
 import { analyzeAnimation, animationInfo, type Timeline } from '../library/animation.js';
 import { downloadProgress } from './models.js';
 import type { Head } from '../concepts/head.js';
-import { loadEverydayHead, tagEmbedding } from '../concepts/tags.js';
+import { loadEverydayHead, photoSubject, tagEmbedding } from '../concepts/tags.js';
 import { shownLabel, type ShownLabel } from '../concepts/label.js';
 import { ownerHeads } from '../library/concepts.js';
 import { openSession } from '../library/session.js';
@@ -29,8 +29,11 @@ export interface ClassificationRecord {
   /** The hedged synset's hypernym chain up to `entity`. */
   path: Array<{ wnid: string; name: string }>;
   categories: CategoryScore[];
-  /** Everyday concepts (and `--owner`'s custom ones) at or above their calibrated threshold, best first. */
+  /** Everyday concepts (and `--owner`'s custom ones) at or above their calibrated threshold, best first; person,
+   * group and portrait come from face/person detection when it ran. */
   tags: Array<{ id: string; name: string; score: number }>;
+  /** The photo's consumer category (people, animals, landscapes & nature...) from the everyday subject head. */
+  subject?: { id: string; score: number };
   /** With `--all-scores`: every concept's score and threshold. */
   allScores?: Array<{ id: string; name: string; score: number; threshold: number }>;
   /** Animations only: the concept timeline; `labels`, `hedged` and `categories` are then the whole animation's, weighted by time on screen. */
@@ -66,7 +69,14 @@ export function classificationRecord(
   const people = detection ? decidePeople({ ...detection, animalScore: animalScoreOf(analysis) }) : undefined;
   if (people) analysis = withPeople(analysis, people, taxonomy.hierarchy);
   const hedged = analysis.hedged ? { ...analysis.hedged, score: round(analysis.hedged.score) } : null;
-  const tags = tagEmbedding(heads, prediction.embedding, prediction.model).map(({ id, name, score }) => ({ id, name, score }));
+  const headTags = tagEmbedding(heads, prediction.embedding, prediction.model).map(({ id, name, score }) => ({ id, name, score }));
+  const tags = people ? withPeopleTags(headTags, people) : headTags;
+  const subject = photoSubject(
+    heads.find((h) => h.kind === 'everyday'),
+    prediction.embedding,
+    prediction.model,
+    people ? people.person > 0 : undefined,
+  );
   return {
     file,
     model: { id: prediction.model.id, sha256: prediction.model.sha256 },
@@ -76,6 +86,7 @@ export function classificationRecord(
     path: hedged ? hedgedPath(taxonomy.hierarchy, hedged.wnid, taxonomy.policy) : [],
     categories: analysis.categories.map((c) => ({ ...c, score: round(c.score) })),
     tags,
+    ...(subject ? { subject } : {}),
     ...(opts.allScores
       ? { allScores: tagEmbedding(heads, prediction.embedding, prediction.model, { all: true }).map(({ id, name, score, threshold }) => ({ id, name, score, threshold })) }
       : {}),

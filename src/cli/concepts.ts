@@ -1,7 +1,9 @@
 // `pictograph concepts ...`: train the shipped everyday head; teach, list, show and delete an owner's concepts.
 import type { Command } from 'commander';
 import { writeHead } from '../concepts/head.js';
-import { defaultSharedData, everydayHeadPath, trainEveryday, type EverydayReport } from '../concepts/train-everyday.js';
+import { defaultSharedData, EVERYDAY_SETTINGS, everydayHeadPath, trainEveryday, type EverydayReport } from '../concepts/train-everyday.js';
+import { AUGMENTATIONS, type Augmentation } from '../concepts/evidence-cache.js';
+import { FaceDetector } from '../vision/faces/detector.js';
 import { Engine } from '../vision/engine.js';
 import { DEFAULT_MODEL_ID } from '../vision/manifest.js';
 import { downloadProgress } from './models.js';
@@ -73,9 +75,14 @@ function printEverydayReport(r: EverydayReport): void {
       `${c.id.padEnd(14)} ${c.threshold.toFixed(3)}  ${pct(c.photos.precision)} ${pct(c.photos.recall)} ${pct(c.photos.f1)} ${String(c.photos.positives).padStart(3)}   |  ${pct(c.real.f1)}  ${String(c.real.positives).padStart(3)}`,
     );
   }
-  console.log(`micro F1: photos ${r.micro.photos.f1.toFixed(3)} (P ${r.micro.photos.precision.toFixed(3)}, R ${r.micro.photos.recall.toFixed(3)}), all real ${r.micro.real.f1.toFixed(3)}`);
-  const a = r.subjectAgreement;
-  console.log(`best concept's consumer category = manifest subject: ${a.agree}/${a.photos} (${(a.rate * 100).toFixed(1)}%): ${Object.entries(a.bySubject).map(([s, b]) => `${s} ${b.agree}/${b.photos}`).join(', ')}`);
+  const by = r.detection ? 'tags as output (person/group/portrait from detection)' : 'tags of the head (no detection)';
+  console.log(`micro F1, ${by}: photos ${r.micro.photos.f1.toFixed(3)} (P ${r.micro.photos.precision.toFixed(3)}, R ${r.micro.photos.recall.toFixed(3)}), all real ${r.micro.real.f1.toFixed(3)}`);
+  console.log(`micro F1, head alone: photos ${r.micro.headOnly.photos.f1.toFixed(3)}, all real ${r.micro.headOnly.real.f1.toFixed(3)}`);
+  const agreement = (label: string, a: EverydayReport['subjectAgreement']['headOnly']) =>
+    console.log(`${label} = manifest subject: ${a.agree}/${a.photos} (${(a.rate * 100).toFixed(1)}%): ${Object.entries(a.bySubject).map(([s, b]) => `${s} ${b.agree}/${b.photos}`).join(', ')}`);
+  agreement('consumer category (subject head + concepts' + (r.detection ? ' + detection)' : ')'), r.subjectAgreement);
+  agreement('subject head alone', r.subjectAgreement.headOnly);
+  agreement("best concept's subject (old rule)", r.subjectAgreement.bestConcept);
   const c = r.curve;
   if (c.step.length > 0) console.log(`loss curve (train / validation): ${c.step.map((s, i) => `${s}: ${c.train[i].toFixed(3)}/${c.validation[i].toFixed(3)}`).filter((_, i) => i % 3 === 0 || i === c.step.length - 1).join('  ')}`);
 }
@@ -89,19 +96,35 @@ export function register(program: Command): void {
     .option('--data <dir>', 'shared data folder (photos/, photos-train/, imagenet-calib/)', defaultSharedData())
     .option('-m, --model <id>', 'model id', DEFAULT_MODEL_ID)
     .option('--out <file>', 'head file to write (default: data/heads/everyday-<model>.json in the project)')
-    .option('--l2 <x>', 'L2 penalty', '0.001')
-    .option('--iterations <n>', 'gradient steps', '100')
-    .option('--folds <k>', 'cross-validation folds', '5')
-    .option('--seed <n>', 'fold assignment seed', '10')
+    .option('--l2 <x>', 'L2 penalty', String(EVERYDAY_SETTINGS.l2))
+    .option('--iterations <n>', 'gradient steps', String(EVERYDAY_SETTINGS.iterations))
+    .option('--folds <k>', 'cross-validation folds', String(EVERYDAY_SETTINGS.folds))
+    .option('--seed <n>', 'fold assignment seed', String(EVERYDAY_SETTINGS.seed))
+    .option('--real-weight <x>', 'weight of real photos over ImageNet ones', String(EVERYDAY_SETTINGS.realWeight))
+    .option('--augment <list>', 'augmented copies to train on: comma-separated flip, crop, crop-flip, or none', EVERYDAY_SETTINGS.augment.join(',') || 'none')
+    .option('--thresholds <rule>', "'global' or the shrinkage prior of per-concept thresholds (e.g. 50)", String(EVERYDAY_SETTINGS.thresholds))
+    .option('--no-faces', 'evaluate the head alone (no face/person detection for person/group/portrait)')
     .option('--json', 'print the report as JSON')
-    .action(async (o: { data: string; model: string; out?: string; l2: string; iterations: string; folds: string; seed: string; json?: boolean }) => {
+    .action(async (o: { data: string; model: string; out?: string; l2: string; iterations: string; folds: string; seed: string; realWeight: string; augment: string; thresholds: string; faces: boolean; json?: boolean }) => {
       const progress = downloadProgress();
       const engine = await Engine.load({ modelId: o.model, onProgress: progress.update }).finally(progress.stop);
+      const augment = o.augment === 'none' ? [] : o.augment.split(',').map((a) => a.trim());
+      for (const a of augment) if (!(AUGMENTATIONS as readonly string[]).includes(a)) throw new Error(`--augment: unknown augmentation ${JSON.stringify(a)} (flip, crop, crop-flip or none)`);
+      const detector = o.faces ? await FaceDetector.load({ embeddings: false }) : undefined;
       try {
         const { head, report } = await trainEveryday({
           dataDir: o.data,
           engine,
-          settings: { l2: Number(o.l2), iterations: Number(o.iterations), folds: Number(o.folds), seed: Number(o.seed) },
+          detector,
+          settings: {
+            l2: Number(o.l2),
+            iterations: Number(o.iterations),
+            folds: Number(o.folds),
+            seed: Number(o.seed),
+            realWeight: Number(o.realWeight),
+            augment: augment as Augmentation[],
+            thresholds: o.thresholds === 'global' ? 'global' : Number(o.thresholds),
+          },
           onProgress: (m) => console.error(m),
         });
         const out = o.out ?? everydayHeadPath(engine.model.id);
@@ -112,6 +135,7 @@ export function register(program: Command): void {
           console.log(`wrote ${out}`);
         }
       } finally {
+        await detector?.close();
         await engine.close();
       }
     });

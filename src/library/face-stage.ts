@@ -3,7 +3,7 @@
 // person synset into its analysis. Person bodies are looked for only where the faces and the classifier's cues
 // leave people undecided (taxonomy/people.ts `wantsBodies`).
 import { loadEverydayHead } from '../concepts/tags.js';
-import { animalScoreOf, decidePeople, wantsBodies, withPeople, type PeopleCues } from '../taxonomy/people.js';
+import { animalScoreOf, decidePeople, wantsBodies, withPeople, withPeopleTags, type PeopleCues } from '../taxonomy/people.js';
 import type { Hierarchy } from '../taxonomy/hierarchy.js';
 import type { FaceDetection, FaceDetector } from '../vision/faces/detector.js';
 import type { PhotoAnalysis } from './analysis.js';
@@ -24,7 +24,10 @@ export function faceStage(detector: FaceDetector, hierarchy: Hierarchy): FaceSta
     detect: (bytes, analysis) => detector.detect(bytes, { wantBodies: bodiesWanted(analysis) }),
     apply(analysis, detection) {
       const evidence = decidePeople({ ...detection, animalScore: animalScoreOf(analysis) });
-      return { analysis: withPeople(analysis, evidence, hierarchy), scan: { detector: detector.name, evidence } };
+      const lifted = withPeople(analysis, evidence, hierarchy);
+      // person / group / portrait tags come from detection, not the everyday head (issue 10).
+      const tags = analysis.tags ? withPeopleTags(analysis.tags, evidence) : undefined;
+      return { analysis: tags ? { ...lifted, tags } : lifted, scan: { detector: detector.name, evidence } };
     },
   };
 }

@@ -3,7 +3,7 @@
 // confident detector box AND a confident face mesh AND, when the ImageNet classifier sees an animal, a COCO
 // person body around it. Bodies without a visible face count as people when big enough and confident.
 // Kept in one module so the everyday `tags` (issue 10) can take person/group/portrait from here. Pure.
-import type { CategoryScore, NodeScore, PhotoAnalysis } from './photo-analysis.js';
+import type { CategoryScore, NodeScore, PhotoAnalysis, PhotoTag } from './photo-analysis.js';
 import type { DetectedFace, DetectedPerson } from '../vision/faces/evidence.js';
 import type { Hierarchy } from './hierarchy.js';
 
@@ -153,4 +153,19 @@ export function withPeople(analysis: PhotoAnalysis, evidence: PeopleEvidence, hi
   else categories = [...categories, { id: 'person', name: 'Person', wnid: PERSON_WNID, score: evidence.person }];
   categories = [...categories].sort((a, b) => b.score - a.score);
   return { ...analysis, nodeScores, categories };
+}
+
+const PEOPLE_TAG_NAMES: Record<PeopleTagId, string> = { person: 'Person', group: 'Group', portrait: 'Portrait' };
+
+/**
+ * A photo's tags with person / group / portrait decided by detection (issue 10: detection beats the everyday
+ * head for people: person recall 0.86 with 0.7% false positives): the head's people tags are dropped and the
+ * detection's added, best first. Custom tags (OWNER/NAME) are kept as they are.
+ */
+export function withPeopleTags<T extends PhotoTag>(tags: readonly T[], evidence: Pick<PeopleEvidence, 'tags'>): Array<T | PhotoTag> {
+  const isPeople = (id: string): boolean => id === 'person' || id === 'group' || id === 'portrait';
+  const named = new Map(tags.filter((t) => isPeople(t.id)).map((t) => [t.id, t.name]));
+  const out: Array<T | PhotoTag> = tags.filter((t) => !isPeople(t.id));
+  for (const t of evidence.tags) out.push({ id: t.id, name: named.get(t.id) ?? PEOPLE_TAG_NAMES[t.id], score: t.score });
+  return out.sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
 }
