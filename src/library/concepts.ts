@@ -215,6 +215,20 @@ export async function ownerHeads(db: LibraryDb, owner: string, model: ModelId): 
 const packEmbedding = (e: Float32Array): string => Buffer.from(e.buffer, e.byteOffset, e.byteLength).toString('base64');
 const unpackEmbedding = (s: string): Float32Array => bytesToEmbedding(Buffer.from(s, 'base64'));
 
+/** The owner's photos tagged with the concept (at or above its threshold), best first. */
+export async function conceptPhotos(db: LibraryDb, owner: string, name: string, limit = 100): Promise<Array<{ photoId: number; score: number }>> {
+  const concept = await showConcept(db, owner, name);
+  const rows = await db
+    .selectFrom('photo_tags')
+    .select(['photo_id', 'score'])
+    .where('concept_id', '=', concept.id)
+    .orderBy('score', 'desc')
+    .orderBy('photo_id')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ photoId: Number(r.photo_id), score: Number(r.score) }));
+}
+
 /** Records a "was this right?" answer about a custom concept's tag on one of the owner's photos. */
 export async function recordConceptFeedback(db: LibraryDb, owner: string, name: string, photoId: number, correct: boolean): Promise<void> {
   const concept = await showConcept(db, owner, name);

@@ -1,8 +1,10 @@
 // An owner's custom concepts over HTTP: list, show (curves + diagnosis), teach from stored photos (their stored
 // embeddings; nothing is decoded), delete. Private to the owner (and admins): anyone else gets 404.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { deleteConcept, listConcepts, ownerEmbeddings, showConcept, teachConcept } from '../../library/concepts.js';
+import { conceptPhotos, deleteConcept, listConcepts, ownerEmbeddings, recordConceptFeedback, retrainConcept, showConcept, teachConcept } from '../../library/concepts.js';
+import { photoSummaries } from '../../library/photos.js';
 import { findOwnerId } from '../../library/store.js';
+import { photoSummary } from '../presenters.js';
 import { ApiError, errorBodySchema } from '../errors.js';
 import { bearer } from '../schemas.js';
 
@@ -80,6 +82,55 @@ export function registerCustomConceptRoutes(app: FastifyInstance): void {
         parent: req.body.parent,
       });
       return { ...concept, seconds };
+    },
+  );
+
+  app.get<{ Params: { owner: string; concept: string }; Querystring: { limit?: number } }>(
+    '/v1/owners/:owner/concepts/:concept/photos',
+    {
+      schema: {
+        summary: 'The owner’s photos tagged with the concept, best first (ranked results).',
+        tags: ['concepts'],
+        security: bearer,
+        params,
+        querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
+        response: errors,
+      },
+    },
+    async (req) => {
+      await ownerFor(app, req, req.params.owner);
+      const ranked = await conceptPhotos(db(), req.params.owner, req.params.concept, req.query.limit ?? 100);
+      const summaries = new Map((await photoSummaries(db(), req.caller.viewer, ranked.map((p) => p.photoId))).map((s) => [s.id, s]));
+      const photos = ranked.flatMap((p) => {
+        const s = summaries.get(p.photoId);
+        return s ? [{ ...photoSummary(s), score: Math.round(p.score * 1e4) / 1e4 }] : [];
+      });
+      return { photos };
+    },
+  );
+
+  app.post<{ Params: { owner: string; concept: string }; Body: { photo: number; correct: boolean } }>(
+    '/v1/owners/:owner/concepts/:concept/feedback',
+    {
+      schema: {
+        summary: '“Was this right?” on the concept’s tag of one of the owner’s photos: yes makes it a positive, no a negative, and the concept is retrained (validation F1 before and after).',
+        tags: ['concepts'],
+        security: bearer,
+        params,
+        body: {
+          type: 'object',
+          required: ['photo', 'correct'],
+          additionalProperties: false,
+          properties: { photo: { type: 'integer', minimum: 1 }, correct: { type: 'boolean' } },
+        },
+        response: errors,
+      },
+    },
+    async (req) => {
+      await ownerFor(app, req, req.params.owner);
+      await recordConceptFeedback(db(), req.params.owner, req.params.concept, req.body.photo, req.body.correct);
+      const { concept, before, after, added } = await retrainConcept(db(), req.params.owner, req.params.concept);
+      return { ...concept, validationF1: { before, after }, feedback: added };
     },
   );
 
