@@ -11,6 +11,7 @@ import { PersonPage } from './pages/Person.js';
 import { PhotoPage } from './pages/Photo.js';
 import { SearchPage } from './pages/Search.js';
 import { UploadPage } from './pages/Upload.js';
+import { TeachPage } from './pages/Teach.js';
 import { PeoplePage, PeoplePersonPage } from './pages/People.js';
 
 function Page() {
@@ -31,6 +32,8 @@ function Page() {
       return <SearchPage q={route.q} />;
     case 'upload':
       return <UploadPage />;
+    case 'teach':
+      return <TeachPage />;
     case 'people':
       return <PeoplePage />;
     case 'people-person':

@@ -2,7 +2,7 @@
 // header, errors as ApiError.
 import type {
   Classification, Comparison, Me, Owner, PhotoDetail, PhotoPage, Profile, SynsetDetail, SynsetHit, Category,
-  UploadResult, FeedbackEntry, PhotoSummary, TreeNode, SearchResult, Face, PersonCluster,
+  UploadResult, FeedbackEntry, PhotoSummary, TreeNode, SearchResult, Face, PersonCluster, CustomConcept,
 } from './types.js';
 
 /** An API failure with the server's stable error code and human message. */
@@ -78,6 +78,12 @@ export const api = {
   personOfFaces: (id: string | number) =>
     request<{ person: PersonCluster; photos: PhotoSummary[] }>('GET', `/v1/people/${encodeURIComponent(id)}`),
   namePerson: (id: number, name: string | null) => request<PersonCluster>('PATCH', `/v1/people/${id}`, { name }),
+  teachConcept: (owner: string, name: string, positives: Array<string | number>) =>
+    request<CustomConcept>('PUT', `/v1/owners/${encodeURIComponent(owner)}/concepts/${encodeURIComponent(name)}`, { positives: positives.map(Number) }),
+  conceptPhotos: (owner: string, name: string) =>
+    request<{ photos: Array<PhotoSummary & { score?: number }> }>('GET', `/v1/owners/${encodeURIComponent(owner)}/concepts/${encodeURIComponent(name)}/photos${qs({ limit: 48 })}`),
+  conceptFeedback: (owner: string, name: string, photo: string | number, correct: boolean) =>
+    request<CustomConcept>('POST', `/v1/owners/${encodeURIComponent(owner)}/concepts/${encodeURIComponent(name)}/feedback`, { photo: Number(photo), correct }),
   photoFaces: (id: string | number) => request<{ faces: Face[] }>('GET', `/v1/photos/${encodeURIComponent(id)}/faces`),
   rejectFace: (id: number) => request<{ ok: boolean }>('POST', `/v1/faces/${id}/reject`),
 };

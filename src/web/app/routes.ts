@@ -8,6 +8,7 @@ export type Route =
   | { page: 'compare'; a: string | null; b: string | null }
   | { page: 'search'; q: string }
   | { page: 'upload' }
+  | { page: 'teach' }
   | { page: 'people' }
   | { page: 'people-person'; id: string }
   | { page: 'not-found'; path: string };
@@ -29,6 +30,7 @@ export function matchRoute(pathname: string, search: string): Route {
   if (parts.length === 1 && head === 'compare') return { page: 'compare', a: params.get('a') || null, b: params.get('b') || null };
   if (parts.length === 1 && head === 'search') return { page: 'search', q: params.get('q') ?? '' };
   if (parts.length === 1 && head === 'upload') return { page: 'upload' };
+  if (parts.length === 1 && head === 'teach') return { page: 'teach' };
   if (parts.length === 1 && head === 'people') return { page: 'people' };
   if (parts.length === 2 && head === 'people') return { page: 'people-person', id: arg };
   return { page: 'not-found', path: pathname };
@@ -49,6 +51,7 @@ export const href = {
   compare: (a?: string | null, b?: string | null) => withQuery('/compare', { a, b }),
   search: (q: string) => withQuery('/search', { q }),
   upload: () => '/upload',
+  teach: () => '/teach',
   people: () => '/people',
   peoplePerson: (id: string | number) => `/people/${encodeURIComponent(id)}`,
 };

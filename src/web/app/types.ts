@@ -110,3 +110,19 @@ export interface Face { id: number; photo_id: number; box: [number, number, numb
 
 /** One of the signed-in owner's people. */
 export interface PersonCluster { id: number; name: string | null; faces: number; photos: number; cover: Face | null }
+
+/** An owner's custom concept as the API returns it (teach, retrain, show). */
+export interface CustomConcept {
+  id: string;
+  name: string;
+  owner: string;
+  threshold: number;
+  positives: number;
+  negatives: number;
+  /** How many of the owner's photos it tags. */
+  photos: number;
+  report: {
+    validation: { precision: number; recall: number; f1: number; examples: number };
+    diagnosis: string[];
+  };
+}

@@ -132,6 +132,11 @@ export function Header({ route }: { route: Route }) {
         <a href={href.upload()} class={route.page === 'upload' ? 'active' : ''}>
           Upload
         </a>
+        {viewer.owner && (
+          <a href={href.teach()} class={route.page === 'teach' ? 'active' : ''}>
+            Teach
+          </a>
+        )}
       </nav>
       {route.page !== 'home' && route.page !== 'search' && <SearchBox />}
       <SignIn />
