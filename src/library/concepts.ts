@@ -215,18 +215,21 @@ export async function ownerHeads(db: LibraryDb, owner: string, model: ModelId): 
 const packEmbedding = (e: Float32Array): string => Buffer.from(e.buffer, e.byteOffset, e.byteLength).toString('base64');
 const unpackEmbedding = (s: string): Float32Array => bytesToEmbedding(Buffer.from(s, 'base64'));
 
-/** The owner's photos tagged with the concept (at or above its threshold), best first. */
-export async function conceptPhotos(db: LibraryDb, owner: string, name: string, limit = 100): Promise<Array<{ photoId: number; score: number }>> {
-  const concept = await showConcept(db, owner, name);
-  const rows = await db
-    .selectFrom('photo_tags')
-    .select(['photo_id', 'score'])
-    .where('concept_id', '=', concept.id)
-    .orderBy('score', 'desc')
-    .orderBy('photo_id')
-    .limit(limit)
-    .execute();
-  return rows.map((r) => ({ photoId: Number(r.photo_id), score: Number(r.score) }));
+/**
+ * The owner's photos ranked by the concept, best first, scored from their stored embeddings (no decoding), each
+ * with whether it carries the tag (score at or above the threshold): what a person confirms or rejects.
+ */
+export async function conceptPhotos(db: LibraryDb, owner: string, name: string, limit = 100): Promise<Array<{ photoId: number; score: number; tagged: boolean }>> {
+  const ownerId = await ownerIdOrThrow(db, owner);
+  const [row] = await conceptRows(db, ownerId, name.trim());
+  if (!row) throw new LibraryError('not_found', `${owner} has no concept named ${JSON.stringify(name)}`);
+  const head = Head.fromFile(JSON.parse(row.head) as HeadFile);
+  const threshold = head.concepts[0].threshold;
+  const scored = (await ownerEmbeddings(db, ownerId, head.model))
+    .filter((p) => p.embedding.length === head.dim)
+    .map((p) => ({ photoId: p.photoId, score: head.score(p.embedding, head.model)[0] }));
+  scored.sort((a, b) => b.score - a.score || a.photoId - b.photoId);
+  return scored.slice(0, limit).map((p) => ({ ...p, tagged: p.score >= threshold }));
 }
 
 /** Records a "was this right?" answer about a custom concept's tag on one of the owner's photos. */

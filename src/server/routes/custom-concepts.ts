@@ -89,7 +89,7 @@ export function registerCustomConceptRoutes(app: FastifyInstance): void {
     '/v1/owners/:owner/concepts/:concept/photos',
     {
       schema: {
-        summary: 'The owner’s photos tagged with the concept, best first (ranked results).',
+        summary: 'The owner’s photos ranked by the concept, best first, each with its score and whether it carries the tag.',
         tags: ['concepts'],
         security: bearer,
         params,
@@ -103,7 +103,7 @@ export function registerCustomConceptRoutes(app: FastifyInstance): void {
       const summaries = new Map((await photoSummaries(db(), req.caller.viewer, ranked.map((p) => p.photoId))).map((s) => [s.id, s]));
       const photos = ranked.flatMap((p) => {
         const s = summaries.get(p.photoId);
-        return s ? [{ ...photoSummary(s), score: Math.round(p.score * 1e4) / 1e4 }] : [];
+        return s ? [{ ...photoSummary(s), score: Math.round(p.score * 1e4) / 1e4, tagged: p.tagged }] : [];
       });
       return { photos };
     },

@@ -81,7 +81,7 @@ export const api = {
   teachConcept: (owner: string, name: string, positives: Array<string | number>) =>
     request<CustomConcept>('PUT', `/v1/owners/${encodeURIComponent(owner)}/concepts/${encodeURIComponent(name)}`, { positives: positives.map(Number) }),
   conceptPhotos: (owner: string, name: string) =>
-    request<{ photos: Array<PhotoSummary & { score?: number }> }>('GET', `/v1/owners/${encodeURIComponent(owner)}/concepts/${encodeURIComponent(name)}/photos${qs({ limit: 48 })}`),
+    request<{ photos: Array<PhotoSummary & { score?: number; tagged?: boolean }> }>('GET', `/v1/owners/${encodeURIComponent(owner)}/concepts/${encodeURIComponent(name)}/photos${qs({ limit: 48 })}`),
   conceptFeedback: (owner: string, name: string, photo: string | number, correct: boolean) =>
     request<CustomConcept>('POST', `/v1/owners/${encodeURIComponent(owner)}/concepts/${encodeURIComponent(name)}/feedback`, { photo: Number(photo), correct }),
   photoFaces: (id: string | number) => request<{ faces: Face[] }>('GET', `/v1/photos/${encodeURIComponent(id)}/faces`),

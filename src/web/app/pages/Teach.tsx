@@ -40,7 +40,7 @@ export function TeachPage() {
   const [picked, setPicked] = useState<Set<string | number>>(new Set());
   const [name, setName] = useState('');
   const [concept, setConcept] = useState<CustomConcept | null>(null);
-  const [ranked, setRanked] = useState<Array<PhotoSummary & { score?: number }>>([]);
+  const [ranked, setRanked] = useState<Array<PhotoSummary & { score?: number; tagged?: boolean }>>([]);
   const [answered, setAnswered] = useState<Map<string | number, boolean>>(new Map());
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -150,14 +150,16 @@ export function TeachPage() {
       {concept && (
         <>
           <h2>Your photos ranked by “{concept.name}”</h2>
-          {ranked.length === 0 && <p class="muted">No photo reaches the concept’s threshold yet.</p>}
+          <p class="muted small">Photos at or above the concept’s threshold carry the tag; answer to teach it more.</p>
           <ol class="ranked" data-testid="ranked">
             {ranked.map((p) => (
-              <li key={p.id} data-testid="ranked-photo">
+              <li key={p.id} data-testid="ranked-photo" data-tagged={p.tagged ? 'yes' : 'no'}>
                 <a href={href.photo(p.id)}>
                   <img src={p.thumbnail} alt={p.hedged?.name ?? 'photo'} width={128} height={128} loading="lazy" />
                 </a>
-                <span class="score">{pct(p.score ?? 0)}</span>
+                <span class="score">
+                  {pct(p.score ?? 0)} {p.tagged ? <strong>tagged “{concept.name}”</strong> : <span class="muted">not tagged</span>}
+                </span>
                 {answered.has(p.id) ? (
                   <span class="muted small">{answered.get(p.id) ? 'You said right' : 'You said wrong'}</span>
                 ) : (
