@@ -45,6 +45,32 @@ describe('concepts API', () => {
     assert.equal((await f.app.inject({ url: '/v1/owners/bob/concepts', headers: bearer(f.tokens.bob) })).json().concepts.length, 0);
   });
 
+  it('ranked photos and "was this right?" feedback retrain the concept; other owners get 404', async () => {
+    const url = '/v1/owners/alice/concepts/my%20dogs';
+    const ranked = await f.app.inject({ url: `${url}/photos?limit=5`, headers: bearer(f.tokens.alice) });
+    assert.equal(ranked.statusCode, 200, ranked.body);
+    const photos = (ranked.json() as { photos: Array<{ id: number; score: number; tagged: boolean; thumbnail: string }> }).photos;
+    assert.equal(photos.length, 5);
+    for (let i = 1; i < photos.length; i++) assert.ok(photos[i - 1].score >= photos[i].score);
+    const before = (await f.app.inject({ url, headers: bearer(f.tokens.alice) })).json() as { positives: number; negatives: number };
+    const last = photos[photos.length - 1];
+    const answer = await f.app.inject({ method: 'POST', url: `${url}/feedback`, headers: bearer(f.tokens.alice), payload: { photo: last.id, correct: false } });
+    assert.equal(answer.statusCode, 200, answer.body);
+    const after = answer.json() as { positives: number; negatives: number; validationF1: { before: number; after: number }; feedback: { positives: number; negatives: number } };
+    assert.deepEqual(after.feedback, { positives: 0, negatives: 1 });
+    assert.equal(after.positives, before.positives);
+    assert.equal(typeof after.validationF1.before, 'number');
+    for (const headers of [bearer(f.tokens.bob), {}]) {
+      assert.equal((await f.app.inject({ url: `${url}/photos`, headers })).statusCode, 404);
+      assert.equal((await f.app.inject({ method: 'POST', url: `${url}/feedback`, headers, payload: { photo: last.id, correct: true } })).statusCode, 404);
+    }
+    // A photo that is not alice's: 404, nothing stored.
+    const foreign = await f.app.inject({ method: 'POST', url: `${url}/feedback`, headers: bearer(f.tokens.alice), payload: { photo: 999999, correct: true } });
+    assert.equal(foreign.statusCode, 404, foreign.body);
+    const unknown = await f.app.inject({ method: 'POST', url: '/v1/owners/alice/concepts/nope/feedback', headers: bearer(f.tokens.alice), payload: { photo: last.id, correct: true } });
+    assert.equal(unknown.statusCode, 404, unknown.body);
+  });
+
   it('unknown concept: 404; zero examples: 400; delete: 204', async () => {
     assert.equal((await f.app.inject({ url: '/v1/owners/alice/concepts/nope', headers: bearer(f.tokens.alice) })).statusCode, 404);
     assert.equal((await f.app.inject({ method: 'PUT', url: '/v1/owners/alice/concepts/x', headers: bearer(f.tokens.alice), payload: { positives: [] } })).statusCode, 400);
