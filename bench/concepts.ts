@@ -35,6 +35,7 @@ export async function benchConcepts(): Promise<Record<string, unknown>> {
     const micro = (head.training.heldOutMicro as { photos?: { f1: number }; real?: { f1: number } } | undefined) ?? {};
     report.everydayMicroF1Photos = micro.photos?.f1 ?? null;
     report.everydayMicroF1Real = micro.real?.f1 ?? null;
+    report.everydaySubjectAgreement = (head.training.subjectAgreement as number | undefined) ?? null;
   }
   const home = mkdtempSync(join(tmpdir(), 'pictograph-bench-concepts-'));
   const lib = await openLibrary({ env: { PICTOGRAPH_HOME: home, DATABASE_URL: '' } });

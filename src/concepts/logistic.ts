@@ -36,8 +36,8 @@ export interface TrainingCurve {
 
 export const sigmoid = (z: number): number => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
-/** z (n x k) = x (n x dim) W (dim x k) + bias. */
-function linearInto(x: Float32Array, n: number, dim: number, W: ArrayLike<number>, bias: ArrayLike<number>, k: number, z: Float64Array): Float64Array {
+/** z (n x k) = x (n x dim) W (dim x k) + bias. (Always Float64Array weights: one array type keeps the loop monomorphic.) */
+function linearInto(x: Float32Array, n: number, dim: number, W: Float64Array, bias: Float64Array, k: number, z: Float64Array): Float64Array {
   for (let i = 0; i < n; i++) {
     const zi = i * k;
     for (let j = 0; j < k; j++) z[zi + j] = bias[j];
@@ -82,7 +82,7 @@ function transposedInto(x: Float32Array, n: number, dim: number, r: Float64Array
 
 /** Logits of n examples (row-major n x dim) for every output: n x outputs. */
 export function logits(model: LogisticModel, x: Float32Array, n: number): Float64Array {
-  return linearInto(x, n, model.dim, model.weights, model.bias, model.outputs, new Float64Array(n * model.outputs));
+  return linearInto(x, n, model.dim, Float64Array.from(model.weights), Float64Array.from(model.bias), model.outputs, new Float64Array(n * model.outputs));
 }
 
 /** Probabilities (sigmoid of the logits), n x outputs. */

@@ -13,6 +13,8 @@ export interface TeachReport {
   validation: Quality & { examples: number };
   threshold: number;
   diagnosis: string[];
+  /** Gradient steps of the final fit: where the validation loss was lowest (early stopping). */
+  steps?: number;
 }
 
 export const TEACH_SETTINGS = { l2: 1e-3, iterations: 100, folds: 5, seed: 10 };
@@ -70,10 +72,22 @@ export function teachHead(
   const { thresholds } = shrunkThresholds([{ scores: heldScores, truth: heldTruth }], 10);
   const threshold = heldTruth.some(Boolean) ? thresholds[0] : 0.5;
   const validation = { ...quality(countAt(heldScores, heldTruth, threshold)), examples: held.length };
-  const final = fit(ex, TEACH_SETTINGS);
+  // Early stopping: the final fit (on every example) stops where the held-out loss was lowest (at least 20 steps).
+  const steps = bestStep(split.curve);
+  const final = fit(ex, { ...TEACH_SETTINGS, iterations: steps });
   const head = new Head('custom', model, [{ ...concept, threshold }], final.mean, final.linear, { ...TEACH_SETTINGS, positives: positives.length, negatives: negatives.length });
   return {
     head,
-    report: { positives: positives.length, negatives: negatives.length, curve: split.curve, validation, threshold, diagnosis: diagnose(positives.length, negatives.length, split.curve) },
+    report: { positives: positives.length, negatives: negatives.length, curve: split.curve, validation, threshold, diagnosis: diagnose(positives.length, negatives.length, split.curve), steps },
   };
+}
+
+/** The recorded step with the lowest validation loss (ties: the earlier), at least 20; all steps without a curve. */
+export function bestStep(curve: TrainingCurve, min = 20): number {
+  if (curve.validation.length === 0) return TEACH_SETTINGS.iterations;
+  let best = -1;
+  curve.step.forEach((s, i) => {
+    if (s >= min && (best < 0 || curve.validation[i] < curve.validation[best])) best = i;
+  });
+  return best < 0 ? TEACH_SETTINGS.iterations : curve.step[best];
 }
