@@ -10,7 +10,8 @@ import { downloadProgress } from './models.js';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { TrainingCurve } from '../concepts/logistic.js';
-import { deleteConcept, listConcepts, ownerEmbeddings, recordConceptFeedback, retrainConcept, showConcept, teachConcept, type ConceptDetail } from '../library/concepts.js';
+import { deleteConcept, everydayFeedback, listConcepts, ownerEmbeddings, recordConceptFeedback, retrainConcept, showConcept, teachConcept, type ConceptDetail } from '../library/concepts.js';
+import { loadEverydayHead, retrainedEverydayHeadPath } from '../concepts/tags.js';
 import { LibraryError } from '../library/errors.js';
 import { openSession } from '../library/session.js';
 import { findOwnerId } from '../library/store.js';
@@ -236,11 +237,16 @@ export function register(program: Command): void {
 
   concepts
     .command('retrain')
-    .description('retrain a concept from its examples plus every feedback answer; reports validation F1 before and after')
-    .argument('<name>')
-    .requiredOption('--owner <name>', 'whose concept')
+    .description('retrain a concept (or, with --everyday, the everyday head) from its examples plus every feedback answer; reports validation F1 before and after')
+    .argument('[name]', 'the custom concept (omit with --everyday)')
+    .option('--owner <name>', 'whose concept')
+    .option('--everyday', 'retrain the everyday head with the stored answers about everyday tags (writes $PICTOGRAPH_HOME/heads/)')
+    .option('--data <dir>', 'shared data folder for --everyday (photos/, photos-train/, imagenet-calib/)', defaultSharedData())
+    .option('-m, --model <id>', 'model id (--everyday)', DEFAULT_MODEL_ID)
     .option('--json', 'as JSON')
-    .action(async (name: string, o: { owner: string; json?: boolean }) => {
+    .action(async (name: string | undefined, o: { owner?: string; everyday?: boolean; data: string; model: string; json?: boolean }) => {
+      if (o.everyday) return retrainEveryday(o);
+      if (!name || !o.owner) throw new Error('retrain: give a concept name and --owner, or --everyday');
       const session = await openSession();
       try {
         const r = await retrainConcept(session.lib.db, o.owner, name);
@@ -268,4 +274,37 @@ export function register(program: Command): void {
         await session.close();
       }
     });
+}
+
+/**
+ * `concepts retrain --everyday`: the everyday head retrained on the shared training set plus every stored answer
+ * about an everyday tag (right -> positive, wrong -> negative for that tag), cross-validated the same way as
+ * `train-everyday`; prints the held-out micro F1 before (the head in use) and after, and writes the new head to
+ * $PICTOGRAPH_HOME/heads/ (used from then on instead of the shipped one).
+ */
+async function retrainEveryday(o: { data: string; model: string; json?: boolean }): Promise<void> {
+  const progress = downloadProgress();
+  const engine = await Engine.load({ modelId: o.model, onProgress: progress.update }).finally(progress.stop);
+  const detector = await FaceDetector.load({ embeddings: false });
+  const session = await openSession();
+  try {
+    const model = { id: engine.model.id, sha256: engine.model.sha256 };
+    const extra = await everydayFeedback(session.lib.db, model);
+    const current = await loadEverydayHead(model);
+    const before = (current?.training.heldOutMicro as { photos?: { f1: number } } | undefined)?.photos?.f1 ?? null;
+    const { head, report } = await trainEveryday({ dataDir: o.data, engine, detector, extra, onProgress: (m) => console.error(m) });
+    const out = retrainedEverydayHeadPath(model.id);
+    await writeHead(out, head);
+    const after = report.micro.photos.f1;
+    if (o.json) console.log(JSON.stringify({ head: out, feedback: extra.length, before, after, report }));
+    else {
+      console.log(`feedback answers used: ${extra.length} (${extra.filter((e) => e.correct).length} right, ${extra.filter((e) => !e.correct).length} wrong)`);
+      console.log(`held-out micro F1 on the shared photos: ${before === null ? 'n/a' : before.toFixed(3)} -> ${after.toFixed(3)}`);
+      console.log(`wrote ${out}`);
+    }
+  } finally {
+    await session.close();
+    await detector.close();
+    await engine.close();
+  }
 }

@@ -1,6 +1,8 @@
 // A photo's tags: every concept of the loaded heads (everyday, then an owner's custom ones) whose score reaches
 // its calibrated threshold, best first.
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pictographHome } from '../config/paths.js';
 import { Head, readHead, type ModelId } from './head.js';
 import { chooseSubject, type SubjectChoice } from './subject.js';
 import { everydayHeadPath } from './train-everyday.js';
@@ -35,12 +37,21 @@ export function tagEmbedding(heads: readonly Head[], embedding: Float32Array, mo
 
 const everyday = new Map<string, Promise<Head | null>>();
 
-/** The shipped everyday head of a model (data/heads/everyday-<id>.json), or null when none was trained for it. */
-export function loadEverydayHead(model: ModelId): Promise<Head | null> {
-  const key = `${model.id}#${model.sha256}`;
+/** Where `concepts retrain --everyday` writes the everyday head retrained with people's feedback. */
+export function retrainedEverydayHeadPath(modelId: string, env: NodeJS.ProcessEnv = process.env): string {
+  return everydayHeadPath(modelId, join(pictographHome(env), 'heads'));
+}
+
+/**
+ * The everyday head of a model: the one retrained with feedback ($PICTOGRAPH_HOME/heads/everyday-<id>.json) when
+ * there is one, else the shipped one (data/heads/everyday-<id>.json); null when none was trained for it.
+ */
+export function loadEverydayHead(model: ModelId, env: NodeJS.ProcessEnv = process.env): Promise<Head | null> {
+  const retrained = retrainedEverydayHeadPath(model.id, env);
+  const key = `${model.id}#${model.sha256}#${retrained}`;
   let p = everyday.get(key);
   if (!p) {
-    const path = everydayHeadPath(model.id);
+    const path = existsSync(retrained) ? retrained : everydayHeadPath(model.id);
     p = existsSync(path)
       ? readHead(path).then((h) => (h.model.sha256 === model.sha256 ? h : null))
       : Promise.resolve(null);

@@ -39,7 +39,7 @@ export function defaultSharedData(env: NodeJS.ProcessEnv = process.env): string 
 
 export interface EverydayReport {
   settings: EverydaySettings;
-  examples: Record<ExampleSource, number>;
+  examples: Record<ExampleSource | 'feedback', number>;
   /** Micro-averaged held-out quality on `photos` (nested thresholds) and on every real photo: the tags the product
    * outputs (person/group/portrait from detection when it ran), and the head's own. */
   micro: { photos: Quality; real: Quality; headOnly: { photos: Quality; real: Quality } };
@@ -71,6 +71,8 @@ export async function trainEveryday(opts: {
   env?: NodeJS.ProcessEnv;
   settings?: Partial<EverydaySettings>;
   onProgress?: (message: string) => void;
+  /** More examples for one concept each (people's "was this right?" answers): always trained on, never held out. */
+  extra?: Array<{ embedding: Float32Array; concept: string; correct: boolean }>;
 }): Promise<{ head: Head; report: EverydayReport }> {
   const settings = { ...EVERYDAY_SETTINGS, ...opts.settings };
   const say = opts.onProgress ?? (() => {});
@@ -102,14 +104,27 @@ export async function trainEveryday(opts: {
     });
   }
   const t1 = Date.now();
+  const extra = (opts.extra ?? []).filter((e) => e.embedding.length === embedded[0]?.embedding.length);
+  const n = set.files.length;
+  const k0 = concepts.length;
+  const y = new Float32Array((n + extra.length) * k0);
+  const known = new Uint8Array((n + extra.length) * k0);
+  y.set(set.y);
+  known.set(set.known);
+  extra.forEach((e, i) => {
+    const j = concepts.findIndex((c) => c.id === e.concept);
+    if (j < 0) return;
+    known[(n + i) * k0 + j] = 1;
+    y[(n + i) * k0 + j] = e.correct ? 1 : 0;
+  });
   const ex = {
-    embeddings: embedded.map((e) => e.embedding),
-    y: set.y,
-    known: set.known,
-    k: concepts.length,
-    weight: Float32Array.from(set.source, (s) => (s === 'imagenet-calib' ? 1 : settings.realWeight)),
-    augmented,
-    subject: set.subjectIndex,
+    embeddings: [...embedded.map((e) => e.embedding), ...extra.map((e) => e.embedding)],
+    y,
+    known,
+    k: k0,
+    weight: Float32Array.from({ length: n + extra.length }, (_, i) => (i < n && set.source[i] === 'imagenet-calib' ? 1 : settings.realWeight)),
+    augmented: augmented.map((copies) => [...copies, ...extra.map((e) => e.embedding)]),
+    subject: Int32Array.from({ length: n + extra.length }, (_, i) => (i < n ? set.subjectIndex[i] : -1)),
     subjects: set.subjects.length,
   };
   const peopleColumns = new Set(PEOPLE_TAGS.map((id) => concepts.findIndex((c) => c.id === id)));
@@ -162,7 +177,7 @@ export async function trainEveryday(opts: {
     threshold: round(onReal[j].threshold),
     validation: { ...roundQ(onReal[j].heldOut), positives: onReal[j].positives, examples: onReal[j].examples },
   }));
-  const examples = { photos: 0, 'photos-train': 0, 'imagenet-calib': 0 };
+  const examples = { photos: 0, 'photos-train': 0, 'imagenet-calib': 0, feedback: extra.length };
   for (const s of set.source) examples[s]++;
   const curve = meanCurve(cv.curves);
   const report: EverydayReport = {

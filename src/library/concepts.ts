@@ -283,3 +283,38 @@ export async function retrainConcept(db: LibraryDb, owner: string, name: string)
   await db.updateTable('concepts').set({ examples: row.examples }).where('id', '=', row.id).execute();
   return { concept, before: old.report.validation.f1, after: concept.report.validation.f1, added: { positives: fbPos.length, negatives: fbNeg.length } };
 }
+
+/**
+ * Records a "was this right?" answer about an everyday tag (e.g. "beach") on a photo: a positive or negative for
+ * that concept when the everyday head is retrained (`concepts retrain --everyday`). The latest answer per photo and
+ * tag wins.
+ */
+export async function recordTagFeedback(
+  db: LibraryDb,
+  input: { photoId: number; ownerId: number | null; modelId: string; concept: string; correct: boolean },
+): Promise<void> {
+  if (input.concept.includes('/')) throw new LibraryError('bad_request', 'custom concepts take feedback through their owner’s concept');
+  await db
+    .insertInto('feedback')
+    .values({ photo_id: input.photoId, owner_id: input.ownerId, model_id: input.modelId, correct: input.correct ? 1 : 0, wnid: null, concept_id: input.concept, at: nowIso() })
+    .execute();
+}
+
+/** Every everyday-tag answer with the photo's stored embedding for `model` (latest answer per photo and tag). */
+export async function everydayFeedback(db: LibraryDb, model: ModelId): Promise<Array<{ photoId: number; concept: string; correct: boolean; embedding: Float32Array }>> {
+  const rows = await db
+    .selectFrom('feedback as f')
+    .innerJoin('analyses as a', 'a.photo_id', 'f.photo_id')
+    .select(['f.photo_id', 'f.concept_id', 'f.correct', 'a.embedding'])
+    .where('f.concept_id', 'is not', null)
+    .where('f.concept_id', 'not like', '%/%')
+    .where('a.model_id', '=', model.id)
+    .where('a.model_sha256', '=', model.sha256)
+    .orderBy('f.id')
+    .execute();
+  const latest = new Map<string, { photoId: number; concept: string; correct: boolean; embedding: Float32Array }>();
+  for (const r of rows) {
+    latest.set(`${r.photo_id}|${r.concept_id}`, { photoId: Number(r.photo_id), concept: r.concept_id!, correct: r.correct === 1, embedding: bytesToEmbedding(r.embedding) });
+  }
+  return [...latest.values()];
+}

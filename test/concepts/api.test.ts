@@ -71,6 +71,25 @@ describe('concepts API', () => {
     assert.equal(unknown.statusCode, 404, unknown.body);
   });
 
+  it('"was this right?" on an everyday tag is stored for retraining the everyday head', async () => {
+    const { everydayFeedback } = await import('../../src/library/concepts.js');
+    const photo = f.photos.alicePrivate[0];
+    const url = `/v1/photos/${photo}/tags/dog/feedback`;
+    const yes = await f.app.inject({ method: 'POST', url, headers: bearer(f.tokens.alice), payload: { correct: true } });
+    assert.equal(yes.statusCode, 201, yes.body);
+    const no = await f.app.inject({ method: 'POST', url, headers: bearer(f.tokens.alice), payload: { correct: false } });
+    assert.equal(no.statusCode, 201, no.body);
+    const model = f.app.pictograph.runtime.recognizer().model;
+    const stored = (await everydayFeedback(f.app.pictograph.db, model)).filter((a) => a.photoId === photo);
+    assert.deepEqual(stored.map((a) => [a.concept, a.correct]), [['dog', false]], 'the latest answer wins');
+    assert.equal(stored[0].embedding.length, 1280);
+    // An unknown tag, another owner's private photo, or nobody signed in: refused, nothing stored.
+    assert.equal((await f.app.inject({ method: 'POST', url: `/v1/photos/${photo}/tags/unicorn/feedback`, headers: bearer(f.tokens.alice), payload: { correct: true } })).statusCode, 404);
+    assert.equal((await f.app.inject({ method: 'POST', url, headers: bearer(f.tokens.bob), payload: { correct: true } })).statusCode, 404);
+    assert.equal((await f.app.inject({ method: 'POST', url, payload: { correct: true } })).statusCode, 401);
+    assert.equal((await everydayFeedback(f.app.pictograph.db, model)).length, 1);
+  });
+
   it('unknown concept: 404; zero examples: 400; delete: 204', async () => {
     assert.equal((await f.app.inject({ url: '/v1/owners/alice/concepts/nope', headers: bearer(f.tokens.alice) })).statusCode, 404);
     assert.equal((await f.app.inject({ method: 'PUT', url: '/v1/owners/alice/concepts/x', headers: bearer(f.tokens.alice), payload: { positives: [] } })).statusCode, 400);

@@ -1,7 +1,9 @@
 // An owner's custom concepts over HTTP: list, show (curves + diagnosis), teach from stored photos (their stored
 // embeddings; nothing is decoded), delete. Private to the owner (and admins): anyone else gets 404.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { conceptPhotos, deleteConcept, listConcepts, ownerEmbeddings, recordConceptFeedback, retrainConcept, showConcept, teachConcept } from '../../library/concepts.js';
+import { conceptPhotos, deleteConcept, listConcepts, ownerEmbeddings, recordConceptFeedback, recordTagFeedback, retrainConcept, showConcept, teachConcept } from '../../library/concepts.js';
+import { photoDetail } from '../../library/photos.js';
+import { readEverydayVocabulary } from '../../concepts/everyday.js';
 import { photoSummaries } from '../../library/photos.js';
 import { findOwnerId } from '../../library/store.js';
 import { photoSummary } from '../presenters.js';
@@ -131,6 +133,32 @@ export function registerCustomConceptRoutes(app: FastifyInstance): void {
       await recordConceptFeedback(db(), req.params.owner, req.params.concept, req.body.photo, req.body.correct);
       const { concept, before, after, added } = await retrainConcept(db(), req.params.owner, req.params.concept);
       return { ...concept, validationF1: { before, after }, feedback: added };
+    },
+  );
+
+  const everydayIds = new Set(readEverydayVocabulary().map((c) => c.id));
+  app.post<{ Params: { id: number; tag: string }; Body: { correct: boolean } }>(
+    '/v1/photos/:id/tags/:tag/feedback',
+    {
+      schema: {
+        summary: '“Was this right?” on an everyday tag of a photo you can see: stored as a positive or negative for `concepts retrain --everyday`.',
+        tags: ['concepts'],
+        security: bearer,
+        params: {
+          type: 'object',
+          required: ['id', 'tag'],
+          properties: { id: { type: 'integer', minimum: 1 }, tag: { type: 'string', minLength: 1, maxLength: 64 } },
+        },
+        body: { type: 'object', required: ['correct'], additionalProperties: false, properties: { correct: { type: 'boolean' } } },
+        response: errors,
+      },
+    },
+    async (req, reply) => {
+      if (!req.caller.owner && !req.caller.admin) throw new ApiError(401, 'unauthorized', 'Sign in to answer.');
+      if (!everydayIds.has(req.params.tag)) throw new ApiError(404, 'unknown_concept', `${req.params.tag} is not an everyday tag.`);
+      const photo = await photoDetail(db(), req.caller.viewer, req.params.id, { nodes: 0 });
+      await recordTagFeedback(db(), { photoId: photo.id, ownerId: req.caller.owner?.id ?? null, modelId: photo.model.id, concept: req.params.tag, correct: req.body.correct });
+      return reply.code(201).send({ photo: photo.id, tag: req.params.tag, correct: req.body.correct });
     },
   );
 
