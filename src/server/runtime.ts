@@ -14,7 +14,7 @@ import { analyzeAnimation, animationInfo, type Timeline } from '../library/anima
 import type { TaxonomyView } from '../library/taxonomy-view.js';
 import type { Admission } from './admission.js';
 import type { ServerConfig } from './config.js';
-import { loadEverydayHead, tagEmbedding } from '../concepts/tags.js';
+import { loadEverydayHead, photoSubject, tagEmbedding } from '../concepts/tags.js';
 import { ApiError, scrubPaths } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
 
@@ -40,6 +40,8 @@ export interface Classification {
   categories: PhotoAnalysis['categories'];
   /** Everyday concepts at or above their calibrated threshold, best first. */
   tags: Array<{ id: string; name: string; score: number }>;
+  /** The photo's consumer category from the everyday subject head (absent without one). */
+  subject?: { id: string; score: number };
   /** Animations: the concept timeline (labels above are then the whole animation's). */
   timeline?: Omit<Timeline, 'keyframes'> & { keyframes: Array<{ frame: number; t_ms: number; reason: string; thumbnail: null }> };
 }
@@ -254,7 +256,8 @@ export class ModelRuntime {
       };
     }
     const analysis = analyzePrediction(prediction, { ...taxonomy, top: opts.top ?? 5 });
-    return classificationOf(prediction.model, analysis, taxonomy, await this.tags(prediction));
+    const subject = photoSubject(await loadEverydayHead(prediction.model), prediction.embedding, prediction.model);
+    return { ...classificationOf(prediction.model, analysis, taxonomy, await this.tags(prediction)), ...(subject ? { subject } : {}) };
   }
 
   /** Stops the batcher and closes an engine this runtime loaded itself (a given engine stays open). */

@@ -19,6 +19,7 @@ describe('concepts API', () => {
     const body = res.json() as { tags: Array<{ id: string; name: string; score: number }> };
     assert.ok(Array.isArray(body.tags));
     assert.equal(body.tags[0]?.id, 'dog', JSON.stringify(body.tags));
+    assert.equal((body as { subject?: { id: string } }).subject?.id, 'animals');
     for (let i = 1; i < body.tags.length; i++) assert.ok(body.tags[i - 1].score >= body.tags[i].score);
   });
 

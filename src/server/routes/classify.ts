@@ -59,6 +59,11 @@ export function registerClassifyRoutes(app: FastifyInstance): void {
                   properties: { id: { type: 'string' }, name: { type: 'string' }, score: { type: 'number' } },
                 },
               },
+              subject: {
+                type: 'object',
+                description: 'The photo’s consumer category (people, animals, landscapes & nature, ...) from the everyday subject head (absent without one).',
+                properties: { id: { type: 'string' }, score: { type: 'number' } },
+              },
               timeline: { ...timelineSchema, description: 'Animations only (GIF, WebP, APNG): scenes and keyframes; the labels above are then the whole animation’s, weighted by time on screen.' },
             },
           },
