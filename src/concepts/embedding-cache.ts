@@ -1,7 +1,7 @@
 // Embeddings (and class probabilities) of many files, computed once per model and cached on disk, so training and
 // evaluating heads over the shared photo sets takes seconds instead of re-decoding every photo.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cacheDir } from '../config/paths.js';
 import type { Engine } from '../vision/engine.js';
@@ -25,9 +25,10 @@ interface CacheFile {
   data: string;
 }
 
+/** The cache key of a file: its real path (so ../shared/data and /abs/shared/data share a cache), size and mtime. */
 async function fileKey(file: string): Promise<string> {
   const s = await stat(file);
-  return `${file}|${s.size}|${Math.round(s.mtimeMs)}`;
+  return `${await realpath(file)}|${s.size}|${Math.round(s.mtimeMs)}`;
 }
 
 /**

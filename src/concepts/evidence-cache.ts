@@ -3,7 +3,7 @@
 // product outputs, with detection deciding person/group/portrait) and embeddings of augmented copies
 // (horizontal flip, crops) through the same engine path as a stored photo.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { cacheDir } from '../config/paths.js';
@@ -11,9 +11,10 @@ import { decodePhoto } from '../vision/decode.js';
 import type { Engine } from '../vision/engine.js';
 import type { FaceDetection, FaceDetector } from '../vision/faces/detector.js';
 
+/** The cache key of a file: its real path (so ../shared/data and /abs/shared/data share a cache), size and mtime. */
 async function fileKey(file: string): Promise<string> {
   const s = await stat(file);
-  return `${file}|${s.size}|${Math.round(s.mtimeMs)}`;
+  return `${await realpath(file)}|${s.size}|${Math.round(s.mtimeMs)}`;
 }
 
 async function cached<T>(
