@@ -65,6 +65,7 @@ test('routes match the links the app makes', () => {
   const search = new URL(href.search('red wine'), 'http://x');
   assert.deepEqual(matchRoute(search.pathname, search.search), { page: 'search', q: 'red wine' });
   assert.deepEqual(matchRoute('/upload', ''), { page: 'upload' });
+  assert.deepEqual(matchRoute(href.teach(), ''), { page: 'teach' });
   assert.equal(matchRoute('/nope/x/y', '').page, 'not-found');
 });
 
