@@ -57,10 +57,11 @@ export function detectFilesCached(
     opts.env,
     async (file) => {
       const d = await detector.detect(file).catch(() => null);
-      if (!d) return { faces: [], persons: [], width: 0, height: 0 };
+      if (!d) return { faces: [], persons: [], bodies: false, width: 0, height: 0 };
       return {
         faces: d.faces.map((f) => ({ ...f, landmarks: [], embedding: null })),
         persons: d.persons,
+        bodies: d.bodies,
         width: d.width,
         height: d.height,
       };

@@ -38,14 +38,14 @@ describe('training evidence cache', () => {
       name: 'fake-1',
       detect: async () => {
         calls++;
-        return { faces: [], persons: [{ box: [1, 2, 3, 4], score: 0.9, area: 0.5 }], width: 10, height: 20, ms: 1 };
+        return { faces: [], persons: [{ box: [1, 2, 3, 4], score: 0.9, area: 0.5 }], bodies: true, width: 10, height: 20, ms: 1 };
       },
     } as unknown as FaceDetector;
     const a = await detectFilesCached([photo], fake, { env: home.env });
     const b = await detectFilesCached([photo], fake, { env: home.env });
     assert.equal(calls, 1);
     assert.deepEqual(a, b);
-    assert.deepEqual(a[0], { faces: [], persons: [{ box: [1, 2, 3, 4], score: 0.9, area: 0.5 }], width: 10, height: 20 });
+    assert.deepEqual(a[0], { faces: [], persons: [{ box: [1, 2, 3, 4], score: 0.9, area: 0.5 }], bodies: true, width: 10, height: 20 });
     await detectFilesCached([photo, join(photosDir, 'gcompris_meerkats.jpg')], fake, { env: home.env });
     assert.equal(calls, 3);
   });
