@@ -165,3 +165,19 @@ describe('tags as output', () => {
     );
   });
 });
+
+describe('teaching: early stopping', () => {
+  it('the final fit stops at the lowest held-out loss (at least 20 steps)', async () => {
+    const { bestStep, teachHead } = await import('../../src/concepts/teach.js');
+    assert.equal(bestStep({ step: [0, 10, 20, 30, 40], train: [1, 0.5, 0.3, 0.2, 0.1], validation: [1, 0.2, 0.4, 0.3, 0.35] }), 30);
+    assert.equal(bestStep({ step: [0, 10, 20, 30], train: [1, 1, 1, 1], validation: [] }), 100);
+    assert.equal(bestStep({ step: [0, 10], train: [1, 0.5], validation: [1, 0.5] }), 100);
+    const { x } = clusters(60, 8, 2, 5);
+    const rows = Array.from({ length: 60 }, (_, i) => x.slice(i * 8, (i + 1) * 8));
+    const positives = rows.filter((_, i) => i % 2 === 0);
+    const negatives = rows.filter((_, i) => i % 2 === 1);
+    const { report } = teachHead({ id: 'a/b', name: 'b', wnid: 'n00001740' }, MODEL, positives, negatives);
+    assert.equal(report.steps, bestStep(report.curve));
+    assert.ok(report.steps! >= 20 && report.steps! <= 100);
+  });
+});
