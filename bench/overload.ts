@@ -77,7 +77,10 @@ export async function benchOverload(opts: OverloadBenchOptions = {}): Promise<Re
   const report: Record<string, unknown> = { cores: availableParallelism(), image_bytes: image.length, seconds_per_level: seconds, load_average_at_start: loadavg()[0] };
   // Memory is the server's as installed: the built CLI when there is one (npm ci builds it).
   report.server = runsBuilt(true) ? 'built CLI (dist/)' : 'sources through tsx';
-  const { proc, base } = await startServe(env, [], { preferBuilt: true });
+  // PICTOGRAPH_BENCH_SERVE_ARGS: extra `serve` options to compare settings (e.g. "--no-faces --max-body-mb 12").
+  const serveArgs = (process.env.PICTOGRAPH_BENCH_SERVE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  report.serve_args = serveArgs.join(' ');
+  const { proc, base } = await startServe(env, serveArgs, { preferBuilt: true });
   try {
     // warm-up: a few sequential requests
     for (let i = 0; i < 3; i++) await fetch(`${base}/v1/classify`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: image });
