@@ -1,7 +1,10 @@
 // `pictograph photos [--owner NAME] [--under WNID]`: a page of stored photos, best first under a synset.
 import type { Command } from 'commander';
 import { listPhotos, type PhotoSummary } from '../library/photos.js';
+import { mediaDir } from '../config/paths.js';
+import { deletePhoto } from '../library/people.js';
 import { openSession } from '../library/session.js';
+import { findOwnerId } from '../library/store.js';
 
 /** One photo as `photos --json` prints it. */
 export function photoRecord(p: PhotoSummary) {
@@ -30,8 +33,10 @@ export function parseLimit(text: string | undefined, fallback: number): number {
 }
 
 export function register(program: Command): void {
-  program
+  const photos = program
     .command('photos')
+    // `photos delete ... --owner O`: options after the subcommand's name are the subcommand's own.
+    .enablePositionalOptions()
     .description('list stored photos: all, or those under a synset (descendants included), best first')
     .option('--owner <name>', "only this owner's photos")
     .option('--under <wnid>', 'only photos under this synset, e.g. n02084071 (dog)')
@@ -61,6 +66,36 @@ export function register(program: Command): void {
           }
           cursor = page.nextCursor;
         }
+      } finally {
+        await s.close();
+      }
+    });
+  photos
+    .command('delete')
+    .description("delete photos of an owner: analysis, faces, counts, and thumbnails and uploaded originals no other photo shares")
+    .argument('<ids...>', 'photo ids (see `pictograph photos --owner NAME`)')
+    .requiredOption('--owner <name>', 'the owner whose photos these are')
+    .option('--json', 'one JSON object per photo')
+    .action(async (ids: string[], o: { owner: string; json?: boolean }) => {
+      const s = await openSession({});
+      try {
+        const ownerId = await findOwnerId(s.lib.db, o.owner);
+        if (ownerId === undefined) throw new Error(`no owner named ${o.owner}`);
+        let failed = 0;
+        for (const text of ids) {
+          const id = Number(text);
+          try {
+            if (!/^\d+$/.test(text) || !Number.isSafeInteger(id)) throw Object.assign(new Error(`not a photo id: ${JSON.stringify(text)}`), { code: 'bad_id' });
+            const { filesRemoved } = await deletePhoto(s.lib.db, ownerId, id, { media: mediaDir() });
+            process.stdout.write(o.json ? JSON.stringify({ id, deleted: true, files_removed: filesRemoved }) + '\n' : `deleted photo ${id} (${filesRemoved} media files removed)\n`);
+          } catch (err) {
+            failed++;
+            const code = (err as { code?: string }).code === 'not_found' ? 'not_found' : ((err as { code?: string }).code ?? 'failed');
+            const message = code === 'not_found' ? `${o.owner} has no photo ${text}` : (err as Error).message;
+            process.stdout.write(o.json ? JSON.stringify({ id: text, error: { code, message } }) + '\n' : `${message}\n`);
+          }
+        }
+        if (failed > 0) process.exitCode = 1;
       } finally {
         await s.close();
       }

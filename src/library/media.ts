@@ -240,3 +240,36 @@ async function removeEmptyFolders(root: string): Promise<void> {
     }
   }
 }
+
+/** Absolute paths of the media files one stored photo references (thumbnails, keyframes, an upload's original). */
+export async function mediaOfPhoto(db: LibraryDb, media: string, photoId: number): Promise<{ contentHash: string; files: string[] } | undefined> {
+  const root = resolve(media);
+  const row = await db.selectFrom('photos').select(['content_hash', 'thumb_small', 'thumb_large', 'original_path']).where('id', '=', photoId).executeTakeFirst();
+  if (!row) return undefined;
+  const files: string[] = [];
+  if (row.thumb_small) files.push(resolve(root, row.thumb_small));
+  if (row.thumb_large) files.push(resolve(root, row.thumb_large));
+  const original = resolve(row.original_path);
+  if (original.startsWith(root + sep)) files.push(original);
+  const timeline = await db.selectFrom('timelines').select('keyframes').where('photo_id', '=', photoId).executeTakeFirst();
+  for (const k of timeline ? (JSON.parse(timeline.keyframes) as Array<{ thumb?: string | null }>) : []) if (k.thumb) files.push(resolve(root, k.thumb));
+  return { contentHash: row.content_hash, files };
+}
+
+/**
+ * Removes a deleted photo's media files unless another stored photo of the same content still uses them (media
+ * are content-addressed, and two owners may hold the same file). Called after the delete committed: a crash in
+ * between leaves orphans that `doctor` removes, never a photo without its files. Returns the files removed.
+ */
+export async function removeUnsharedMedia(db: LibraryDb, media: { contentHash: string; files: string[] }): Promise<number> {
+  const shared = await db.selectFrom('photos').select('id').where('content_hash', '=', media.contentHash).limit(1).executeTakeFirst();
+  if (shared) return 0;
+  let removed = 0;
+  for (const f of media.files) {
+    if (await exists(f)) {
+      await rm(f, { force: true });
+      removed++;
+    }
+  }
+  return removed;
+}

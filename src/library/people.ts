@@ -9,6 +9,7 @@ import { CLUSTER_RULES, clusterIncrementally, type ClusterRules, type PersonFace
 import type { LibrarySchema } from './schema.js';
 import { deletePhoto as deleteStoredPhoto } from './store.js';
 import { visibleTo, type Viewer } from './viewer.js';
+import { mediaOfPhoto, removeUnsharedMedia } from './media.js';
 
 /** What face detection found in one photo, ready to store. */
 export interface FaceScan {
@@ -326,9 +327,15 @@ export async function photoPeopleTags(db: LibraryDb, photoId: number): Promise<A
   return row ? JSON.parse(row.tags) : null;
 }
 
-/** Deletes a photo of the owner; its faces, scan and analysis go with it (foreign keys cascade). */
-export async function deletePhoto(db: LibraryDb, ownerId: number, photoId: number): Promise<void> {
+/**
+ * Deletes a photo of the owner; its faces, scan and analysis go with it (foreign keys cascade), people left
+ * without faces too, and, given the media folder, its thumbnails and uploaded original unless another photo
+ * shares them. Returns the media files removed.
+ */
+export async function deletePhoto(db: LibraryDb, ownerId: number, photoId: number, opts: { media?: string } = {}): Promise<{ filesRemoved: number }> {
   const own = await db.selectFrom('photos').select('id').where('id', '=', photoId).where('owner_id', '=', ownerId).executeTakeFirst();
+  const files = own && opts.media ? await mediaOfPhoto(db, opts.media, photoId) : undefined;
   if (!own || !(await deleteStoredPhoto(db, photoId))) throw new LibraryError('not_found', `no photo ${photoId}`);
   await deleteEmptyPeople(db, ownerId);
+  return { filesRemoved: files ? await removeUnsharedMedia(db, files) : 0 };
 }

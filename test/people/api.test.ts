@@ -1,7 +1,7 @@
 // People over HTTP: uploads detect faces; the owner lists, names and finds their people, gets face crops and
 // the faces of a photo; another owner sees none of it (404 / empty); a server without faces stores none.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
@@ -92,4 +92,30 @@ test('upload -> people -> name -> find by name; bob sees nothing of it', async (
 test('a server with faces off (--no-faces) stores no faces', async () => {
   const id = await upload(plain, 'bob', 'kpa_anne-helene-beach.jpg');
   assert.deepEqual((await plain.inject({ url: `/v1/photos/${id}/faces`, headers: auth('bob') })).json().faces, []);
+});
+
+test('deleting a photo over HTTP: its faces, people and thumbnails go; another owner cannot; a file two owners hold stays', async () => {
+  const mine = await upload(app, 'alice', 'gramps_o3-old-man-hat.jpg');
+  const theirs = await upload(app, 'bob', 'gramps_o3-old-man-hat.jpg');
+  const faces = (await app.inject({ url: `/v1/photos/${mine}/faces`, headers: auth('alice') })).json().faces as Array<{ id: number }>;
+  assert.ok(faces.length >= 1);
+  const thumb = await lib.db.selectFrom('photos').select('thumb_small').where('id', '=', mine).executeTakeFirstOrThrow();
+  const thumbFile = join(home.home, 'media', thumb.thumb_small!);
+  assert.ok(existsSync(thumbFile), thumbFile);
+
+  assert.equal((await app.inject({ method: 'DELETE', url: `/v1/photos/${mine}`, headers: auth('bob') })).statusCode, 404);
+  assert.equal((await app.inject({ method: 'DELETE', url: `/v1/photos/${mine}` })).statusCode, 401);
+  const gone = await app.inject({ method: 'DELETE', url: `/v1/photos/${mine}`, headers: auth('alice') });
+  assert.equal(gone.statusCode, 200, gone.body);
+  assert.deepEqual(gone.json(), { id: mine, deleted: true, files_removed: 0 }, 'bob holds the same file: its thumbnails stay');
+  assert.ok(existsSync(thumbFile));
+  assert.equal((await app.inject({ url: `/v1/photos/${mine}`, headers: auth('alice') })).statusCode, 404);
+  assert.equal((await lib.db.selectFrom('faces').select('id').where('photo_id', '=', mine).execute()).length, 0);
+  assert.equal((await app.inject({ url: `/v1/faces/${faces[0]!.id}/thumbnail`, headers: auth('alice') })).statusCode, 404);
+  assert.equal((await app.inject({ method: 'DELETE', url: `/v1/photos/${mine}`, headers: auth('alice') })).statusCode, 404);
+
+  const last = await app.inject({ method: 'DELETE', url: `/v1/photos/${theirs}`, headers: auth('bob') });
+  assert.equal(last.statusCode, 200, last.body);
+  assert.ok(last.json().files_removed >= 1, last.body);
+  assert.equal(existsSync(thumbFile), false, 'the last photo of that file takes its thumbnails with it');
 });

@@ -5,7 +5,8 @@ import { stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { listPhotos, photoDetail, similarPhotos } from '../../library/photos.js';
-import { replaceAnalysis, setVisibility } from '../../library/store.js';
+import { deletePhoto } from '../../library/people.js';
+import { findOwnerId, replaceAnalysis, setVisibility } from '../../library/store.js';
 import { requireJson } from './owners.js';
 import { feedbackOf } from '../../library/feedback.js';
 import { thumbnailMediaType } from '../../library/thumbnails.js';
@@ -297,6 +298,36 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
       if (!caller.admin && photo.owner !== caller.owner?.name) throw forbidden('Only the photo’s owner or an admin may change it.');
       await setVisibility(db, photo.id, req.body.visibility);
       return photoSummary(await photoDetail(db, caller.viewer, photo.id, { nodes: 0 }));
+    },
+  );
+
+  app.delete<{ Params: { id: number } }>(
+    '/v1/photos/:id',
+    {
+      schema: {
+        summary: 'Delete a photo (its owner or an admin): its analysis, faces and counts go with it, and its thumbnails and uploaded original unless another photo has the same file.',
+        tags: ['photos'],
+        security: bearer,
+        params: idParamsSchema,
+        response: {
+          200: {
+            type: 'object',
+            required: ['id', 'deleted', 'files_removed'],
+            properties: { id: { type: 'integer' }, deleted: { type: 'boolean' }, files_removed: { type: 'integer' } },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const caller = req.caller;
+      if (!caller.owner && !caller.admin) throw new ApiError(401, 'unauthorized', 'Sign in to delete your photos.');
+      const photo = await photoDetail(db, caller.viewer, req.params.id, { nodes: 0 });
+      if (!caller.admin && photo.owner !== caller.owner?.name) throw forbidden('Only the photo’s owner or an admin may delete it.');
+      const ownerId = await findOwnerId(db, photo.owner);
+      if (ownerId === undefined) throw new ApiError(404, 'not_found', `No photo ${photo.id}.`);
+      const { filesRemoved } = await deletePhoto(db, ownerId, photo.id, { media: ctx.mediaDir });
+      return { id: photo.id, deleted: true, files_removed: filesRemoved };
     },
   );
 
