@@ -31,9 +31,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   const program = new Command('pictograph')
     .description('Understand photo collections: classify, lift through WordNet, explore by concept.')
     .version('0.1.0')
-    .showHelpAfterError()
-    // Options after a command's name are that command's (so `photos delete 3 --owner O` reaches `delete`).
-    .enablePositionalOptions();
+    .showHelpAfterError();
   for (const load of commandModules) (await load()).register(program);
   await program.parseAsync(argv);
 }

@@ -13,7 +13,11 @@ import {
   splitPerson,
   type PersonSummary,
 } from '../library/people.js';
+import { faceStage } from '../library/face-stage.js';
+import { rescanFaces } from '../library/ingest.js';
 import { openSession } from '../library/session.js';
+import { loadHierarchy } from '../taxonomy/load.js';
+import { FaceDetector } from '../vision/faces/detector.js';
 import { findOwnerId } from '../library/store.js';
 
 function parseId(text: string, what: string): number {
@@ -120,5 +124,28 @@ export function register(program: Command): void {
         return ownerFaceSettings(db, ownerId);
       });
       process.stdout.write(o.json ? JSON.stringify(settings) + '\n' : `faces ${settings.enabled ? 'on' : 'off'}, public names ${settings.public ? 'on' : 'off'}\n`);
+    });
+  owner(people.command('rescan').description("detect faces in the owner's stored photos that have none yet (e.g. after `settings --faces on`)"))
+    .option('--all', 'detect again in every photo of the owner, not only those never scanned')
+    .option('--json', 'print the summary as JSON')
+    .action(async (o: { all?: boolean; json?: boolean }) => {
+      // --owner and --json (before or after `rescan`) may land on the `people` command.
+      const { owner: ownerName, json } = { ...people.opts<{ owner?: string; json?: boolean }>(), ...(o.json ? { json: true } : {}) };
+      if (ownerName === undefined) throw new Error('people rescan: --owner <name> is required');
+      const summary = await withOwner(ownerName, async (db, ownerId) => {
+        const detector = await FaceDetector.load();
+        try {
+          const stage = faceStage(detector, await loadHierarchy());
+          return await rescanFaces(db, ownerId, stage, { all: o.all });
+        } finally {
+          await detector.close();
+        }
+      });
+      if (json) process.stdout.write(JSON.stringify(summary) + '\n');
+      else {
+        process.stdout.write(`${summary.scanned} photos scanned, ${summary.faces} faces, ${summary.people} new people\n`);
+        for (const f of summary.failed) process.stdout.write(`photo ${f.photoId} (${f.file}): ${f.error.message}\n`);
+      }
+      if (summary.failed.length > 0) process.exitCode = 1;
     });
 }

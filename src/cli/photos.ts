@@ -35,8 +35,6 @@ export function parseLimit(text: string | undefined, fallback: number): number {
 export function register(program: Command): void {
   const photos = program
     .command('photos')
-    // `photos delete ... --owner O`: options after the subcommand's name are the subcommand's own.
-    .enablePositionalOptions()
     .description('list stored photos: all, or those under a synset (descendants included), best first')
     .option('--owner <name>', "only this owner's photos")
     .option('--under <wnid>', 'only photos under this synset, e.g. n02084071 (dog)')
@@ -74,9 +72,11 @@ export function register(program: Command): void {
     .command('delete')
     .description("delete photos of an owner: analysis, faces, counts, and thumbnails and uploaded originals no other photo shares")
     .argument('<ids...>', 'photo ids (see `pictograph photos --owner NAME`)')
-    .requiredOption('--owner <name>', 'the owner whose photos these are')
     .option('--json', 'one JSON object per photo')
-    .action(async (ids: string[], o: { owner: string; json?: boolean }) => {
+    .action(async (ids: string[], opts: { json?: boolean }) => {
+      // --owner (before or after `delete`) is the `photos` command's option.
+      const o = { ...photos.opts<{ owner?: string; json?: boolean }>(), ...opts };
+      if (o.owner === undefined) throw new Error('photos delete: --owner <name> is required');
       const s = await openSession({});
       try {
         const ownerId = await findOwnerId(s.lib.db, o.owner);

@@ -7,11 +7,13 @@ import { basename, resolve } from 'node:path';
 import { mediaDir } from '../config/paths.js';
 import type { ModelRef, PhotoAnalysis } from './analysis.js';
 import type { LibraryDb } from './db.js';
+import type { Selectable } from 'kysely';
+import type { LibrarySchema } from './schema.js';
 import { bytesToEmbedding } from './embedding.js';
 import { readExif } from './exif.js';
 import type { ThumbnailEncoding } from '../vision/decode.js';
 import { expandInputs } from '../vision/pipeline.js';
-import { ensureOwner, photoState, recordFailure, storePhoto, type PhotoFacts, type Visibility } from './store.js';
+import { ensureOwner, photoState, recordFailure, replaceAnalysis, storePhoto, type PhotoFacts, type Visibility } from './store.js';
 import { discard, promote, stageFile, type Staged } from './media.js';
 import { thumbnailName } from './thumbnails.js';
 import { visibleTo, type Viewer } from './viewer.js';
@@ -19,7 +21,7 @@ import { join } from 'node:path';
 import { timelineOf } from './photos.js';
 import { KEYFRAME_THUMB_SIZE } from './animation.js';
 import type { FaceStage } from './face-stage.js';
-import { clusterNewFaces, ownerFaceSettings } from './people.js';
+import { clusterNewFaces, ownerFaceSettings, writeFaceScan } from './people.js';
 
 /** A photo decoded, classified and analysed by one model (what the vision + taxonomy pipeline yields). */
 export interface RecognizedPhoto {
@@ -129,8 +131,19 @@ async function findReusable(db: LibraryDb, contentHash: string, model: ModelRef,
   if (viewer) q = q.where(visibleTo(viewer, 'p'));
   const row = await q.orderBy('p.id').limit(1).executeTakeFirst();
   if (!row) return undefined;
+  // Everyday tags only: another owner's custom concepts ("OWNER/NAME") stay theirs.
+  return { analysis: await analysisFromRow(db, row, { customTags: false }), row };
+}
+
+/** A stored photo's analysis as it was written (custom tags included: the photo's owner is asking). */
+export async function storedAnalysis(db: LibraryDb, photoId: number): Promise<PhotoAnalysis | undefined> {
+  const row = await db.selectFrom('analyses').selectAll().where('photo_id', '=', photoId).executeTakeFirst();
+  return row ? analysisFromRow(db, row, { customTags: true }) : undefined;
+}
+
+async function analysisFromRow(db: LibraryDb, row: Selectable<LibrarySchema['analyses']>, opts: { customTags: boolean }): Promise<PhotoAnalysis> {
   const nodes = await db.selectFrom('node_scores').select(['wnid', 'score']).where('photo_id', '=', row.photo_id).orderBy('score', 'desc').execute();
-  const analysis: PhotoAnalysis = {
+  return {
     model: { id: row.model_id, sha256: row.model_sha256 },
     labels: JSON.parse(row.labels),
     hedged:
@@ -140,13 +153,11 @@ async function findReusable(db: LibraryDb, contentHash: string, model: ModelRef,
     nodeScores: nodes,
     categories: JSON.parse(row.categories),
     embedding: bytesToEmbedding(row.embedding),
-    // Everyday tags only: another owner's custom concepts ("OWNER/NAME") stay theirs.
     tags: (await db.selectFrom('photo_tags').select(['concept_id', 'score']).where('photo_id', '=', row.photo_id).orderBy('score', 'desc').execute())
-      .filter((t) => !t.concept_id.includes('/'))
+      .filter((t) => opts.customTags || !t.concept_id.includes('/'))
       .map((t) => ({ id: t.concept_id, name: t.concept_id, score: t.score })),
     timeline: await timelineOf(db, row.photo_id),
   };
-  return { analysis, row };
 }
 
 /**
@@ -332,5 +343,58 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
   summary.rate = summary.seconds > 0 ? files.length / summary.seconds : 0;
   summary.errors.sort((a, b) => (a.file < b.file ? -1 : 1));
   summary.photoIds.sort((a, b) => a - b);
+  return summary;
+}
+
+export interface RescanSummary {
+  /** Photos detected again. */
+  scanned: number;
+  faces: number;
+  /** People created by clustering the new faces. */
+  people: number;
+  failed: Array<{ photoId: number; file: string; error: { code: string; message: string } }>;
+}
+
+/**
+ * Face detection for an owner's stored photos that have no face scan yet (faces turned on after they were stored,
+ * or stored by a server without faces), or for all of them with `all`. Each photo's original is read again and its
+ * stored analysis reused (no classification); the analysis with people lifted in and the scan are written in one
+ * transaction, so a kill leaves each photo scanned or not, never half. A missing original is reported, not fatal.
+ */
+export async function rescanFaces(
+  db: LibraryDb,
+  ownerId: number,
+  faces: FaceStage,
+  opts: { all?: boolean; onPhoto?: (done: number) => void } = {},
+): Promise<RescanSummary> {
+  if (!(await ownerFaceSettings(db, ownerId)).enabled) {
+    throw Object.assign(new Error('face detection is off for this owner (turn it on with `people settings --faces on`)'), { code: 'faces_off' });
+  }
+  const summary: RescanSummary = { scanned: 0, faces: 0, people: 0, failed: [] };
+  for (let after = 0; ; ) {
+    let q = db.selectFrom('photos as p').select(['p.id', 'p.original_path']).where('p.owner_id', '=', ownerId).where('p.id', '>', after);
+    if (!opts.all) q = q.where(({ not, exists, selectFrom }) => not(exists(selectFrom('face_scans as s').select('s.photo_id').whereRef('s.photo_id', '=', 'p.id'))));
+    const rows = await q.orderBy('p.id').limit(200).execute();
+    for (const r of rows) {
+      try {
+        const bytes = await readFile(r.original_path).catch((err: NodeJS.ErrnoException) => {
+          throw Object.assign(new Error(`the original ${r.original_path} cannot be read (${err.code ?? err.message})`), { code: 'original_missing' });
+        });
+        const analysis = await storedAnalysis(db, r.id);
+        if (!analysis) throw Object.assign(new Error(`photo ${r.id} has no stored analysis`), { code: 'not_analysed' });
+        const found = faces.apply(analysis, await faces.detect(bytes, Promise.resolve(analysis)));
+        await replaceAnalysis(db, r.id, found.analysis, (tx, photo) => writeFaceScan(tx, photo.id, photo.owner_id, found.scan));
+        summary.scanned++;
+        summary.faces += found.scan.evidence.faces.length;
+      } catch (err) {
+        const e = err as { code?: string; message?: string };
+        summary.failed.push({ photoId: r.id, file: r.original_path, error: { code: e.code ?? 'failed', message: e.message ?? String(err) } });
+      }
+      opts.onPhoto?.(summary.scanned + summary.failed.length);
+    }
+    if (rows.length < 200) break;
+    after = rows[rows.length - 1]!.id;
+  }
+  summary.people = (await clusterNewFaces(db, ownerId)).created;
   return summary;
 }

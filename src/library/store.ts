@@ -81,8 +81,18 @@ export async function storePhoto(db: LibraryDb, input: StorePhotoInput): Promise
 }
 
 /** Replaces a photo's analysis (e.g. with another model's) in one transaction; the old one stays readable until commit. */
-export async function replaceAnalysis(db: LibraryDb, photoId: number, analysis: PhotoAnalysis): Promise<void> {
-  await db.transaction().execute(async (tx) => writeAnalysis(tx, await lockPhoto(tx, photoId), analysis));
+export async function replaceAnalysis(
+  db: LibraryDb,
+  photoId: number,
+  analysis: PhotoAnalysis,
+  /** More writes of the same photo that must commit with the analysis (a face scan). */
+  also?: (tx: Transaction<LibrarySchema>, photo: { id: number; owner_id: number }) => Promise<void>,
+): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    const photo = await lockPhoto(tx, photoId);
+    await writeAnalysis(tx, photo, analysis);
+    await also?.(tx, photo);
+  });
 }
 
 interface LockedPhoto {

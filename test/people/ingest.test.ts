@@ -2,14 +2,16 @@
 // photo's transaction and cluster them into people; `--no-faces` (no face stage) and an owner's "faces off"
 // store none.
 import assert from 'node:assert/strict';
+import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { openLibrary, type Library } from '../../src/library/db.js';
 import { faceStage, type FaceStage } from '../../src/library/face-stage.js';
-import { ingestFiles } from '../../src/library/ingest.js';
+import { ingestFiles, rescanFaces } from '../../src/library/ingest.js';
 import { listPeople, setOwnerFaceSettings } from '../../src/library/people.js';
 import { loadRecognizer, type LoadedRecognizer } from '../../src/library/recognizer.js';
 import { ensureOwner } from '../../src/library/store.js';
+import { PERSON_WNID } from '../../src/taxonomy/people.js';
 import { photosDir, tempHome } from '../support/env.js';
 
 const files = ['kpa_bar-couple-1.jpg', 'kpa_bar-couple-2.jpg', 'faces_cat.jpg'].map((f) => join(photosDir, f));
@@ -59,4 +61,26 @@ test('--no-faces and an owner with faces off store no faces', async () => {
   const s = await ingestFiles(files.slice(0, 1), { owner: 'cy', recognizer, db: lib.db, env: home.env, faces });
   assert.equal(s.faces, 0);
   assert.deepEqual(await scans('cy'), []);
+});
+
+test('rescan: photos stored without faces get them later (person lifted, people clustered); a second rescan has nothing to do; a lost original is reported', async () => {
+  const copy = join(home.home, 'gone.jpg');
+  copyFileSync(files[2]!, copy);
+  await ingestFiles([...files.slice(0, 2), copy], { owner: 'dee', recognizer, db: lib.db, env: home.env });
+  assert.deepEqual(await scans('dee'), []);
+  rmSync(copy);
+  const dee = await ensureOwner(lib.db, 'dee');
+  const first = await rescanFaces(lib.db, dee, faces);
+  assert.equal(first.scanned, 2);
+  assert.ok(first.faces >= 4, `${first.faces} faces`);
+  assert.ok(first.people >= 2);
+  assert.deepEqual(first.failed.map((f) => f.error.code), ['original_missing']);
+  const couple = await lib.db.selectFrom('photos').select('id').where('owner_id', '=', dee).where('file_name', '=', 'kpa_bar-couple-2.jpg').executeTakeFirstOrThrow();
+  const person = await lib.db.selectFrom('node_scores').select('score').where('photo_id', '=', couple.id).where('wnid', '=', PERSON_WNID).executeTakeFirst();
+  assert.ok(person && person.score >= 0.8, 'the person synset is lifted into the stored analysis');
+  const again = await rescanFaces(lib.db, dee, faces);
+  assert.equal(again.scanned, 0);
+  assert.equal(again.failed.length, 1, 'only the lost original is tried again');
+  await setOwnerFaceSettings(lib.db, dee, { enabled: false });
+  await assert.rejects(rescanFaces(lib.db, dee, faces), { code: 'faces_off' });
 });
