@@ -89,7 +89,7 @@ describe('pipeline and commands', () => {
     const byFile = new Map(lines.map((l) => [l.file, l]));
     for (const f of good) {
       const rec = byFile.get(f);
-      assert.deepEqual(Object.keys(rec), ['file', 'model', 'labels', 'hedged', 'label', 'path', 'categories', 'tags', 'faces', 'people']);
+      assert.deepEqual(Object.keys(rec), ['file', 'model', 'labels', 'hedged', 'label', 'path', 'categories', 'tags', 'subject', 'faces', 'people']);
       // Everyday tags (issue 10) and detected faces (issue 11) are lists in every record, best first.
       assert.ok(Array.isArray(rec.tags) && Array.isArray(rec.faces), JSON.stringify(rec));
       for (let i = 1; i < rec.tags.length; i++) assert.ok(rec.tags[i - 1].score >= rec.tags[i].score);
