@@ -32,7 +32,7 @@ export interface ScaleBenchOptions {
   rounds?: number;
 }
 
-interface SampleItem {
+export interface SampleItem {
   analysis: PhotoAnalysis;
   width: number;
   height: number;
@@ -60,7 +60,7 @@ async function time(rounds: number, f: (i: number) => Promise<unknown>): Promise
 const round = (x: number) => Math.round(x * 100) / 100;
 
 /** Real classifications of sample photos (cached per model in the output folder). */
-async function realSample(opts: ScaleBenchOptions, env: NodeJS.ProcessEnv): Promise<{ items: SampleItem[]; view: Awaited<ReturnType<typeof loadRecognizer>>['view'] }> {
+export async function realSample(opts: ScaleBenchOptions, env: NodeJS.ProcessEnv): Promise<{ items: SampleItem[]; view: Awaited<ReturnType<typeof loadRecognizer>>['view'] }> {
   const recognizer = await loadRecognizer({ env });
   try {
     const cache = join(opts.outDir, `scale-sample-${recognizer.engine.model.id}.json`);
@@ -90,7 +90,7 @@ async function realSample(opts: ScaleBenchOptions, env: NodeJS.ProcessEnv): Prom
  * Synthetic photo `i`: the analysis of one real photo (owners favour their own few subjects), an embedding
  * mixed from that photo's and two others' (so that neighbours are a continuum, not exact copies).
  */
-function synthesize(items: SampleItem[], owners: Array<{ id: number; taste: number[]; publicShare: number }>, pickOwner: () => number, r: () => number, i: number): BulkPhoto {
+export function synthesize(items: SampleItem[], owners: Array<{ id: number; taste: number[]; publicShare: number }>, pickOwner: () => number, r: () => number, i: number): BulkPhoto {
   const owner = owners[pickOwner()]!;
   const base = r() < 0.75 ? owner.taste[Math.floor(r() * owner.taste.length)]! : Math.floor(r() * items.length);
   const s = items[base]!;

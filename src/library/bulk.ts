@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import type { PhotoAnalysis } from './analysis.js';
 import { contributionOf, CountDeltas } from './counts.js';
 import { nowIso, type Library } from './db.js';
-import { embeddingToBytes } from './embedding.js';
+import { compactEmbedding } from './embedding.js';
 import { termsOf } from './terms.js';
 import type { PhotoFacts, Visibility } from './store.js';
 
@@ -15,6 +15,9 @@ export interface BulkPhoto {
   facts: PhotoFacts;
   analysis: PhotoAnalysis;
 }
+
+/** Node-score rows per multi-row INSERT on SQLite. */
+const NODE_ROWS = 64;
 
 interface Prepared {
   photo: BulkPhoto;
@@ -35,7 +38,7 @@ function prepare(photos: BulkPhoto[]): { rows: Prepared[]; deltas: CountDeltas }
     const seen = new Set<string>();
     const nodes = a.nodeScores.filter((n) => Number.isFinite(n.score) && !seen.has(n.wnid) && (seen.add(n.wnid), true));
     deltas.add(photo.ownerId, photo.visibility, contributionOf(a), 1);
-    return { photo, top, labels: JSON.stringify(a.labels), categories: JSON.stringify(a.categories), embedding: embeddingToBytes(a.embedding), nodes, terms: termsOf(nodes) };
+    return { photo, top, labels: JSON.stringify(a.labels), categories: JSON.stringify(a.categories), embedding: compactEmbedding(a.embedding), nodes, terms: termsOf(nodes) };
   });
   return { rows, deltas };
 }
@@ -58,7 +61,10 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
       `insert into analyses (photo_id, model_id, model_sha256, top_wnid, top_score, hedged_wnid, hedged_name, hedged_score, hedged_target, labels, categories, embedding, created_at)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const insNode = sqlite.prepare('insert into node_scores (photo_id, owner_id, wnid, score) values (?, ?, ?, ?)');
+    // node scores: many rows per statement (one native call per NODE_ROWS rows)
+    const nodeInsert = (rows: number) => sqlite.prepare(`insert into node_scores (photo_id, owner_id, wnid, score) values ${Array(rows).fill('(?, ?, ?, ?)').join(', ')}`);
+    const insNodes = nodeInsert(NODE_ROWS);
+    const insNode = nodeInsert(1);
     const insTerms = sqlite.prepare('insert into photo_terms (rowid, terms) values (?, ?)');
     const upCount = sqlite.prepare(
       `insert into concept_counts (owner_id, visibility, kind, key, photos, score_micros) values (?, ?, ?, ?, ?, ?)
@@ -66,6 +72,7 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
     );
     const run = sqlite.transaction(() => {
       const ids: number[] = [];
+      const nodeValues: Array<number | string> = [];
       for (const r of rows) {
         const { photo: p, top } = r;
         const f = p.facts;
@@ -80,10 +87,17 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
           id, a.model.id, a.model.sha256, top.wnid, top.score, a.hedged?.wnid ?? null, a.hedged?.name ?? null, a.hedged?.score ?? null,
           a.hedged?.target ?? null, r.labels, r.categories, r.embedding, now,
         );
-        for (const n of r.nodes) insNode.run(id, p.ownerId, n.wnid, n.score);
+        for (const n of r.nodes) {
+          nodeValues.push(id, p.ownerId, n.wnid, n.score);
+          if (nodeValues.length === NODE_ROWS * 4) {
+            insNodes.run(nodeValues);
+            nodeValues.length = 0;
+          }
+        }
         if (r.terms !== '') insTerms.run(id, r.terms);
         ids.push(id);
       }
+      for (let i = 0; i < nodeValues.length; i += 4) insNode.run(nodeValues.slice(i, i + 4));
       for (const c of deltas.changes()) upCount.run(c.owner_id, c.visibility, c.kind, c.key, c.photos, c.score_micros);
       return ids;
     });
