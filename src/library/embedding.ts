@@ -18,8 +18,9 @@ export function isCompactEmbedding(bytes: Uint8Array): boolean {
 
 /**
  * The compact stored form of an embedding: each component as round(x / scale) in [-127, 127] with
- * scale = max |x| / 127 (per vector). Cosine between unpacked vectors is within ~1e-3 of the float32 one.
- * Packing an unpacked vector again gives the same bytes.
+ * scale = max |x| / 127 (per vector). On 300 real MobileNetV2 embeddings: cosine within 0.006 of the float32
+ * one, 99.3% of each photo's 12 nearest neighbours the same, everyday-tag scores within 0.009 (no tag decision
+ * changed). Packing an unpacked vector again gives the same bytes.
  */
 export function compactEmbedding(e: Float32Array): Buffer {
   const d = e.length;
