@@ -16,6 +16,9 @@ export interface BulkPhoto {
   analysis: PhotoAnalysis;
 }
 
+/** SQLite page cache during a deferred-index load (KiB). */
+const BULK_CACHE_KIB = 512 * 1024;
+
 /** Node-score rows per multi-row INSERT on SQLite. */
 const NODE_ROWS = 64;
 
@@ -175,11 +178,17 @@ export async function withDeferredIndexes<T>(lib: Library, load: () => Promise<T
   await sql`drop index if exists node_scores_owner_idx`.execute(lib.db);
   // PostgreSQL: the word-search GIN index too (built once from the loaded terms)
   if (lib.dialect === 'postgres') await sql`drop index if exists photo_terms_gin`.execute(lib.db);
+  // SQLite: a larger page cache while loading and indexing (the photos' hash indexes take random inserts; the
+  // index sort runs in it), then the usual one
+  const sqlite = 'sqlite' in lib.raw ? lib.raw.sqlite : undefined;
+  const cache = sqlite?.pragma('cache_size', { simple: true });
+  sqlite?.pragma(`cache_size = ${-BULK_CACHE_KIB}`);
   try {
     return await load();
   } finally {
     await sql`create index if not exists node_scores_wnid_score_idx on node_scores (wnid, score desc, photo_id)`.execute(lib.db);
     await sql`create index if not exists node_scores_owner_idx on node_scores (wnid, owner_id, score desc, photo_id)`.execute(lib.db);
     if (lib.dialect === 'postgres') await sql`create index if not exists photo_terms_gin on photo_terms using gin (terms)`.execute(lib.db);
+    if (sqlite && typeof cache === 'number') sqlite.pragma(`cache_size = ${cache}`);
   }
 }
