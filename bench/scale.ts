@@ -136,17 +136,24 @@ async function databaseBytes(lib: Library, file: string): Promise<number> {
 export async function benchScale(opts: ScaleBenchOptions): Promise<Record<string, unknown>> {
   const n = opts.photos ?? 100_000;
   // PICTOGRAPH_SCALE_HOME=DIR keeps the built library there and reuses it on the next run of the same size
-  // (SQLite only): for working on the queries without rebuilding a million photos each time.
+  // (SQLite file, or PostgreSQL schema bench_scale_keep_N): for working on the queries without rebuilding each time.
   const keep = opts.env?.PICTOGRAPH_SCALE_HOME ?? process.env.PICTOGRAPH_SCALE_HOME;
   const home = keep ? (mkdirSync(keep, { recursive: true }), keep) : mkdtempSync(join(tmpdir(), 'pictograph-bench-scale-'));
-  const buildFile = join(home, `build-${n}.json`);
+  const pgUrl0 = (opts.env ?? process.env).DATABASE_URL?.trim() || undefined;
+  const buildFile = join(home, `build-${pgUrl0 ? 'pg-' : ''}${n}.json`);
   const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env), PICTOGRAPH_HOME: home };
   env.PICTOGRAPH_MODEL_MIRROR ??= join(opts.folder, '..', '..', '..', 'models');
   const { items, view } = await realSample(opts, env);
   const pgUrl = env.DATABASE_URL?.trim() || undefined;
-  const pgSchema = pgUrl ? `bench_scale_${process.pid}` : undefined;
+  const pgSchema = pgUrl ? (keep ? `bench_scale_keep_${n}` : `bench_scale_${process.pid}`) : undefined;
   const sqlitePath = join(home, `pictograph-${n}.db`);
-  const reuse = !!keep && !pgUrl && existsSync(buildFile) && existsSync(sqlitePath);
+  const reuse = !!keep && existsSync(buildFile) && (!!pgUrl || existsSync(sqlitePath));
+  if (keep && !reuse) {
+    // a half-built library of an interrupted run is started over
+    if (pgUrl && pgSchema) await dropPgSchema(pgUrl, pgSchema);
+    for (const f of [sqlitePath, `${sqlitePath}-wal`, `${sqlitePath}-shm`]) rmSync(f, { force: true });
+    rmSync(join(home, 'similar'), { recursive: true, force: true });
+  }
   const lib = await openLibrary({ env, pgSchema, sqlitePath });
   try {
     // owners: sizes roughly Zipf, each with a few favourite subjects and their own share of public photos
@@ -211,7 +218,7 @@ export async function benchScale(opts: ScaleBenchOptions): Promise<Record<string
       build_seconds: round(storeSeconds + indexSeconds),
       bulk_with_indexes_photos_per_s: Math.round(n / (storeSeconds + indexSeconds)),
     };
-    if (keep && !pgUrl) writeFileSync(buildFile, JSON.stringify(built));
+    if (keep) writeFileSync(buildFile, JSON.stringify(built));
     }
 
     // 2. the similar-photos index, built from the database (projection learned on a sample, then every photo)
@@ -301,7 +308,7 @@ export async function benchScale(opts: ScaleBenchOptions): Promise<Record<string
     return report;
   } finally {
     await lib.close();
-    if (pgUrl && pgSchema) await dropPgSchema(pgUrl, pgSchema);
+    if (pgUrl && pgSchema && !keep) await dropPgSchema(pgUrl, pgSchema);
     if (!keep) rmSync(home, { recursive: true, force: true });
   }
 }

@@ -170,25 +170,29 @@ export interface CountTotal {
  * The viewer's counts of one kind (all keys, or only `keys`), summed over the scopes; keys with neither
  * photos nor score are left out.
  */
-export async function readCounts(db: LibraryDb, viewer: Viewer, kind: CountKind, opts: { ownerId?: number; keys?: string[] } = {}): Promise<CountTotal[]> {
+export async function readCounts(
+  db: LibraryDb,
+  viewer: Viewer,
+  kind: CountKind,
+  opts: { ownerId?: number; keys?: string[]; withPhotos?: boolean } = {},
+): Promise<CountTotal[]> {
   if (opts.keys && opts.keys.length === 0) return [];
-  // One primary-key range scan per scope (owner, visibility, kind), summed here.
+  // One statement: a primary-key range per scope (owner, visibility, kind), summed here. `withPhotos` reads only
+  // rows that count photos (the category tree needs no score sums; about half the rows).
   const sums = new Map<string, CountTotal>();
-  for (const scope of countScopes(viewer, opts.ownerId)) {
-    let q = db
-      .selectFrom('concept_counts')
-      .select(['key', 'photos', 'score_micros'])
-      .where('owner_id', '=', scope.owner)
-      .where('visibility', '=', scope.visibility)
-      .where('kind', '=', kind);
-    if (opts.keys) q = q.where('key', 'in', opts.keys);
-    for (const r of await q.execute()) {
-      const t = sums.get(r.key);
-      if (t) {
-        t.photos += Number(r.photos);
-        t.total += Number(r.score_micros);
-      } else sums.set(r.key, { key: r.key, photos: Number(r.photos), total: Number(r.score_micros) });
-    }
+  let q = db
+    .selectFrom('concept_counts')
+    .select(['key', 'photos', 'score_micros'])
+    .where('kind', '=', kind)
+    .where((eb) => eb.or(countScopes(viewer, opts.ownerId).map((scope) => eb.and([eb('owner_id', '=', scope.owner), eb('visibility', '=', scope.visibility)]))));
+  if (opts.keys) q = q.where('key', 'in', opts.keys);
+  if (opts.withPhotos) q = q.where('photos', '<>', 0);
+  for (const r of await q.execute()) {
+    const t = sums.get(r.key);
+    if (t) {
+      t.photos += Number(r.photos);
+      t.total += Number(r.score_micros);
+    } else sums.set(r.key, { key: r.key, photos: Number(r.photos), total: Number(r.score_micros) });
   }
   const out: CountTotal[] = [];
   for (const t of sums.values()) {

@@ -77,7 +77,7 @@ export async function consumerCategoryCounts(
  */
 async function maintainedCategoryCounts(db: LibraryDb, viewer: Viewer, ownerId: number | undefined): Promise<ConsumerCategoryCount[]> {
   const defs = categoryDefinitions();
-  const ordered = (await readCounts(db, viewer, 'category', { ownerId }))
+  const ordered = (await readCounts(db, viewer, 'category', { ownerId, withPhotos: true }))
     .filter((r) => r.photos > 0 && defs.has(r.key))
     .sort((a, b) => b.photos - a.photos || (a.key < b.key ? -1 : 1));
   // Each category's few best visible photos: one statement of index probes, one per (category, synset), each
@@ -127,7 +127,7 @@ export async function countsUnder(
   if (wnids.length === 0) return out;
   const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner, viewer) : undefined;
   if ((opts.minScore ?? SYNSET_MIN) === SYNSET_MIN) {
-    for (const r of await readCounts(db, viewer, 'synset', { ownerId, keys: wnids })) if (r.photos > 0) out.set(r.key, r.photos);
+    for (const r of await readCounts(db, viewer, 'synset', { ownerId, keys: wnids, withPhotos: true })) if (r.photos > 0) out.set(r.key, r.photos);
     return out;
   }
   for (let i = 0; i < wnids.length; i += 200) {
