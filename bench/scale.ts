@@ -2,7 +2,7 @@
 // PostgreSQL with DATABASE_URL) from real classifications of sample photos, copied under synthetic owners with
 // their own tastes and visibility, through the bulk path; then times every page's query (p50/p95).
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -17,7 +17,7 @@ import { SimilarIndex } from '../src/library/similar-index.js';
 import { compareOwners, ownerProfile } from '../src/library/profile.js';
 import { loadRecognizer } from '../src/library/recognizer.js';
 import { ensureOwner, type PhotoFacts } from '../src/library/store.js';
-import { ADMIN, ownerViewer, type Viewer } from '../src/library/viewer.js';
+import { ADMIN, ownerViewer, visibleTo, type Viewer } from '../src/library/viewer.js';
 import { consumerCategoryCounts } from '../src/server/consumer-categories.js';
 import { expandInputs } from '../src/vision/pipeline.js';
 
@@ -32,7 +32,7 @@ export interface ScaleBenchOptions {
   rounds?: number;
 }
 
-interface SampleItem {
+export interface SampleItem {
   analysis: PhotoAnalysis;
   width: number;
   height: number;
@@ -60,7 +60,7 @@ async function time(rounds: number, f: (i: number) => Promise<unknown>): Promise
 const round = (x: number) => Math.round(x * 100) / 100;
 
 /** Real classifications of sample photos (cached per model in the output folder). */
-async function realSample(opts: ScaleBenchOptions, env: NodeJS.ProcessEnv): Promise<{ items: SampleItem[]; view: Awaited<ReturnType<typeof loadRecognizer>>['view'] }> {
+export async function realSample(opts: ScaleBenchOptions, env: NodeJS.ProcessEnv): Promise<{ items: SampleItem[]; view: Awaited<ReturnType<typeof loadRecognizer>>['view'] }> {
   const recognizer = await loadRecognizer({ env });
   try {
     const cache = join(opts.outDir, `scale-sample-${recognizer.engine.model.id}.json`);
@@ -90,7 +90,7 @@ async function realSample(opts: ScaleBenchOptions, env: NodeJS.ProcessEnv): Prom
  * Synthetic photo `i`: the analysis of one real photo (owners favour their own few subjects), an embedding
  * mixed from that photo's and two others' (so that neighbours are a continuum, not exact copies).
  */
-function synthesize(items: SampleItem[], owners: Array<{ id: number; taste: number[]; publicShare: number }>, pickOwner: () => number, r: () => number, i: number): BulkPhoto {
+export function synthesize(items: SampleItem[], owners: Array<{ id: number; taste: number[]; publicShare: number }>, pickOwner: () => number, r: () => number, i: number): BulkPhoto {
   const owner = owners[pickOwner()]!;
   const base = r() < 0.75 ? owner.taste[Math.floor(r() * owner.taste.length)]! : Math.floor(r() * items.length);
   const s = items[base]!;
@@ -135,13 +135,25 @@ async function databaseBytes(lib: Library, file: string): Promise<number> {
 
 export async function benchScale(opts: ScaleBenchOptions): Promise<Record<string, unknown>> {
   const n = opts.photos ?? 100_000;
-  const home = mkdtempSync(join(tmpdir(), 'pictograph-bench-scale-'));
+  // PICTOGRAPH_SCALE_HOME=DIR keeps the built library there and reuses it on the next run of the same size
+  // (SQLite file, or PostgreSQL schema bench_scale_keep_N): for working on the queries without rebuilding each time.
+  const keep = opts.env?.PICTOGRAPH_SCALE_HOME ?? process.env.PICTOGRAPH_SCALE_HOME;
+  const home = keep ? (mkdirSync(keep, { recursive: true }), keep) : mkdtempSync(join(tmpdir(), 'pictograph-bench-scale-'));
+  const pgUrl0 = (opts.env ?? process.env).DATABASE_URL?.trim() || undefined;
+  const buildFile = join(home, `build-${pgUrl0 ? 'pg-' : ''}${n}.json`);
   const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env), PICTOGRAPH_HOME: home };
   env.PICTOGRAPH_MODEL_MIRROR ??= join(opts.folder, '..', '..', '..', 'models');
   const { items, view } = await realSample(opts, env);
   const pgUrl = env.DATABASE_URL?.trim() || undefined;
-  const pgSchema = pgUrl ? `bench_scale_${process.pid}` : undefined;
-  const sqlitePath = join(home, 'pictograph.db');
+  const pgSchema = pgUrl ? (keep ? `bench_scale_keep_${n}` : `bench_scale_${process.pid}`) : undefined;
+  const sqlitePath = join(home, `pictograph-${n}.db`);
+  const reuse = !!keep && existsSync(buildFile) && (!!pgUrl || existsSync(sqlitePath));
+  if (keep && !reuse) {
+    // a half-built library of an interrupted run is started over
+    if (pgUrl && pgSchema) await dropPgSchema(pgUrl, pgSchema);
+    for (const f of [sqlitePath, `${sqlitePath}-wal`, `${sqlitePath}-shm`]) rmSync(f, { force: true });
+    rmSync(join(home, 'similar'), { recursive: true, force: true });
+  }
   const lib = await openLibrary({ env, pgSchema, sqlitePath });
   try {
     // owners: sizes roughly Zipf, each with a few favourite subjects and their own share of public photos
@@ -169,12 +181,16 @@ export async function benchScale(opts: ScaleBenchOptions): Promise<Record<string
     };
 
     // 1. build through the bulk path, one transaction per batch
+    let built: Record<string, number>;
+    let t0 = 0;
+    if (reuse) {
+      built = JSON.parse(readFileSync(buildFile, 'utf8')) as Record<string, number>;
+    } else {
     const BATCH = 5000;
     let storeSeconds = 0;
     let storeCpu = 0;
     let synthSeconds = 0;
     const buildStart = performance.now();
-    let t0 = 0;
     await withDeferredIndexes(lib, async () => {
     for (let i = 0; i < n; i += BATCH) {
       t0 = performance.now();
@@ -191,7 +207,19 @@ export async function benchScale(opts: ScaleBenchOptions): Promise<Record<string
     }
     });
     const indexSeconds = (performance.now() - buildStart) / 1000 - storeSeconds - synthSeconds;
+    t0 = performance.now();
     await sql`analyze`.execute(lib.db);
+    built = {
+      bulk_photos_per_s: Math.round(n / storeSeconds),
+      bulk_photos_per_cpu_s: lib.dialect === 'sqlite' ? Math.round(n / storeCpu) : NaN,
+      index_build_seconds: round(indexSeconds),
+      analyze_seconds: round((performance.now() - t0) / 1000),
+      synthesis_seconds: round(synthSeconds),
+      build_seconds: round(storeSeconds + indexSeconds),
+      bulk_with_indexes_photos_per_s: Math.round(n / (storeSeconds + indexSeconds)),
+    };
+    if (keep) writeFileSync(buildFile, JSON.stringify(built));
+    }
 
     // 2. the similar-photos index, built from the database (projection learned on a sample, then every photo)
     const modelId = items[0]!.analysis.model.id;
@@ -207,6 +235,8 @@ export async function benchScale(opts: ScaleBenchOptions): Promise<Record<string
     const ownerView = ownerViewer(big[0]!.id);
     const synsets = ['n00015388', 'n02084071', 'n00021939', 'n01503061', 'n07555863', 'n03405725'];
     const maxId = Number((await lib.db.selectFrom('photos').select((eb) => eb.fn.max('id').as('m')).executeTakeFirstOrThrow()).m);
+    const sampleIds = Array.from({ length: 400 }, (_, i) => 1 + Math.floor(prng(i + 7)() * maxId));
+    const ownerVisible = (await lib.db.selectFrom('photos as p').select('p.id').where('p.id', 'in', sampleIds).where(visibleTo(ownerView, 'p')).execute()).map((p) => p.id);
     // the fifth page is timed alone (the client holds the cursor of the fourth)
     const cursors = new Map<string, string | undefined>();
     for (const under of synsets)
@@ -233,10 +263,8 @@ export async function benchScale(opts: ScaleBenchOptions): Promise<Record<string
       search_1_word: await time(rounds, () => searchPhotos(lib.db, ownerView, 'dog', { taxonomy: view, limit: 50 })),
       search_2_words: await time(rounds, (i) => searchPhotos(lib.db, ownerView, ['animal dog', 'dog grass', 'bird water', 'car street'][i % 4]!, { taxonomy: view, limit: 50 })),
       similar_admin: await time(rounds, (i) => similarPhotos(lib.db, ADMIN, 1 + Math.floor(prng(i)() * maxId), { limit: 12, index: similar })),
-      similar_owner: await time(rounds, async (i) => {
-        const id = 1 + Math.floor(prng(i + 7)() * maxId);
-        return similarPhotos(lib.db, ownerView, id, { limit: 12, index: similar }).catch(() => null);
-      }),
+      // (of photos the owner may see: their own and public ones)
+      similar_owner: await time(rounds, async (i) => similarPhotos(lib.db, ownerView, ownerVisible[i % ownerVisible.length]!, { limit: 12, index: similar })),
       photo_detail: await time(rounds, async (i) => {
         const id = 1 + Math.floor(prng(i)() * maxId);
         return photoDetail(lib.db, ADMIN, id, { taxonomy: view }).catch(() => null);
@@ -263,11 +291,8 @@ export async function benchScale(opts: ScaleBenchOptions): Promise<Record<string
       owners: ownerCount,
       sample_real_analyses: items.length,
       embedding_dims: items[0]?.analysis.embedding.length ?? 0,
-      bulk_photos_per_s: Math.round(n / storeSeconds),
-      bulk_photos_per_cpu_s: lib.dialect === 'sqlite' ? Math.round(n / storeCpu) : null,
-      index_build_seconds: round(indexSeconds),
-      synthesis_seconds: round(synthSeconds),
-      build_seconds: round(storeSeconds + indexSeconds),
+      ...built,
+      bulk_photos_per_cpu_s: Number.isNaN(built.bulk_photos_per_cpu_s) ? null : built.bulk_photos_per_cpu_s,
       db_bytes_per_photo: Math.round(dbBytes / n),
       ann_build_seconds: round(annSeconds),
       ann_bytes_per_photo: ann.fileBytes !== null ? Math.round(ann.fileBytes / n) : null,
@@ -283,7 +308,7 @@ export async function benchScale(opts: ScaleBenchOptions): Promise<Record<string
     return report;
   } finally {
     await lib.close();
-    if (pgUrl && pgSchema) await dropPgSchema(pgUrl, pgSchema);
-    rmSync(home, { recursive: true, force: true });
+    if (pgUrl && pgSchema && !keep) await dropPgSchema(pgUrl, pgSchema);
+    if (!keep) rmSync(home, { recursive: true, force: true });
   }
 }

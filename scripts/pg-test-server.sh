@@ -3,6 +3,7 @@
 # `postgres` user, listening on 127.0.0.1:${PG_TEST_PORT:-54329} only, trust auth, with a `pictograph_test`
 # database. Prints the connection URL on stdout (everything else goes to stderr). Installs PostgreSQL from
 # Debian with apt-get when it is missing. Stop it with: scripts/pg-test-server.sh stop
+# PG_TEST_OPTIONS adds server settings, e.g. "-c shared_buffers=2GB -c work_mem=64MB" (the scale benchmark).
 set -euo pipefail
 PORT="${PG_TEST_PORT:-54329}"
 STATE="${PG_TEST_STATE:-/tmp/pictograph-pg-test-${PORT}}"
@@ -53,7 +54,7 @@ chmod 700 "$DATA"
 echo "$DATA" > "$STATE/dir"
 SOCK="$DATA/sock"
 su postgres -s /bin/sh -c "mkdir -p '$SOCK' && '$BIN/initdb' -D '$DATA/db' -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null" >&2
-su postgres -s /bin/sh -c "'$BIN/pg_ctl' -D '$DATA/db' -l '$DATA/log' -w -o \"-c listen_addresses=127.0.0.1 -p $PORT -k $SOCK -c fsync=off -c synchronous_commit=off -c full_page_writes=off\" start" >&2
+su postgres -s /bin/sh -c "'$BIN/pg_ctl' -D '$DATA/db' -l '$DATA/log' -w -o \"-c listen_addresses=127.0.0.1 -p $PORT -k $SOCK -c fsync=off -c synchronous_commit=off -c full_page_writes=off ${PG_TEST_OPTIONS:-}\" start" >&2
 # pg_ctl stop needs the data dir itself
 echo "$DATA/db" > "$STATE/dir"
 su postgres -s /bin/sh -c "'$BIN/createdb' -h 127.0.0.1 -p $PORT -U postgres $DB" >&2

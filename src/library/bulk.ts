@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import type { PhotoAnalysis } from './analysis.js';
 import { contributionOf, CountDeltas } from './counts.js';
 import { nowIso, type Library } from './db.js';
-import { embeddingToBytes } from './embedding.js';
+import { compactEmbedding } from './embedding.js';
 import { termsOf } from './terms.js';
 import type { PhotoFacts, Visibility } from './store.js';
 
@@ -15,6 +15,12 @@ export interface BulkPhoto {
   facts: PhotoFacts;
   analysis: PhotoAnalysis;
 }
+
+/** SQLite page cache during a deferred-index load (KiB). */
+const BULK_CACHE_KIB = 512 * 1024;
+
+/** Node-score rows per multi-row INSERT on SQLite. */
+const NODE_ROWS = 64;
 
 interface Prepared {
   photo: BulkPhoto;
@@ -35,7 +41,7 @@ function prepare(photos: BulkPhoto[]): { rows: Prepared[]; deltas: CountDeltas }
     const seen = new Set<string>();
     const nodes = a.nodeScores.filter((n) => Number.isFinite(n.score) && !seen.has(n.wnid) && (seen.add(n.wnid), true));
     deltas.add(photo.ownerId, photo.visibility, contributionOf(a), 1);
-    return { photo, top, labels: JSON.stringify(a.labels), categories: JSON.stringify(a.categories), embedding: embeddingToBytes(a.embedding), nodes, terms: termsOf(nodes) };
+    return { photo, top, labels: JSON.stringify(a.labels), categories: JSON.stringify(a.categories), embedding: compactEmbedding(a.embedding), nodes, terms: termsOf(nodes) };
   });
   return { rows, deltas };
 }
@@ -58,7 +64,10 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
       `insert into analyses (photo_id, model_id, model_sha256, top_wnid, top_score, hedged_wnid, hedged_name, hedged_score, hedged_target, labels, categories, embedding, created_at)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const insNode = sqlite.prepare('insert into node_scores (photo_id, owner_id, wnid, score) values (?, ?, ?, ?)');
+    // node scores: many rows per statement (one native call per NODE_ROWS rows)
+    const nodeInsert = (rows: number) => sqlite.prepare(`insert into node_scores (photo_id, owner_id, wnid, score) values ${Array(rows).fill('(?, ?, ?, ?)').join(', ')}`);
+    const insNodes = nodeInsert(NODE_ROWS);
+    const insNode = nodeInsert(1);
     const insTerms = sqlite.prepare('insert into photo_terms (rowid, terms) values (?, ?)');
     const upCount = sqlite.prepare(
       `insert into concept_counts (owner_id, visibility, kind, key, photos, score_micros) values (?, ?, ?, ?, ?, ?)
@@ -66,6 +75,7 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
     );
     const run = sqlite.transaction(() => {
       const ids: number[] = [];
+      const nodeValues: Array<number | string> = [];
       for (const r of rows) {
         const { photo: p, top } = r;
         const f = p.facts;
@@ -80,10 +90,17 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
           id, a.model.id, a.model.sha256, top.wnid, top.score, a.hedged?.wnid ?? null, a.hedged?.name ?? null, a.hedged?.score ?? null,
           a.hedged?.target ?? null, r.labels, r.categories, r.embedding, now,
         );
-        for (const n of r.nodes) insNode.run(id, p.ownerId, n.wnid, n.score);
+        for (const n of r.nodes) {
+          nodeValues.push(id, p.ownerId, n.wnid, n.score);
+          if (nodeValues.length === NODE_ROWS * 4) {
+            insNodes.run(nodeValues);
+            nodeValues.length = 0;
+          }
+        }
         if (r.terms !== '') insTerms.run(id, r.terms);
         ids.push(id);
       }
+      for (let i = 0; i < nodeValues.length; i += 4) insNode.run(nodeValues.slice(i, i + 4));
       for (const c of deltas.changes()) upCount.run(c.owner_id, c.visibility, c.kind, c.key, c.photos, c.score_micros);
       return ids;
     });
@@ -151,17 +168,27 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
 
 
 /**
- * Runs a large load with the node-score indexes `(wnid, score desc, photo_id)` and `(wnid, owner_id, ...)` dropped, and builds them once at the
+ * Runs a large load with the node-score indexes `(wnid, score desc, photo_id)` and `(wnid, owner_id, ...)` (and on PostgreSQL
+ * the word-search GIN index) dropped, and builds them once at the
  * end (one sort instead of millions of random index inserts). Readers see no index meanwhile: for building a
  * new library (the scale benchmark, an import into an empty library).
  */
 export async function withDeferredIndexes<T>(lib: Library, load: () => Promise<T>): Promise<T> {
   await sql`drop index if exists node_scores_wnid_score_idx`.execute(lib.db);
   await sql`drop index if exists node_scores_owner_idx`.execute(lib.db);
+  // PostgreSQL: the word-search GIN index too (built once from the loaded terms)
+  if (lib.dialect === 'postgres') await sql`drop index if exists photo_terms_gin`.execute(lib.db);
+  // SQLite: a larger page cache while loading and indexing (the photos' hash indexes take random inserts; the
+  // index sort runs in it), then the usual one
+  const sqlite = 'sqlite' in lib.raw ? lib.raw.sqlite : undefined;
+  const cache = sqlite?.pragma('cache_size', { simple: true });
+  sqlite?.pragma(`cache_size = ${-BULK_CACHE_KIB}`);
   try {
     return await load();
   } finally {
     await sql`create index if not exists node_scores_wnid_score_idx on node_scores (wnid, score desc, photo_id)`.execute(lib.db);
     await sql`create index if not exists node_scores_owner_idx on node_scores (wnid, owner_id, score desc, photo_id)`.execute(lib.db);
+    if (lib.dialect === 'postgres') await sql`create index if not exists photo_terms_gin on photo_terms using gin (terms)`.execute(lib.db);
+    if (sqlite && typeof cache === 'number') sqlite.pragma(`cache_size = ${cache}`);
   }
 }

@@ -40,7 +40,7 @@ export async function categoryCounts(
   const t = opts.taxonomy;
   if (minScore === SYNSET_MIN) {
     // The maintained counts: a few thousand rows whatever the library's size.
-    const counts: CategoryCount[] = (await readCounts(db, viewer, 'synset', { ownerId }))
+    const counts: CategoryCount[] = (await readCounts(db, viewer, 'synset', { ownerId, withPhotos: true }))
       .filter((r) => r.photos > 0)
       .map((r) => {
         const c: CategoryCount = { wnid: r.key, count: r.photos };

@@ -79,17 +79,21 @@ export interface CountRow {
 
 /** Changes to apply to the count table, aggregated per row (for one photo or a whole bulk batch). */
 export class CountDeltas {
-  private readonly rows = new Map<string, CountRow>();
+  /** Rows per (owner, visibility) scope, then per kind + key. */
+  private readonly scopes = new Map<string, Map<string, CountRow>>();
 
   /** Adds (sign 1) or removes (sign -1) a photo's contribution under its owner and under ALL_OWNERS. */
   add(ownerId: number, visibility: 'private' | 'public', contribution: Contribution[], sign: 1 | -1): void {
     for (const owner of [ownerId, ALL_OWNERS]) {
+      const scopeId = `${owner}\u0000${visibility}`;
+      let scope = this.scopes.get(scopeId);
+      if (!scope) this.scopes.set(scopeId, (scope = new Map()));
       for (const c of contribution) {
-        const id = `${owner}\u0000${visibility}\u0000${c.kind}\u0000${c.key}`;
-        let row = this.rows.get(id);
+        const id = c.kind === 'synset' ? c.key : `${c.kind}\u0000${c.key}`;
+        let row = scope.get(id);
         if (!row) {
           row = { owner_id: owner, visibility, kind: c.kind, key: c.key, photos: 0, score_micros: 0 };
-          this.rows.set(id, row);
+          scope.set(id, row);
         }
         row.photos += sign * c.photos;
         row.score_micros += sign * c.score;
@@ -99,7 +103,8 @@ export class CountDeltas {
 
   /** Non-zero changes in a fixed order (rows are always locked in the same order: no deadlocks). */
   changes(): CountRow[] {
-    return [...this.rows.values()]
+    return [...this.scopes.values()]
+      .flatMap((scope) => [...scope.values()])
       .filter((r) => r.photos !== 0 || r.score_micros !== 0)
       .sort((a, b) => a.owner_id - b.owner_id || cmp(a.visibility, b.visibility) || cmp(a.kind, b.kind) || cmp(a.key, b.key));
   }
@@ -165,25 +170,29 @@ export interface CountTotal {
  * The viewer's counts of one kind (all keys, or only `keys`), summed over the scopes; keys with neither
  * photos nor score are left out.
  */
-export async function readCounts(db: LibraryDb, viewer: Viewer, kind: CountKind, opts: { ownerId?: number; keys?: string[] } = {}): Promise<CountTotal[]> {
+export async function readCounts(
+  db: LibraryDb,
+  viewer: Viewer,
+  kind: CountKind,
+  opts: { ownerId?: number; keys?: string[]; withPhotos?: boolean } = {},
+): Promise<CountTotal[]> {
   if (opts.keys && opts.keys.length === 0) return [];
-  // One primary-key range scan per scope (owner, visibility, kind), summed here.
+  // One statement: a primary-key range per scope (owner, visibility, kind), summed here. `withPhotos` reads only
+  // rows that count photos (the category tree needs no score sums; about half the rows).
   const sums = new Map<string, CountTotal>();
-  for (const scope of countScopes(viewer, opts.ownerId)) {
-    let q = db
-      .selectFrom('concept_counts')
-      .select(['key', 'photos', 'score_micros'])
-      .where('owner_id', '=', scope.owner)
-      .where('visibility', '=', scope.visibility)
-      .where('kind', '=', kind);
-    if (opts.keys) q = q.where('key', 'in', opts.keys);
-    for (const r of await q.execute()) {
-      const t = sums.get(r.key);
-      if (t) {
-        t.photos += Number(r.photos);
-        t.total += Number(r.score_micros);
-      } else sums.set(r.key, { key: r.key, photos: Number(r.photos), total: Number(r.score_micros) });
-    }
+  let q = db
+    .selectFrom('concept_counts')
+    .select(['key', 'photos', 'score_micros'])
+    .where('kind', '=', kind)
+    .where((eb) => eb.or(countScopes(viewer, opts.ownerId).map((scope) => eb.and([eb('owner_id', '=', scope.owner), eb('visibility', '=', scope.visibility)]))));
+  if (opts.keys) q = q.where('key', 'in', opts.keys);
+  if (opts.withPhotos) q = q.where('photos', '<>', 0);
+  for (const r of await q.execute()) {
+    const t = sums.get(r.key);
+    if (t) {
+      t.photos += Number(r.photos);
+      t.total += Number(r.score_micros);
+    } else sums.set(r.key, { key: r.key, photos: Number(r.photos), total: Number(r.score_micros) });
   }
   const out: CountTotal[] = [];
   for (const t of sums.values()) {

@@ -2,6 +2,7 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { sql } from 'kysely';
 import { expectedCountsSql } from './counts.js';
+import { bytesToEmbedding, compactEmbedding, isCompactEmbedding } from './embedding.js';
 import { createTermsTable } from './terms.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -264,6 +265,34 @@ export function libraryMigrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('person_id', 'integer', (c) => c.notNull().references('people.id').onDelete('cascade'))
           .addPrimaryKeyConstraint('face_rejections_pk', ['face_id', 'person_id'])
           .execute();
+      },
+    },
+    // SQLite: the count table clustered by its primary key (WITHOUT ROWID), so that one owner's counts are a few
+    // contiguous pages rather than thousands of rows scattered over a large table (cold reads at a million photos).
+    '0012_issue12_scale_counts_clustered': {
+      async up(db: Kysely<unknown>) {
+        if (dialect !== 'sqlite') return;
+        await sql`create table concept_counts_clustered (owner_id integer not null, visibility text not null, kind text not null, key text not null,
+          photos integer not null, score_micros integer not null, primary key (owner_id, visibility, kind, key)) without rowid`.execute(db);
+        await sql`insert into concept_counts_clustered select owner_id, visibility, kind, key, photos, score_micros from concept_counts`.execute(db);
+        await sql`drop table concept_counts`.execute(db);
+        await sql`alter table concept_counts_clustered rename to concept_counts`.execute(db);
+      },
+    },
+    // Photo embeddings stored compact (int8 + a per-vector scale, embedding.ts): ~1.3 KB instead of 5 KB per photo.
+    // Existing float32 rows are converted in id order, a batch at a time; readers accept either form.
+    '0012_issue12_to_int8_embeddings': {
+      async up(db: Kysely<unknown>) {
+        const kdb = db as Kysely<{ analyses: { photo_id: number; embedding: Uint8Array } }>;
+        for (let after = -1; ; ) {
+          const rows = await kdb.selectFrom('analyses').select(['photo_id', 'embedding']).where('photo_id', '>', after).orderBy('photo_id').limit(1000).execute();
+          for (const r of rows) {
+            if (isCompactEmbedding(r.embedding)) continue;
+            await kdb.updateTable('analyses').set({ embedding: compactEmbedding(bytesToEmbedding(r.embedding)) }).where('photo_id', '=', r.photo_id).execute();
+          }
+          if (rows.length < 1000) break;
+          after = rows[rows.length - 1]!.photo_id;
+        }
       },
     },
   };

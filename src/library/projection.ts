@@ -100,11 +100,38 @@ export function learnProjection(samples: Float32Array[], dims: number, opts: { i
 export function projectFloat(p: Projection, x: Float32Array): Float32Array {
   if (x.length !== p.inputDims) throw new Error(`embedding has ${x.length} dimensions, the projection expects ${p.inputDims}`);
   const u = unit(x);
+  const d = p.inputDims;
+  const mean = p.mean;
+  for (let c = 0; c < d; c++) u[c]! -= mean[c]!;
+  const b = p.basis;
   const out = new Float32Array(p.dims);
-  for (let i = 0; i < p.dims; i++) {
+  // four basis rows per pass over the centred vector (the vector is read once per four outputs)
+  let i = 0;
+  for (; i + 4 <= p.dims; i += 4) {
+    const r0 = i * d;
+    const r1 = r0 + d;
+    const r2 = r1 + d;
+    const r3 = r2 + d;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let c = 0; c < d; c++) {
+      const v = u[c]!;
+      s0 += b[r0 + c]! * v;
+      s1 += b[r1 + c]! * v;
+      s2 += b[r2 + c]! * v;
+      s3 += b[r3 + c]! * v;
+    }
+    out[i] = s0;
+    out[i + 1] = s1;
+    out[i + 2] = s2;
+    out[i + 3] = s3;
+  }
+  for (; i < p.dims; i++) {
     let s = 0;
-    const ri = i * p.inputDims;
-    for (let c = 0; c < p.inputDims; c++) s += p.basis[ri + c]! * (u[c]! - p.mean[c]!);
+    const ri = i * d;
+    for (let c = 0; c < d; c++) s += b[ri + c]! * u[c]!;
     out[i] = s;
   }
   return out;

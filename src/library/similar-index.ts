@@ -78,7 +78,8 @@ export class SimilarIndex {
       if (want === 0) return [];
       const found = m.index.search(q, want, 1);
       const ids = Array.from(found.keys, (key) => Number(key)).filter((id) => id !== photoId);
-      const hits = await this.rerank(viewer, modelId, query, ids, ownerId);
+      // (re-ranking only the index's first few visible candidates loses recall: PCA-128 order is only rough)
+      const hits = await this.rerank(modelId, query, await this.visibleOf(viewer, ids, ownerId));
       if (hits.length >= limit || want >= total) return hits.slice(0, limit);
     }
     // a viewer who may see only a few of the model's photos: exact search over those
@@ -232,23 +233,28 @@ export class SimilarIndex {
     }
   }
 
-  /** Candidates the viewer may see, with exact cosine from the stored embeddings, best first. */
-  private async rerank(viewer: Viewer, modelId: string, query: Float32Array, ids: number[], ownerId?: number): Promise<SimilarHit[]> {
+  /** Of `ids` (in index order), those the viewer may see (of `ownerId` when given), in the same order. */
+  private async visibleOf(viewer: Viewer, ids: number[], ownerId?: number): Promise<number[]> {
+    // an admin sees every photo (a deleted one has no analysis left: the re-rank drops it)
+    if (viewer.kind === 'admin' && ownerId === undefined) return ids;
+    const ok = new Set<number>();
+    for (let i = 0; i < ids.length; i += 500) {
+      let q = this.db.selectFrom('photos as p').select('p.id').where('p.id', 'in', ids.slice(i, i + 500)).where(visibleTo(viewer, 'p'));
+      if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId);
+      for (const r of await q.execute()) ok.add(r.id);
+    }
+    return ids.filter((id) => ok.has(id));
+  }
+
+  /** Candidates (already checked for the viewer) still analysed by the model, with exact cosine, best first. */
+  private async rerank(modelId: string, query: Float32Array, ids: number[]): Promise<SimilarHit[]> {
     const out: SimilarHit[] = [];
     for (let i = 0; i < ids.length; i += 500) {
-      let q = this.db
-        .selectFrom('photos as p')
-        .innerJoin('analyses as a', 'a.photo_id', 'p.id')
-        .select(['p.id', 'a.embedding'])
-        .where('p.id', 'in', ids.slice(i, i + 500))
-        .where('a.model_id', '=', modelId)
-        .where(visibleTo(viewer, 'p'));
-      if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId);
-      for (const r of await q.execute()) out.push({ id: r.id, similarity: cosine(query, bytesToEmbedding(r.embedding)) });
+      const rows = await this.db.selectFrom('analyses').select(['photo_id', 'embedding']).where('photo_id', 'in', ids.slice(i, i + 500)).where('model_id', '=', modelId).execute();
+      for (const r of rows) out.push({ id: r.photo_id, similarity: cosine(query, bytesToEmbedding(r.embedding)) });
     }
     return out.sort((x, y) => y.similarity - x.similarity || x.id - y.id);
   }
-
 }
 
 /** Exact similar photos by cosine over every visible photo of the model (id-ordered batches, bounded memory). */

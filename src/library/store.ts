@@ -3,7 +3,7 @@ import type { Transaction } from 'kysely';
 import type { PhotoAnalysis } from './analysis.js';
 import { applyCountDeltas, contributionOf, CountDeltas, storedContribution } from './counts.js';
 import { nowIso, type LibraryDb } from './db.js';
-import { embeddingToBytes } from './embedding.js';
+import { compactEmbedding } from './embedding.js';
 import { LibraryError } from './errors.js';
 import { deleteTerms, termsOf, writeTerms } from './terms.js';
 import { writeFaceScan, type FaceScan } from './people.js';
@@ -144,7 +144,7 @@ async function writeAnalysis(tx: Transaction<LibrarySchema>, photo: LockedPhoto,
       hedged_target: a.hedged?.target ?? null,
       labels: JSON.stringify(a.labels),
       categories: JSON.stringify(a.categories),
-      embedding: embeddingToBytes(a.embedding),
+      embedding: compactEmbedding(a.embedding),
       created_at: nowIso(),
     })
     .execute();

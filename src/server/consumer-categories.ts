@@ -77,7 +77,7 @@ export async function consumerCategoryCounts(
  */
 async function maintainedCategoryCounts(db: LibraryDb, viewer: Viewer, ownerId: number | undefined): Promise<ConsumerCategoryCount[]> {
   const defs = categoryDefinitions();
-  const ordered = (await readCounts(db, viewer, 'category', { ownerId }))
+  const ordered = (await readCounts(db, viewer, 'category', { ownerId, withPhotos: true }))
     .filter((r) => r.photos > 0 && defs.has(r.key))
     .sort((a, b) => b.photos - a.photos || (a.key < b.key ? -1 : 1));
   // Each category's few best visible photos: one statement of index probes, one per (category, synset), each
@@ -92,9 +92,21 @@ async function maintainedCategoryCounts(db: LibraryDb, viewer: Viewer, ownerId: 
     }),
   );
   const best = new Map<number, Array<{ photo_id: number; score: number }>>();
-  for (let i = 0; i < probes.length; i += 100) {
-    const rows = await sql<{ c: number; photo_id: number; score: number }>`${sql.join(probes.slice(i, i + 100), sql` union all `)}`.execute(db);
-    for (const r of rows.rows) {
+  const batches: Array<Array<{ c: number; photo_id: number; score: number }>> = [];
+  if (dialectOf(db) === 'postgres') {
+    // PostgreSQL: one lateral probe per (category, synset) pair in a single small plan (planning a union of a
+    // hundred subqueries costs more than running it)
+    const pairs = ordered.flatMap((r, i) => defs.get(r.key)!.wnids.map((wnid) => ({ i, wnid })));
+    const owner = ownerId !== undefined ? sql`and p.owner_id = ${ownerId} and ns.owner_id = ${ownerId}` : sql``;
+    const rows = await sql<{ c: number; photo_id: number; score: number }>`select q.c, x.photo_id, x.score
+      from unnest(${pairs.map((x) => x.i)}::int[], ${pairs.map((x) => x.wnid)}::text[]) as q(c, wnid)
+      cross join lateral (select ns.photo_id, ns.score from node_scores ns join photos p on p.id = ns.photo_id
+        where ns.wnid = q.wnid and ${visibleTo(viewer, 'p')} ${owner} order by ns.score desc, ns.photo_id limit ${sql.lit(COVER_CHOICES)}) x`.execute(db);
+    batches.push(rows.rows);
+  } else
+    for (let i = 0; i < probes.length; i += 100) batches.push((await sql<{ c: number; photo_id: number; score: number }>`${sql.join(probes.slice(i, i + 100), sql` union all `)}`.execute(db)).rows);
+  for (const rows of batches) {
+    for (const r of rows) {
       const list = best.get(Number(r.c)) ?? [];
       if (!list.some((x) => x.photo_id === r.photo_id)) list.push(r);
       best.set(Number(r.c), list);
@@ -127,7 +139,7 @@ export async function countsUnder(
   if (wnids.length === 0) return out;
   const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner, viewer) : undefined;
   if ((opts.minScore ?? SYNSET_MIN) === SYNSET_MIN) {
-    for (const r of await readCounts(db, viewer, 'synset', { ownerId, keys: wnids })) if (r.photos > 0) out.set(r.key, r.photos);
+    for (const r of await readCounts(db, viewer, 'synset', { ownerId, keys: wnids, withPhotos: true })) if (r.photos > 0) out.set(r.key, r.photos);
     return out;
   }
   for (let i = 0; i < wnids.length; i += 200) {

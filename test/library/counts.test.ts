@@ -3,7 +3,11 @@
 // profile and photo count equal a brute-force count over the stored rows, and a full recount finds no drift.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { bulkStorePhotos, withDeferredIndexes } from '../../src/library/bulk.js';
 import { categoryCounts } from '../../src/library/categories.js';
+import { isCompactEmbedding } from '../../src/library/embedding.js';
+import { listPhotos } from '../../src/library/photos.js';
+import { searchPhotos } from '../../src/library/search.js';
 import { countPhotos, recountAll, SYNSET_MIN } from '../../src/library/counts.js';
 import { ownerProfile } from '../../src/library/profile.js';
 import { deletePhoto, ensureOwner, replaceAnalysis, setVisibility, storePhoto } from '../../src/library/store.js';
@@ -112,6 +116,36 @@ for (const backend of backends) {
       const report = await recountAll(db, ctx.lib.dialect);
       assert.deepEqual(report.drift, []);
       assert.ok(report.rows > 10);
+    });
+
+    it('stay exact through the bulk path (deferred indexes), and bulk photos are found like stored ones', async () => {
+      const db = ctx.lib.db;
+      const r = rng(99);
+      const batch = (from: number, n: number) =>
+        Array.from({ length: n }, (_, k) => ({
+          ownerId: owners[Math.floor(r() * owners.length)]!,
+          visibility: (r() < 0.4 ? 'public' : 'private') as 'public' | 'private',
+          facts: facts(`bulk${from + k}`),
+          analysis: syntheticAnalysis(randomProbs(r), MODEL, from + k),
+        }));
+      const ids: number[] = [];
+      await withDeferredIndexes(ctx.lib, async () => {
+        ids.push(...(await bulkStorePhotos(ctx.lib, batch(0, 70))));
+        ids.push(...(await bulkStorePhotos(ctx.lib, batch(70, 90))));
+      });
+      ids.push(...(await bulkStorePhotos(ctx.lib, batch(160, 25))));
+      assert.equal(new Set(ids).size, 185);
+      assert.deepEqual((await recountAll(db, ctx.lib.dialect)).drift, []);
+      const rows = await db.selectFrom('analyses').select(['photo_id', 'embedding']).where('photo_id', 'in', ids).execute();
+      assert.equal(rows.length, 185);
+      assert.ok(rows.every((row) => isCompactEmbedding(row.embedding)));
+      // a bulk photo is under its synsets on the category pages and in word search
+      const dogs = await listPhotos(db, ADMIN, { under: 'n02084071', limit: 500, minScore: SYNSET_MIN });
+      const stored = await db.selectFrom('node_scores').select('photo_id').where('wnid', '=', 'n02084071').where('score', '>=', SYNSET_MIN).execute();
+      assert.deepEqual(dogs.photos.map((p) => p.id).sort((a, b) => a - b), stored.map((x) => x.photo_id).sort((a, b) => a - b));
+      assert.ok(dogs.photos.some((p) => ids.includes(p.id)));
+      const found = await searchPhotos(db, ADMIN, 'dog animal', { taxonomy: tax, limit: 500 });
+      assert.ok(found.photos.some((p) => ids.includes(p.id)));
     });
 
     it('a recount finds drift, repairs it, and then finds none', async () => {

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { compareCategoryShares, compareProfiles, type Profile } from '../../src/library/compare.js';
 import { decodeCursor, encodeCursor } from '../../src/library/cursor.js';
-import { bytesToEmbedding, cosine, embeddingToBytes } from '../../src/library/embedding.js';
+import { bytesToEmbedding, compactEmbedding, cosine, embeddingToBytes, isCompactEmbedding } from '../../src/library/embedding.js';
 import { LibraryError } from '../../src/library/errors.js';
 import { LEAVES, miniTaxonomy as tax, syntheticAnalysis } from './support.js';
 
@@ -97,6 +97,41 @@ describe('embeddings', () => {
         const c = cosine(e, back);
         assert.ok(c === 0 || Math.abs(c - 1) < 1e-6);
       }),
+    );
+  });
+});
+
+describe('compact (int8) embeddings', () => {
+  const vec = (min: number, max: number, maxLength = 300) => fc.array(fc.float({ noNaN: true, noDefaultInfinity: true, min, max }), { minLength: 1, maxLength })
+      .map((xs) => Float32Array.from(xs))
+      // (a vector whose largest component is below ~1e-30 has no normal float32 scale and is stored as zeros)
+      .filter((e) => e.some((x) => Math.abs(x) > 1e-30));
+  it('are told apart from float32 bytes, keep the length, and stay within half a step of every component', () => {
+    fc.assert(
+      fc.property(vec(-1e3, 1e3), (e) => {
+        const bytes = compactEmbedding(e);
+        assert.ok(isCompactEmbedding(bytes) && !isCompactEmbedding(embeddingToBytes(e)));
+        assert.ok(bytes.byteLength <= e.length + 8);
+        const back = bytesToEmbedding(bytes);
+        assert.equal(back.length, e.length);
+        const step = Math.max(...Array.from(e, Math.abs)) / 127;
+        for (let i = 0; i < e.length; i++) assert.ok(Math.abs(back[i]! - e[i]!) <= step * 0.5001 + 1e-30, `${back[i]} vs ${e[i]}`);
+        // packing what was unpacked gives the same bytes (copying an analysis never drifts)
+        assert.deepEqual(compactEmbedding(back), bytes);
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('keep the cosine between non-negative unit-scale embeddings (like the CNN pool features) within 0.01', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 1e6 }), fc.integer({ min: 0, max: 1e6 })), { minLength: 1, maxLength: 1280 }), (pairs) => {
+        const a = Float32Array.from(pairs, ([x]) => x / 1e6);
+        const b = Float32Array.from(pairs, ([, y]) => y / 1e6);
+        const exact = cosine(a, b);
+        const approx = cosine(bytesToEmbedding(compactEmbedding(a)), bytesToEmbedding(compactEmbedding(b)));
+        assert.ok(Math.abs(exact - approx) <= 0.01, `${exact} vs ${approx}`);
+      }),
+      { numRuns: 200 },
     );
   });
 });

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { bytesToEmbedding, embeddingToBytes, isCompactEmbedding } from '../../src/library/embedding.js';
+import { libraryMigrations } from '../../src/library/migrations.js';
 import { similarPhotos } from '../../src/library/photos.js';
 import { learnProjection, projectFloat } from '../../src/library/projection.js';
 import { SimilarIndex } from '../../src/library/similar-index.js';
@@ -160,6 +162,22 @@ for (const backend of backends) {
       const stats = await third.refresh(MODEL.id);
       assert.ok(stats.photos >= 400);
       assert.ok(existsSync(join(dir, files[0]!)), 'rebuilt and saved again');
+    });
+
+    it('stores embeddings compact; float32 rows of older libraries are read as they are and converted by the migration', async () => {
+      const id = ids[5]!;
+      const stored = async () => (await ctx.lib.db.selectFrom('analyses').select('embedding').where('photo_id', '=', id).executeTakeFirstOrThrow()).embedding;
+      const compact = await stored();
+      assert.ok(isCompactEmbedding(compact) && compact.byteLength < DIMS * 4);
+      const before = await similarPhotos(ctx.lib.db, ADMIN, id, { limit: 12 });
+      // an older library's row: plain float32
+      const old = bytesToEmbedding(compact);
+      await ctx.lib.db.updateTable('analyses').set({ embedding: embeddingToBytes(old) }).where('photo_id', '=', id).execute();
+      assert.ok(!isCompactEmbedding(await stored()));
+      assert.deepEqual((await similarPhotos(ctx.lib.db, ADMIN, id, { limit: 12 })).map((p) => p.id), before.map((p) => p.id));
+      await libraryMigrations(ctx.lib.dialect)['0012_issue12_to_int8_embeddings']!.up(ctx.lib.db as never);
+      assert.deepEqual(Buffer.from(await stored()), Buffer.from(compact), 'converted back to the same compact bytes');
+      assert.deepEqual(await similarPhotos(ctx.lib.db, ADMIN, id, { limit: 12 }), before);
     });
   });
 }
