@@ -16,7 +16,7 @@ import { loadTaxonomy } from '../../src/taxonomy/analysis.js';
 import { Engine } from '../../src/vision/engine.js';
 import { FaceDetector } from '../../src/vision/faces/detector.js';
 import { photosDir, tempHome } from '../support/env.js';
-import { haveChromium, launchChromium, screenshot, watchErrors, chromiumPath, type Chromium } from './support/browser.js';
+import { haveChromium, launchChromium, screenshot, watchErrors, chromiumPath, type Chromium, listenLocally, signIn } from './support/browser.js';
 import { ensureWebBuild } from './support/seeded-server.js';
 
 describe('People in Chromium', { skip: haveChromium() ? false : `no Chromium at ${chromiumPath} (apt-get install chromium)` }, () => {
@@ -52,10 +52,7 @@ describe('People in Chromium', { skip: haveChromium() ? false : `no Chromium at 
     const rows = await lib.db.selectFrom('photos').select(['id', 'file_name']).where('file_name', 'like', 'kpa_bar-couple-%').orderBy('file_name').execute();
     photoIds = rows.map((r) => r.id);
     token = (await createToken(lib.db, { ownerId: (await findOwnerId(lib.db, 'alice'))! })).token;
-    await app.listen({ port: Number(process.env.PICTOGRAPH_E2E_PORT ?? 0), host: '127.0.0.1' });
-    const address = app.server.address();
-    if (!address || typeof address === 'string') throw new Error('no TCP address');
-    url = `http://127.0.0.1:${address.port}`;
+    url = await listenLocally(app);
     chrome = await launchChromium();
     page = await chrome.newPage(1440, 900);
     errors = watchErrors(page);
@@ -71,11 +68,7 @@ describe('People in Chromium', { skip: haveChromium() ? false : `no Chromium at 
   });
 
   test('name a person on the People page, then find them by name', async () => {
-    await page.goto(url + '/');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByLabel('API token').fill(token);
-    await page.locator('form.signin-form button[type=submit]').click();
-    await page.getByTestId('signed-in-as').waitFor();
+    await signIn(page, url, token);
 
     await page.getByRole('link', { name: 'People' }).click();
     await page.waitForURL('**/people');

@@ -13,7 +13,7 @@ import { createServer } from '../../src/server/app.js';
 import { loadTaxonomy } from '../../src/taxonomy/analysis.js';
 import { Engine } from '../../src/vision/engine.js';
 import { tempHome } from '../support/env.js';
-import { haveChromium, launchChromium, screenshot, watchErrors, chromiumPath, type Chromium } from './support/browser.js';
+import { haveChromium, launchChromium, screenshot, watchErrors, chromiumPath, type Chromium, listenLocally, signIn } from './support/browser.js';
 import { calibPhotos, ensureWebBuild, isDogClass } from './support/seeded-server.js';
 
 describe('Teach a concept in Chromium', { skip: haveChromium() ? false : `no Chromium at ${chromiumPath} (apt-get install chromium)` }, () => {
@@ -52,10 +52,7 @@ describe('Teach a concept in Chromium', { skip: haveChromium() ? false : `no Chr
     assert.equal(dogIds.size, 8);
     token = (await createToken(lib.db, { ownerId: (await findOwnerId(lib.db, 'alice'))! })).token;
     bobToken = (await createToken(lib.db, { ownerId: await ensureOwner(lib.db, 'bob') })).token;
-    await app.listen({ port: Number(process.env.PICTOGRAPH_E2E_PORT ?? 0), host: '127.0.0.1' });
-    const address = app.server.address();
-    if (!address || typeof address === 'string') throw new Error('no TCP address');
-    url = `http://127.0.0.1:${address.port}`;
+    url = await listenLocally(app);
     chrome = await launchChromium();
     page = await chrome.newPage(1440, 900);
     errors = watchErrors(page);
@@ -70,11 +67,7 @@ describe('Teach a concept in Chromium', { skip: haveChromium() ? false : `no Chr
   });
 
   test('teach "my-dogs" from four examples, see dogs ranked first, answer one and see it retrain', async () => {
-    await page.goto(url + '/');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByLabel('API token').fill(token);
-    await page.locator('form.signin-form button[type=submit]').click();
-    await page.getByTestId('signed-in-as').waitFor();
+    await signIn(page, url, token);
 
     await page.getByRole('link', { name: 'Teach' }).click();
     await page.waitForURL('**/teach');

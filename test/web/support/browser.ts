@@ -2,6 +2,7 @@
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from '../../support/env.js';
 
@@ -70,4 +71,21 @@ export function watchErrors(page: Page): string[] {
     if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) errors.push(`csp: ${m.text()}`);
   });
   return errors;
+}
+
+/** Starts a Fastify app on 127.0.0.1 (PICTOGRAPH_E2E_PORT, else any free port); its base URL. */
+export async function listenLocally(app: { listen(o: { port: number; host: string }): Promise<unknown>; server: { address(): AddressInfo | string | null } }): Promise<string> {
+  await app.listen({ port: Number(process.env.PICTOGRAPH_E2E_PORT ?? 0), host: '127.0.0.1' });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('no TCP address');
+  return `http://127.0.0.1:${address.port}`;
+}
+
+/** Signs in through the header's form with an API token, as a person would, and waits until it shows who. */
+export async function signIn(page: Page, base: string, token: string): Promise<void> {
+  await page.goto(base + '/');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByLabel('API token').fill(token);
+  await page.locator('form.signin-form button[type=submit]').click();
+  await page.getByTestId('signed-in-as').waitFor();
 }
