@@ -1,6 +1,6 @@
 // `pictograph classify <files|dirs...>`: top-k ImageNet labels, hedged label, path and categories per photo, as a table or JSON lines.
 import type { Command } from 'commander';
-import type { CategoryScore, HedgedLabel, Label, ModelRef, PhotoAnalysis } from '../library/analysis.js';
+import type { CategoryScore, HedgedLabel, Label, ModelRef } from '../library/analysis.js';
 import { analyzePrediction, hedgedPath, loadTaxonomy, type Taxonomy } from '../taxonomy/analysis.js';
 import { Engine, type ExecutionProvider, type Prediction } from '../vision/engine.js';
 import { DEFAULT_MODEL_ID } from '../vision/manifest.js';
@@ -207,30 +207,30 @@ export function register(program: Command): void {
       if (files.length === 0) throw new Error(`no images found in ${paths.join(', ')}`);
       const fileWidth = Math.min(60, Math.max(...files.map((f) => f.length)));
       let failed = 0;
-      // Detection runs on its own worker beside classification; its queue is bounded (decoding starts on admission).
+      // Detection of a photo starts once its analysis is known (stage two, person bodies, depends on it) and runs on
+      // its own worker while the next photos are classified; records print in order, at most WINDOW photos behind.
       const detector = o.faces === false ? undefined : await FaceDetector.load();
-      const detections = new Map<string, Promise<FaceDetection | undefined>>();
-      // Stage two (person bodies) waits for the photo's analysis, which the loop below hands over.
-      const analyses = new Map<string, (a: PhotoAnalysis | undefined) => void>();
-      if (detector) {
-        for (const f of files) {
-          const analysis = new Promise<PhotoAnalysis | undefined>((resolve) => analyses.set(f, resolve));
-          detections.set(f, detector.detect(f, { wantBodies: bodiesWanted(analysis) }).catch(() => undefined));
-        }
-      }
-      if (!o.json) console.log(`${'FILE'.padEnd(fileWidth)}  LABELS (${engine.model.id})`);
-      for await (const item of classifyFiles(files, { engine })) {
-        let record: ClassificationRecord | ClassificationFailure;
-        const handOver = analyses.get(item.file) ?? (() => {});
-        if ('error' in item) (handOver(undefined), (record = failureRecord(item)));
-        else if (await animationInfo(item.file)) (handOver(undefined), (record = await animationRecord(item.file, engine, top, taxonomy, heads, { allScores: o.allScores })));
-        else {
-          handOver(analyzePrediction(item.prediction, { ...taxonomy, top }));
-          record = classificationRecord(item.file, item.prediction, engine, top, taxonomy, heads, { allScores: o.allScores }, await detections.get(item.file));
-        }
+      const WINDOW = 4;
+      const pending: Array<Promise<ClassificationRecord | ClassificationFailure>> = [];
+      const print = (record: ClassificationRecord | ClassificationFailure) => {
         if ('error' in record) failed++;
         console.log(o.json ? JSON.stringify(record) : tableRow(record, fileWidth));
+      };
+      if (!o.json) console.log(`${'FILE'.padEnd(fileWidth)}  LABELS (${engine.model.id})`);
+      for await (const item of classifyFiles(files, { engine })) {
+        let record: Promise<ClassificationRecord | ClassificationFailure>;
+        if ('error' in item) record = Promise.resolve(failureRecord(item));
+        else if (await animationInfo(item.file)) record = animationRecord(item.file, engine, top, taxonomy, heads, { allScores: o.allScores });
+        else {
+          const { file, prediction } = item;
+          const analysis = analyzePrediction(prediction, { ...taxonomy, top });
+          const detection = detector?.detect(file, { wantBodies: bodiesWanted(Promise.resolve(analysis)) }).catch(() => undefined);
+          record = (async () => classificationRecord(file, prediction, engine, top, taxonomy, heads, { allScores: o.allScores }, await detection))();
+        }
+        pending.push(record);
+        if (pending.length >= WINDOW) print(await pending.shift()!);
       }
+      for (const record of pending) print(await record);
       await engine.close();
       await detector?.close();
       if (!o.json) console.error(`${files.length - failed} classified, ${failed} failed`);
