@@ -1,6 +1,6 @@
 // `pictograph classify <files|dirs...>`: top-k ImageNet labels, hedged label, path and categories per photo, as a table or JSON lines.
 import type { Command } from 'commander';
-import type { CategoryScore, HedgedLabel, Label, ModelRef } from '../library/analysis.js';
+import type { CategoryScore, HedgedLabel, Label, ModelRef, PhotoAnalysis } from '../library/analysis.js';
 import { analyzePrediction, hedgedPath, loadTaxonomy, type Taxonomy } from '../taxonomy/analysis.js';
 import { Engine, type ExecutionProvider, type Prediction } from '../vision/engine.js';
 import { DEFAULT_MODEL_ID } from '../vision/manifest.js';
@@ -62,10 +62,15 @@ export function classificationRecord(
   top: number,
   taxonomy: Taxonomy,
   heads: readonly Head[] = [],
-  opts: { allScores?: boolean } = {},
-  detection?: FaceDetection,
+  opts: {
+    allScores?: boolean;
+    /** The prediction's analysis when the caller already made it. */
+    analysis?: PhotoAnalysis;
+    detection?: FaceDetection;
+  } = {},
 ): ClassificationRecord {
-  let analysis = analyzePrediction(prediction, { ...taxonomy, top });
+  const { detection } = opts;
+  let analysis = opts.analysis ?? analyzePrediction(prediction, { ...taxonomy, top });
   const people = detection ? decidePeople({ ...detection, animalScore: animalScoreOf(analysis) }) : undefined;
   if (people) analysis = withPeople(analysis, people, taxonomy.hierarchy);
   const hedged = analysis.hedged ? { ...analysis.hedged, score: round(analysis.hedged.score) } : null;
@@ -225,7 +230,7 @@ export function register(program: Command): void {
           const { file, prediction } = item;
           const analysis = analyzePrediction(prediction, { ...taxonomy, top });
           const detection = detector?.detect(file, { wantBodies: bodiesWanted(Promise.resolve(analysis)) }).catch(() => undefined);
-          record = (async () => classificationRecord(file, prediction, engine, top, taxonomy, heads, { allScores: o.allScores }, await detection))();
+          record = (async () => classificationRecord(file, prediction, engine, top, taxonomy, heads, { allScores: o.allScores, analysis, detection: await detection }))();
         }
         pending.push(record);
         if (pending.length >= WINDOW) print(await pending.shift()!);

@@ -90,7 +90,7 @@ export function register(program: Command): void {
             process.stdout.write(o.json ? JSON.stringify({ id, deleted: true, files_removed: filesRemoved }) + '\n' : `deleted photo ${id} (${filesRemoved} media files removed)\n`);
           } catch (err) {
             failed++;
-            const code = (err as { code?: string }).code === 'not_found' ? 'not_found' : ((err as { code?: string }).code ?? 'failed');
+            const code = (err as { code?: string }).code ?? 'failed';
             const message = code === 'not_found' ? `${o.owner} has no photo ${text}` : (err as Error).message;
             process.stdout.write(o.json ? JSON.stringify({ id: text, error: { code, message } }) + '\n' : `${message}\n`);
           }

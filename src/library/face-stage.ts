@@ -35,11 +35,10 @@ export function faceStage(detector: FaceDetector, hierarchy: Hierarchy): FaceSta
 /** The classifier's and the everyday heads' cues about people in one analysis. */
 export async function peopleCues(analysis: PhotoAnalysis): Promise<PeopleCues> {
   const head = await loadEverydayHead(analysis.model).catch(() => null);
+  const scores = head && head.model.sha256 === analysis.model.sha256 ? head.score(analysis.embedding, analysis.model) : null;
   const cue = (id: string): number | null => {
-    if (!head || head.model.sha256 !== analysis.model.sha256) return null;
-    const j = head.concepts.findIndex((c) => c.id === id);
-    if (j < 0) return null;
-    return head.score(analysis.embedding, analysis.model)[j]! / Math.max(1e-6, head.concepts[j]!.threshold);
+    const j = head && scores ? head.concepts.findIndex((c) => c.id === id) : -1;
+    return j < 0 ? null : scores![j]! / Math.max(1e-6, head!.concepts[j]!.threshold);
   };
   return { animalScore: animalScoreOf(analysis), personCue: cue('person'), groupCue: cue('group') };
 }

@@ -113,20 +113,25 @@ export async function referencedMedia(db: LibraryDb, media: string): Promise<Set
       .orderBy('id')
       .limit(5000)
       .execute();
-    for (const r of rows) {
-      if (r.thumb_small) refs.add(resolve(root, r.thumb_small));
-      if (r.thumb_large) refs.add(resolve(root, r.thumb_large));
-      const original = resolve(r.original_path);
-      if (original.startsWith(root + sep)) refs.add(original);
-    }
+    for (const r of rows) for (const f of photoMedia(root, r)) refs.add(f);
     if (rows.length < 5000) break;
     after = rows[rows.length - 1]!.id;
   }
   // Animations' keyframe thumbnails, named in their timelines.
-  for (const t of await db.selectFrom('timelines').select('keyframes').execute()) {
-    for (const k of JSON.parse(t.keyframes) as Array<{ thumb?: string | null }>) if (k.thumb) refs.add(resolve(root, k.thumb));
-  }
+  for (const t of await db.selectFrom('timelines').select('keyframes').execute()) for (const f of keyframeMedia(root, t.keyframes)) refs.add(f);
   return refs;
+}
+
+/** A photo row's media files: its thumbnails, and its original when it lies inside the media folder (an upload). */
+function photoMedia(root: string, r: { thumb_small: string | null; thumb_large: string | null; original_path: string }): string[] {
+  const files = [r.thumb_small, r.thumb_large].filter((t): t is string => t !== null).map((t) => resolve(root, t));
+  const original = resolve(r.original_path);
+  return original.startsWith(root + sep) ? [...files, original] : files;
+}
+
+/** An animation's keyframe thumbnails, named in its timeline's JSON keyframes. */
+function keyframeMedia(root: string, keyframes: string): string[] {
+  return (JSON.parse(keyframes) as Array<{ thumb?: string | null }>).flatMap((k) => (k.thumb ? [resolve(root, k.thumb)] : []));
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -246,14 +251,8 @@ export async function mediaOfPhoto(db: LibraryDb, media: string, photoId: number
   const root = resolve(media);
   const row = await db.selectFrom('photos').select(['content_hash', 'thumb_small', 'thumb_large', 'original_path']).where('id', '=', photoId).executeTakeFirst();
   if (!row) return undefined;
-  const files: string[] = [];
-  if (row.thumb_small) files.push(resolve(root, row.thumb_small));
-  if (row.thumb_large) files.push(resolve(root, row.thumb_large));
-  const original = resolve(row.original_path);
-  if (original.startsWith(root + sep)) files.push(original);
   const timeline = await db.selectFrom('timelines').select('keyframes').where('photo_id', '=', photoId).executeTakeFirst();
-  for (const k of timeline ? (JSON.parse(timeline.keyframes) as Array<{ thumb?: string | null }>) : []) if (k.thumb) files.push(resolve(root, k.thumb));
-  return { contentHash: row.content_hash, files };
+  return { contentHash: row.content_hash, files: [...photoMedia(root, row), ...(timeline ? keyframeMedia(root, timeline.keyframes) : [])] };
 }
 
 /**

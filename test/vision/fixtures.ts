@@ -2,9 +2,9 @@
 // labelled calibration set.
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { calibImages, calibLabels } from '../support/env.js';
+import { pngChunk } from './animation-fixtures.js';
 
 /** The calibration photos with their true wnid, in file order. */
 export function calibSet(): Array<{ file: string; wnid: string; index: number }> {
@@ -16,14 +16,6 @@ export function calibSet(): Array<{ file: string; wnid: string; index: number }>
     .map(([file, wnid, index]) => ({ file: join(calibImages, file!), wnid: wnid!, index: Number(index) }));
 }
 
-function pngChunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body) >>> 0);
-  return Buffer.concat([len, body, crc]);
-}
 
 /** A PNG whose header claims width x height RGB pixels (a decompression-bomb header; no real pixel data). */
 export function bombPng(width: number, height: number): Buffer {

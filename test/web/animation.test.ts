@@ -12,7 +12,7 @@ import { loadTaxonomy } from '../../src/taxonomy/analysis.js';
 import { Engine } from '../../src/vision/engine.js';
 import { photosDir, tempHome } from '../support/env.js';
 import { buildAnimation } from '../support/photo-animations.js';
-import { chromiumPath, haveChromium, horizontalOverflow, launchChromium, screenshot, watchErrors, type Chromium } from './support/browser.js';
+import { chromiumPath, haveChromium, horizontalOverflow, launchChromium, listenLocally, screenshot, watchErrors, type Chromium } from './support/browser.js';
 import { ensureWebBuild } from './support/seeded-server.js';
 
 describe('animation photo page', { skip: haveChromium() ? false : `no Chromium at ${chromiumPath}` }, () => {
@@ -43,10 +43,7 @@ describe('animation photo page', { skip: haveChromium() ? false : `no Chromium a
     const summary = await ingestFiles([file], { owner: 'alice', visibility: 'public', recognizer: app.pictograph.runtime.recognizer(), db: lib.db, env: home.env });
     assert.equal(summary.stored, 1, JSON.stringify(summary.errors));
     photoId = summary.photoIds[0]!;
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    if (!address || typeof address === 'string') throw new Error('no TCP address');
-    url = `http://127.0.0.1:${address.port}`;
+    url = await listenLocally(app);
     chrome = await launchChromium();
   });
   after(async () => {
