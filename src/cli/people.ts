@@ -125,8 +125,8 @@ export function register(program: Command): void {
       });
       process.stdout.write(o.json ? JSON.stringify(settings) + '\n' : `faces ${settings.enabled ? 'on' : 'off'}, public names ${settings.public ? 'on' : 'off'}\n`);
     });
-  owner(people.command('rescan').description("detect faces in the owner's stored photos that have none yet (e.g. after `settings --faces on`)"))
-    .option('--all', 'detect again in every photo of the owner, not only those never scanned')
+  owner(people.command('rescan').description("detect faces in the owner's stored photos never scanned (e.g. after `settings --faces on`)"))
+    .option('--all', 'look again at every photo of the owner, faces stage included even where the classification rules people out')
     .option('--json', 'print the summary as JSON')
     .action(async (o: { all?: boolean; json?: boolean }) => {
       // --owner and --json (before or after `rescan`) may land on the `people` command.

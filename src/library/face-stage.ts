@@ -1,9 +1,10 @@
 // The face step of ingest and upload: detect faces and persons in the photo's bytes (on the detector's bounded
 // queue, alongside classification), then decide people with the classifier's view of the photo and lift the
-// person synset into its analysis. Person bodies are looked for only where the faces and the classifier's cues
-// leave people undecided (taxonomy/people.ts `wantsBodies`).
+// person synset into its analysis. The faces stage looks only at photos whose classification leaves room for
+// people (taxonomy/people.ts `wantsFaces`), and person bodies only where the faces and the classifier's cues
+// leave people undecided (`wantsBodies`).
 import { loadEverydayHead } from '../concepts/tags.js';
-import { animalScoreOf, decidePeople, wantsBodies, withPeople, withPeopleTags, type PeopleCues } from '../taxonomy/people.js';
+import { animalScoreOf, decidePeople, wantsBodies, wantsFaces, withPeople, withPeopleTags, type PeopleCues } from '../taxonomy/people.js';
 import type { Hierarchy } from '../taxonomy/hierarchy.js';
 import type { FaceDetection, FaceDetector } from '../vision/faces/detector.js';
 import type { PhotoAnalysis } from './analysis.js';
@@ -12,8 +13,11 @@ import type { FaceScan } from './people.js';
 export interface FaceStage {
   /** Detector name stored with each scan. */
   readonly detector: string;
-  /** Detects in the photo's bytes; `analysis` (the photo's classification, usually still running) steers stage two. */
-  detect(bytes: Buffer, analysis: Promise<PhotoAnalysis | undefined>): Promise<FaceDetection>;
+  /**
+   * Detects in the photo's bytes; `analysis` (the photo's classification, usually still running) decides whether
+   * the faces stage looks at all and whether bodies are looked for. `everyPhoto` looks at every photo.
+   */
+  detect(bytes: Buffer, analysis: Promise<PhotoAnalysis | undefined>, opts?: { everyPhoto?: boolean }): Promise<FaceDetection>;
   /** Combines a detection with the photo's analysis: the scan to store and the analysis with people lifted in. */
   apply(analysis: PhotoAnalysis, detection: FaceDetection): { analysis: PhotoAnalysis; scan: FaceScan };
 }
@@ -21,13 +25,16 @@ export interface FaceStage {
 export function faceStage(detector: FaceDetector, hierarchy: Hierarchy): FaceStage {
   return {
     detector: detector.name,
-    detect: (bytes, analysis) => detector.detect(bytes, { wantBodies: bodiesWanted(analysis) }),
+    detect: (bytes, analysis, opts = {}) =>
+      detector.detect(bytes, { wantFaces: opts.everyPhoto ? undefined : facesWanted(analysis), wantBodies: bodiesWanted(analysis) }),
     apply(analysis, detection) {
       const evidence = decidePeople({ ...detection, animalScore: animalScoreOf(analysis) });
       const lifted = withPeople(analysis, evidence, hierarchy);
       // person / group / portrait tags come from detection, not the everyday head (issue 10).
       const tags = analysis.tags ? withPeopleTags(analysis.tags, evidence) : undefined;
-      return { analysis: tags ? { ...lifted, tags } : lifted, scan: { detector: detector.name, evidence } };
+      // A photo the classification ruled out is stored as scanned by the cues, so `people rescan --all` finds it.
+      const by = detection.looked ? detector.name : `${detector.name}/cues`;
+      return { analysis: tags ? { ...lifted, tags } : lifted, scan: { detector: by, evidence } };
     },
   };
 }
@@ -40,7 +47,15 @@ export async function peopleCues(analysis: PhotoAnalysis): Promise<PeopleCues> {
     const j = head && scores ? head.concepts.findIndex((c) => c.id === id) : -1;
     return j < 0 ? null : scores![j]! / Math.max(1e-6, head!.concepts[j]!.threshold);
   };
-  return { animalScore: animalScoreOf(analysis), personCue: cue('person'), groupCue: cue('group') };
+  return { animalScore: animalScoreOf(analysis), personCue: cue('person'), groupCue: cue('group'), portraitCue: cue('portrait') };
+}
+
+/** The detector's stage-zero question: whether the photo's classification leaves room for people at all. */
+export function facesWanted(analysis: Promise<PhotoAnalysis | undefined>): () => Promise<boolean> {
+  return async () => {
+    const a = await analysis;
+    return a !== undefined && wantsFaces(await peopleCues(a));
+  };
 }
 
 /** The detector's stage-two question for a photo whose analysis will arrive (undefined: the photo failed). */

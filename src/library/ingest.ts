@@ -382,7 +382,7 @@ export async function rescanFaces(
         });
         const analysis = await storedAnalysis(db, r.id);
         if (!analysis) throw Object.assign(new Error(`photo ${r.id} has no stored analysis`), { code: 'not_analysed' });
-        const found = faces.apply(analysis, await faces.detect(bytes, Promise.resolve(analysis)));
+        const found = faces.apply(analysis, await faces.detect(bytes, Promise.resolve(analysis), { everyPhoto: opts.all }));
         await replaceAnalysis(db, r.id, found.analysis, (tx, photo) => writeFaceScan(tx, photo.id, photo.owner_id, found.scan));
         summary.scanned++;
         summary.faces += found.scan.evidence.faces.length;

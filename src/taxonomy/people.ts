@@ -43,13 +43,32 @@ export const BODY_RULES = {
   groupCue: 0.5,
 } as const;
 
-/** What the classifier and the everyday heads say about people, for deciding whether to look for bodies. */
+/**
+ * The face stage itself (BlazeFace, mesh, descriptor: ~2.5x the rest of ingest) runs only on photos whose
+ * classification leaves room for people: the best of the everyday person / group / portrait cues reaches
+ * `cue`. Chosen on out-of-fold head scores of the 439 shared real photos (src/vision/README.md, "People"): at
+ * 0.25 it runs on 39% of them, every photo with a person tag still gets it, and the one face skipped is Mount
+ * Rushmore's. Without an everyday head for the model every photo is looked at.
+ */
+export const FACE_RULES = {
+  cue: 0.25,
+} as const;
+
+/** What the classifier and the everyday heads say about people, for deciding whether to look for faces and bodies. */
 export interface PeopleCues {
   /** The classifier's `animal` score. */
   animalScore: number;
-  /** Everyday `person` / `group` head scores over their thresholds; null when no head is loaded. */
+  /** Everyday `person` / `group` / `portrait` head scores over their thresholds; null when no head is loaded. */
   personCue: number | null;
   groupCue: number | null;
+  portraitCue: number | null;
+}
+
+/** Whether a photo's classification leaves room for people, so the face stage should look at it (pure). */
+export function wantsFaces(cues: PeopleCues): boolean {
+  const all = [cues.personCue, cues.groupCue, cues.portraitCue];
+  if (all.some((c) => c === null)) return true;
+  return Math.max(...(all as number[])) >= FACE_RULES.cue;
 }
 
 /** Whether a face-stage result needs the object detector's person bodies to decide people (pure). */

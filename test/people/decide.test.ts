@@ -1,8 +1,9 @@
-// The people decision's pure rules: which face-stage results need the object detector's person bodies.
+// The people decision's pure rules: which photos the face stage looks at, and which face-stage results need the
+// object detector's person bodies.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { BODY_RULES, PEOPLE_RULES, decidePeople, wantsBodies, type PeopleCues } from '../../src/taxonomy/people.js';
+import { BODY_RULES, FACE_RULES, PEOPLE_RULES, decidePeople, wantsBodies, wantsFaces, type PeopleCues } from '../../src/taxonomy/people.js';
 import type { DetectedFace } from '../../src/vision/faces/detector.js';
 
 const face = (over: Partial<DetectedFace> = {}): DetectedFace => ({
@@ -15,7 +16,21 @@ const face = (over: Partial<DetectedFace> = {}): DetectedFace => ({
   embedding: null,
   ...over,
 });
-const cues = (over: Partial<PeopleCues> = {}): PeopleCues => ({ animalScore: 0, personCue: 0, groupCue: 0, ...over });
+const cues = (over: Partial<PeopleCues> = {}): PeopleCues => ({ animalScore: 0, personCue: 0, groupCue: 0, portraitCue: 0, ...over });
+
+test('the face stage looks only where a person, group or portrait cue reaches its rule (or no head gives a cue)', () => {
+  assert.equal(wantsFaces(cues({ personCue: 0.1, groupCue: 0.2, portraitCue: 0.05 })), false);
+  assert.equal(wantsFaces(cues({ personCue: FACE_RULES.cue })), true);
+  assert.equal(wantsFaces(cues({ groupCue: FACE_RULES.cue })), true);
+  assert.equal(wantsFaces(cues({ portraitCue: 2 })), true);
+  assert.equal(wantsFaces(cues({ personCue: null, groupCue: null, portraitCue: null })), true);
+  // a stronger cue never turns the face stage off (property)
+  fc.assert(
+    fc.property(fc.array(fc.double({ min: 0, max: 3, noNaN: true }), { minLength: 4, maxLength: 4 }), ([p, g, q, more]) => {
+      if (wantsFaces(cues({ personCue: p, groupCue: g, portraitCue: q }))) assert.ok(wantsFaces(cues({ personCue: p! + more!, groupCue: g, portraitCue: q })));
+    }),
+  );
+});
 
 test('no face: bodies only when the person cue reaches its rule (or no head gives a cue)', () => {
   assert.equal(wantsBodies([], cues({ personCue: 0.1 })), false);

@@ -54,6 +54,22 @@ test('faces on: faces, tags and people stored; the same couple in two photos is 
   assert.ok(people.some((p) => p.photos === 2), `people: ${JSON.stringify(people.map((p) => [p.faces, p.photos]))}`);
 });
 
+test('a photo whose classification rules people out is not looked at (scanned by the cues); rescan --all looks at it', async () => {
+  const landscape = join(photosDir, 'lomiri_aitzgorri.jpg');
+  const s = await ingestFiles([landscape, files[0]!], { owner: 'eve', recognizer, db: lib.db, env: home.env, faces });
+  assert.equal(s.failed, 0);
+  const detectors = async () =>
+    new Map(
+      (await lib.db.selectFrom('face_scans as s').innerJoin('photos as p', 'p.id', 's.photo_id').select(['p.file_name', 's.detector']).where('p.owner_id', '=', await ensureOwner(lib.db, 'eve')).execute()).map((r) => [r.file_name, r.detector]),
+    );
+  const before = await detectors();
+  assert.match(before.get('lomiri_aitzgorri.jpg') ?? '', /\/cues$/, 'the mountain landscape is decided by its classification');
+  assert.doesNotMatch(before.get('kpa_bar-couple-1.jpg') ?? '', /\/cues$/, 'the couple is looked at');
+  const again = await rescanFaces(lib.db, await ensureOwner(lib.db, 'eve'), faces, { all: true });
+  assert.equal(again.scanned, 2);
+  assert.doesNotMatch((await detectors()).get('lomiri_aitzgorri.jpg') ?? '', /\/cues$/, '--all looks at every photo');
+});
+
 test('--no-faces and an owner with faces off store no faces', async () => {
   await ingestFiles(files.slice(0, 1), { owner: 'bob', recognizer, db: lib.db, env: home.env });
   assert.deepEqual(await scans('bob'), []);

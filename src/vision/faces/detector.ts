@@ -26,6 +26,8 @@ export interface FaceDetection {
   ms: number;
   /** Whether the object detector ran (false: `persons` is empty because bodies were not looked for). */
   bodies: boolean;
+  /** Whether the detectors looked at the photo at all (false: `wantFaces` ruled people out; nothing is known). */
+  looked: boolean;
 }
 
 export interface DetectOptions {
@@ -36,6 +38,11 @@ export interface DetectOptions {
    * costs four to seven times the face stage). Default: always.
    */
   wantBodies?: (faces: FaceDetection) => boolean | Promise<boolean>;
+  /**
+   * Asked first, before the photo is decoded or queued: whether to look at it at all (false: an empty detection
+   * with `looked: false` comes back at no cost). Default: always.
+   */
+  wantFaces?: () => boolean | Promise<boolean>;
 }
 
 export class FaceError extends Error {
@@ -142,6 +149,7 @@ export class FaceDetector {
   /** Detects faces, and persons when `wantBodies` asks for them, in a photo (bytes or path). */
   async detect(input: Buffer | string, opts: DetectOptions = {}): Promise<FaceDetection> {
     if (this.closed) throw new FaceError('faces_unavailable', 'face detector is closed');
+    if (opts.wantFaces && !(await opts.wantFaces())) return { faces: [], persons: [], width: 0, height: 0, ms: 0, bodies: false, looked: false };
     if (this.inFlight >= this.maxQueue) {
       if (opts.reject) throw new FaceError('faces_busy', 'face detection queue is full');
       await new Promise<void>((resolve) => this.waiting.push(resolve));
@@ -155,6 +163,7 @@ export class FaceDetector {
         height: image.fullHeight,
         ms,
         bodies,
+        looked: true,
       });
       if (!opts.wantBodies) {
         const raw = await this.run(image.rgb, image.width, image.height, { faces: true, objects: true });
