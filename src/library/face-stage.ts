@@ -6,6 +6,7 @@
 import { loadEverydayHead } from '../concepts/tags.js';
 import { animalScoreOf, decidePeople, wantsBodies, wantsFaces, withPeople, withPeopleTags, type PeopleCues } from '../taxonomy/people.js';
 import type { Hierarchy } from '../taxonomy/hierarchy.js';
+import type { DetectSource } from '../vision/decode.js';
 import type { FaceDetection, FaceDetector } from '../vision/faces/detector.js';
 import type { PhotoAnalysis } from './analysis.js';
 import type { FaceScan } from './people.js';
@@ -17,7 +18,7 @@ export interface FaceStage {
    * Detects in the photo's bytes; `analysis` (the photo's classification, usually still running) decides whether
    * the faces stage looks at all and whether bodies are looked for. `everyPhoto` looks at every photo.
    */
-  detect(bytes: Buffer, analysis: Promise<PhotoAnalysis | undefined>, opts?: { everyPhoto?: boolean }): Promise<FaceDetection>;
+  detect(bytes: Buffer, analysis: Promise<PhotoAnalysis | undefined>, opts?: { everyPhoto?: boolean; decoded?: Promise<DetectSource | undefined> }): Promise<FaceDetection>;
   /** Combines a detection with the photo's analysis: the scan to store and the analysis with people lifted in. */
   apply(analysis: PhotoAnalysis, detection: FaceDetection): { analysis: PhotoAnalysis; scan: FaceScan };
 }
@@ -26,7 +27,7 @@ export function faceStage(detector: FaceDetector, hierarchy: Hierarchy): FaceSta
   return {
     detector: detector.name,
     detect: (bytes, analysis, opts = {}) =>
-      detector.detect(bytes, { wantFaces: opts.everyPhoto ? undefined : facesWanted(analysis), wantBodies: bodiesWanted(analysis) }),
+      detector.detect(bytes, { wantFaces: opts.everyPhoto ? undefined : facesWanted(analysis), wantBodies: bodiesWanted(analysis), decoded: opts.decoded }),
     apply(analysis, detection) {
       const evidence = decidePeople({ ...detection, animalScore: animalScoreOf(analysis) });
       const lifted = withPeople(analysis, evidence, hierarchy);

@@ -11,7 +11,7 @@ import type { Selectable } from 'kysely';
 import type { LibrarySchema } from './schema.js';
 import { bytesToEmbedding } from './embedding.js';
 import { readExif } from './exif.js';
-import type { ThumbnailEncoding } from '../vision/decode.js';
+import type { DetectSource, ThumbnailEncoding } from '../vision/decode.js';
 import { expandInputs } from '../vision/pipeline.js';
 import { ensureOwner, photoState, recordFailure, replaceAnalysis, storePhoto, type PhotoFacts, type Visibility } from './store.js';
 import { discard, promote, stageFile, type Staged } from './media.js';
@@ -34,12 +34,15 @@ export interface RecognizedPhoto {
   analysis: PhotoAnalysis;
   /** Animations: a WebP thumbnail per keyframe of `analysis.timeline`, in order. */
   keyframeThumbnails?: Buffer[];
+  /** With `forFaces`: the face detectors' input from the same decode (at most `side` px). */
+  detectImage?: DetectSource;
 }
 
 /** The recognition pipeline as ingest sees it; errors should carry a stable `code`. */
 export interface PhotoRecognizer {
   readonly model: ModelRef;
-  recognize(bytes: Buffer): Promise<RecognizedPhoto>;
+  /** `forFaces`: keep what the face stage needs from the decode (`detectImage`), where the recognizer can. */
+  recognize(bytes: Buffer, opts?: { forFaces?: boolean }): Promise<RecognizedPhoto>;
 }
 
 export const THUMBNAIL_SIZES = [256, 1024] as const;
@@ -260,9 +263,10 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
     // Detection runs on its own worker while the photo is classified; faces belong to this owner, so they are
     // detected again even when the analysis is reused. A photo whose detection fails is stored without a face
     // scan rather than not at all.
-    const recognized = reusable ? undefined : recognizer.recognize(bytes);
+    const recognized = reusable ? undefined : recognizer.recognize(bytes, { forFaces: faces !== undefined });
     const analysis = reusable ? Promise.resolve(reusable.analysis) : recognized!.then((r) => r.analysis, () => undefined);
-    const detection = faces?.detect(bytes, analysis).catch(() => undefined);
+    const decoded = recognized?.then((r) => r.detectImage, () => undefined);
+    const detection = faces?.detect(bytes, analysis, { decoded }).catch(() => undefined);
     if (reusable) {
       const r = reusable.row;
       const facts: PhotoFacts = { ...base, width: r.width, height: r.height, format: r.format, orientation: r.orientation, thumb_small: r.thumb_small, thumb_large: r.thumb_large };

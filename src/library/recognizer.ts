@@ -30,7 +30,7 @@ export async function recognizePhoto(
   engine: Engine,
   batcher: MicroBatcher,
   analyze: (prediction: Prediction) => PhotoAnalysis | Promise<PhotoAnalysis>,
-  opts: Pick<DecodeOptions, 'maxBytes' | 'maxPixels' | 'admit'> & { analyzeOptions?: AnalyzeOptions } = {},
+  opts: Pick<DecodeOptions, 'maxBytes' | 'maxPixels' | 'admit' | 'keepForDetection'> & { analyzeOptions?: AnalyzeOptions } = {},
 ): Promise<RecognizedPhoto> {
   // A photo no larger than the large thumbnail gets none: the server shows the original in its place.
   const { analyzeOptions, ...decodeOptions } = opts;
@@ -60,6 +60,7 @@ export function recognizedFrom(decoded: DecodedPhoto, analysis: PhotoAnalysis): 
     orientation: decoded.orientation,
     thumbnails: (decoded.thumbnails ?? []).map((t) => ({ size: t.size, format: t.format, data: t.data })),
     analysis,
+    detectImage: decoded.detectImage,
   };
 }
 
@@ -74,7 +75,7 @@ export function recognizerFor(engine: Engine, taxonomy: Taxonomy, opts: { top?: 
     taxonomy,
     view: hierarchyView(taxonomy.hierarchy),
     batcher,
-    recognize: (bytes: Buffer): Promise<RecognizedPhoto> =>
+    recognize: (bytes: Buffer, o: { forFaces?: boolean } = {}): Promise<RecognizedPhoto> =>
       recognizePhoto(
         bytes,
         engine,
@@ -83,7 +84,7 @@ export function recognizerFor(engine: Engine, taxonomy: Taxonomy, opts: { top?: 
           ...analyzePrediction(prediction, { ...taxonomy, top: opts.top ?? 5, model }),
           tags: tagEmbedding(heads, prediction.embedding, prediction.model).map(({ id, name, score }) => ({ id, name, score })),
         }),
-        { analyzeOptions: { ...taxonomy, top: opts.top ?? 5, model } },
+        { analyzeOptions: { ...taxonomy, top: opts.top ?? 5, model }, keepForDetection: o.forFaces },
       ),
     async close() {
       await batcher.drain();

@@ -144,8 +144,9 @@ export class ModelRuntime {
     const { engine, batcher } = this.current();
     return {
       model: { id: engine.model.id, sha256: engine.model.sha256 },
-      recognize: async (bytes: Buffer): Promise<RecognizedPhoto> =>
+      recognize: async (bytes: Buffer, o: { forFaces?: boolean } = {}): Promise<RecognizedPhoto> =>
         recognizePhoto(bytes, engine, batcher, (prediction) => this.analyze(prediction, { target }), {
+          keepForDetection: o.forFaces,
           maxBytes: this.config.maxImageBytes,
           maxPixels: this.config.maxImagePixels,
           // An upload is already received: its files may wait longer for decoding room than a classification.

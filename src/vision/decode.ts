@@ -55,6 +55,25 @@ export interface DecodeOptions {
    * it, and calls what it resolves to once the decode is done. A server bounds the decodes in flight this way.
    */
   admit?: (pixels: number) => Promise<() => void>;
+  /**
+   * Keep the working copy for the face detectors: the result's `detectImage(side)` then makes their input from
+   * it (a raw resize) instead of decoding the file again. The copy lives as long as the result does.
+   */
+  keepForDetection?: boolean;
+}
+
+/** Makes the face detectors' input at most `side` px from a decode already made (see `keepForDetection`). */
+export type DetectSource = (side: number) => Promise<DetectImage>;
+
+/** The face detectors' input: EXIF-rotated 8-bit RGB, longest side at most the asked side, and its scale. */
+export interface DetectImage {
+  rgb: Buffer;
+  width: number;
+  height: number;
+  /** Photo pixels (after EXIF orientation) per detector pixel. */
+  scale: number;
+  fullWidth: number;
+  fullHeight: number;
 }
 
 /** How thumbnails are encoded; `bench/thumbnails.ts` measures the candidates. */
@@ -105,6 +124,8 @@ export interface DecodedPhoto {
   /** Raw EXIF block, when present. */
   exif?: Buffer;
   thumbnails?: Thumbnail[];
+  /** With `keepForDetection`: the face detectors' input, at most `side` px, made from the working copy. */
+  detectImage?: DetectSource;
 }
 
 type Input = string | Buffer;
@@ -197,6 +218,19 @@ interface RawImage {
 
 const rawInput = (img: RawImage) => ({ raw: { width: img.width, height: img.height, channels: 3 as const } });
 
+/**
+ * The face detectors' input from the working copy (which is at least WORKING_SIZE px, or the whole photo): fit
+ * inside `side`, never enlarged.
+ */
+async function detectImageFrom(work: RawImage, fullWidth: number, fullHeight: number, side: number): Promise<DetectImage> {
+  let img = { data: work.data, width: work.width, height: work.height };
+  if (Math.max(work.width, work.height) > side) {
+    const { data, info } = await sharp(work.data, rawInput(work)).resize({ width: side, height: side, fit: 'inside' }).raw().toBuffer({ resolveWithObject: true });
+    img = { data, width: info.width, height: info.height };
+  }
+  return { rgb: img.data, width: img.width, height: img.height, scale: fullWidth / img.width, fullWidth, fullHeight };
+}
+
 /** The model's tensor from the working copy: resize (bilinear) and crop per the spec, then normalise. */
 async function tensorFrom(work: RawImage, spec: InputSpec): Promise<Float32Array> {
   const g = cropGeometry(work.width, work.height, spec);
@@ -276,7 +310,8 @@ export async function decodePhoto(input: Input, spec: ModelSpec | InputSpec, opt
       tensorFrom(work, inputSpec),
       sizes.length > 0 ? Promise.all(sizes.map((size) => thumbnailFrom(work, size, enc))) : undefined,
     ]);
-    return { tensor, width, height, orientation, format, exif: meta.exif, thumbnails };
+    const detectImage = opts.keepForDetection ? (side: number) => detectImageFrom(work, width, height, side) : undefined;
+    return { tensor, width, height, orientation, format, exif: meta.exif, thumbnails, detectImage };
   } catch (err) {
     const e = fromSharpError(err, input);
     // libvips reports errors through a per-thread buffer and under load the message can be lost

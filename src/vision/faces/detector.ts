@@ -6,6 +6,7 @@
 // (ingest) or are refused with `faces_busy` (server) rather than piling decoded images up in memory.
 import { Worker } from 'node:worker_threads';
 import sharp from 'sharp';
+import type { DetectImage, DetectSource } from '../decode.js';
 import type { FaceWorkerInit, FaceWorkerReply, FaceWorkerRequest, FaceWorkerStages, RawFace, RawObject } from './worker.js';
 import { judgeDetections, type DetectedFace, type DetectedPerson } from './evidence.js';
 
@@ -43,6 +44,8 @@ export interface DetectOptions {
    * with `looked: false` comes back at no cost). Default: always.
    */
   wantFaces?: () => boolean | Promise<boolean>;
+  /** The photo already decoded (ingest's one decode); resolving undefined, or failing: `input` is decoded. */
+  decoded?: Promise<DetectSource | undefined>;
 }
 
 export class FaceError extends Error {
@@ -71,7 +74,7 @@ function startWorker(init: FaceWorkerInit): Worker {
 }
 
 /** Decodes a photo for the detectors: EXIF-rotated, at most DETECT_SIDE px, 8-bit RGB. */
-export async function decodeForFaces(input: Buffer | string): Promise<{ rgb: Buffer; width: number; height: number; scale: number; fullWidth: number; fullHeight: number }> {
+export async function decodeForFaces(input: Buffer | string): Promise<DetectImage> {
   const image = sharp(input, { failOn: 'none', limitInputPixels: 100_000_000 }).rotate();
   const meta = await sharp(input, { failOn: 'none', limitInputPixels: 100_000_000 }).metadata();
   const swap = (meta.orientation ?? 1) >= 5;
@@ -156,7 +159,8 @@ export class FaceDetector {
     }
     this.inFlight++;
     try {
-      const image = await decodeForFaces(input);
+      const source = await opts.decoded?.catch(() => undefined);
+      const image = (source ? await source(DETECT_SIDE).catch(() => undefined) : undefined) ?? (await decodeForFaces(input));
       const judge = (faces: RawFace[], objects: RawObject[], ms: number, bodies: boolean): FaceDetection => ({
         ...judgeDetections(faces, objects, image.width, image.height, image.scale),
         width: image.fullWidth,
