@@ -71,8 +71,11 @@ export interface ServerContext {
   queue?: JobQueue;
   /** Model servers, when configured (else the runtime's in-process model). */
   modelServers?: RemoteRecognizer;
-  /** The face detector once loaded; undefined while loading or when the server runs with `--no-faces`. */
-  faces(): FaceDetector | undefined;
+  /**
+   * The face detector, loaded on first use (a server that only classifies never starts it); undefined when the
+   * server runs with `--no-faces` or the detector could not start.
+   */
+  faces(): Promise<FaceDetector | undefined>;
 }
 
 declare module 'fastify' {
@@ -116,14 +119,16 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
       void (reply as unknown as FastifyReply).code(apiErr.statusCode).send(errorBody(apiErr));
     },
   });
-  let detector: FaceDetector | undefined;
-  let detectorLoading: Promise<void> | undefined;
-  if (typeof opts.faces === 'function') {
-    detectorLoading = opts.faces().then(
-      (d) => void (detector = d),
-      () => undefined, // uploads go on without faces; the server keeps running
-    );
-  } else detector = opts.faces;
+  // The face models (a worker with its own wasm heap, ~80 MB) load when the first upload needs them.
+  let detector: Promise<FaceDetector | undefined> | undefined;
+  const faces = (): Promise<FaceDetector | undefined> => {
+    if (typeof opts.faces !== 'function') return Promise.resolve(opts.faces);
+    detector ??= opts.faces().catch((err: unknown) => {
+      app.log.error({ err }, 'face detection could not start: uploads are stored without faces');
+      return undefined;
+    });
+    return detector;
+  };
   app.setValidatorCompiler(validatorCompiler);
   app.server.maxConnections = config.maxConnections;
   const ctx: ServerContext = {
@@ -137,7 +142,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
     similar: new SimilarIndex(opts.db, { dir: similarDir(env) }),
     queue: opts.queue,
     modelServers: opts.modelServers,
-    faces: () => detector,
+    faces,
   };
   app.decorate('pictograph', ctx);
   app.decorateRequest('caller', null as never);
@@ -261,8 +266,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   });
   app.addHook('onClose', async () => {
     await runtime.close();
-    await detectorLoading;
-    if (typeof opts.faces === 'function') await detector?.close();
+    if (typeof opts.faces === 'function') await (await detector)?.close();
   });
   // Temporary files of uploads and thumbnails left by an earlier run (kill -9, crash) are removed, or moved into
   // place when a committed photo already references them.

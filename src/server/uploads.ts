@@ -16,6 +16,7 @@ import type { ServerContext } from './app.js';
 import { ingestFiles, type IngestUpload } from '../library/ingest.js';
 import { discard, parseTemporary, stagedPath } from '../library/media.js';
 import { faceStage } from '../library/face-stage.js';
+import { ownerFaceSettings } from '../library/people.js';
 import { photoDetail } from '../library/photos.js';
 import { setVisibility } from '../library/store.js';
 import { ownerViewer } from '../library/viewer.js';
@@ -147,7 +148,8 @@ export async function ingestUploads(
 ): Promise<UploadResult[]> {
   const recognizer = ctx.modelServers ?? ctx.runtime.recognizer();
   const viewer = ownerViewer(owner.id);
-  const detector = ctx.faces();
+  // The detector starts only for an owner who has face detection on.
+  const detector = (await ownerFaceSettings(ctx.db, owner.id)).enabled ? await ctx.faces() : undefined;
   const hierarchy = ctx.runtime.hierarchy();
   const faces = detector && hierarchy ? faceStage(detector, hierarchy) : undefined;
   return mapPool(received.files, UPLOAD_CONCURRENCY, async (f): Promise<UploadResult> => {
