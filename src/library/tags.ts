@@ -111,3 +111,23 @@ export function attachPoint(t: TaxonomyView, wnid: string): string {
 export function tagNodeId(id: string): string {
   return `tag:${id}`;
 }
+
+/**
+ * Tags a search query names (the whole query, case-insensitive): everyday concepts by id or name ("sunset",
+ * "other animal") and the viewer's own custom concepts by name.
+ */
+export async function tagsNamed(db: LibraryDb, viewer: Viewer, query: string): Promise<TagInfo[]> {
+  const q = query.trim().toLowerCase().replace(/\s+/g, ' ');
+  if (q === '') return [];
+  const out = [...everydayTags().values()].filter((t) => t.id === q || t.name === q || t.id.replace(/-/g, ' ') === q);
+  if (viewer.kind === 'owner') {
+    const rows = await db
+      .selectFrom('concepts as c')
+      .innerJoin('owners as o', 'o.id', 'c.owner_id')
+      .select(['o.name as owner', 'c.name', 'c.wnid'])
+      .where('c.owner_id', '=', viewer.ownerId)
+      .execute();
+    for (const r of rows) if (r.name.toLowerCase() === q) out.push({ id: `${r.owner}/${r.name}`, name: r.name, wnid: r.wnid ?? ENTITY, owner: r.owner });
+  }
+  return out;
+}
