@@ -10,6 +10,7 @@ import { bulkStorePhotos } from '../../src/library/bulk.js';
 import { categoryCounts, type CategoryNode } from '../../src/library/categories.js';
 import { deleteConcept, ownerEmbeddings, teachConcept } from '../../src/library/concepts.js';
 import { recountAll } from '../../src/library/counts.js';
+import { libraryMigrations } from '../../src/library/migrations.js';
 import { listPhotos } from '../../src/library/photos.js';
 import { deletePhoto, ensureOwner, replaceAnalysis, setVisibility, storePhoto } from '../../src/library/store.js';
 import { tagCounts, tagInfo } from '../../src/library/tags.js';
@@ -128,6 +129,14 @@ for (const backend of backends) {
       const stored = await db.selectFrom('photo_tags').select('photo_id').where('photo_id', 'in', ids).execute();
       assert.ok(stored.length > 20, 'the bulk path stores the tags');
       await checkCounts('after the bulk path');
+    });
+
+    it('migration 0010_issue10_tag_counts counts the tags a library already stored', async () => {
+      const db = ctx.lib.db;
+      await db.deleteFrom('concept_counts').where('kind', '=', 'tag').execute();
+      assert.ok((await recountAll(db, ctx.lib.dialect)).drift.length > 0);
+      await libraryMigrations(ctx.lib.dialect)['0010_issue10_tag_counts']!.up(db as never);
+      assert.deepEqual((await recountAll(db, ctx.lib.dialect)).drift, []);
     });
 
     it('an owner’s custom concept is counted for that owner only, through teach and delete', async () => {
