@@ -94,6 +94,8 @@ export interface Comparison {
   a_photos: number;
   b_photos: number;
   categories?: { shared: CategoryShare[]; a_more: CategoryShare[]; b_more: CategoryShare[] };
+  /** The same in everyday tags (shares of each person's photos carrying the tag). */
+  tags?: { shared: CategoryShare[]; a_more: CategoryShare[]; b_more: CategoryShare[] };
   shared: SharedConcept[];
   a_more: Asymmetry[];
   b_more: Asymmetry[];
