@@ -18,7 +18,7 @@ export interface SearchResult {
    * each with a hint (its broader concept), so the searcher can pick one; photos cover them all.
    */
   senses: { wnid: string; name?: string; hint?: string }[];
-  /** Everyday words the model has no concept for (e.g. "sunset"), so nothing was guessed for them. */
+  /** Everyday words the model has no concept or tag for (e.g. "sunrise"), so nothing was guessed for them. */
   unknown: string[];
   /** People (named by their owner, visible to the viewer) whose name matched the words; their photos come first. */
   people: { name: string }[];
