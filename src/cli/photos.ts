@@ -1,4 +1,5 @@
-// `pictograph photos [--owner NAME] [--under WNID]`: a page of stored photos, best first under a synset.
+// `pictograph photos [--owner NAME] [--under WNID | --tag ID]`: a page of stored photos, best first under a synset or tag.
+import { tagInfo } from '../library/tags.js';
 import type { Command } from 'commander';
 import { listPhotos, type PhotoSummary } from '../library/photos.js';
 import { mediaDir } from '../config/paths.js';
@@ -38,13 +39,14 @@ export function register(program: Command): void {
     .description('list stored photos: all, or those under a synset (descendants included), best first')
     .option('--owner <name>', "only this owner's photos")
     .option('--under <wnid>', 'only photos under this synset, e.g. n02084071 (dog)')
+    .option('--tag <id>', 'only photos carrying this tag (an everyday concept such as beach, or OWNER/NAME), best first')
     .option('--person <name>', 'only photos showing a person of that name (see `pictograph people`)')
     .option('--min-score <s>', 'with --under: only photos scoring at least this for the synset (0-1)')
     .option('--limit <n>', 'print one page of this many photos (1-500) and the cursor to the next (default: every photo)')
     .option('--cursor <c>', 'continue after a previous page (printed on stderr)')
     .option('--as <owner>', 'see what this owner may see (default: everything, as the local admin)')
     .option('--json', 'one JSON object per line per photo')
-    .action(async (o: { owner?: string; under?: string; person?: string; minScore?: string; limit?: string; cursor?: string; as?: string; json?: boolean }) => {
+    .action(async (o: { owner?: string; under?: string; tag?: string; person?: string; minScore?: string; limit?: string; cursor?: string; as?: string; json?: boolean }) => {
       const s = await openSession({ as: o.as });
       try {
         // One page with --limit (and the cursor to the next on stderr); otherwise every photo, page by page.
@@ -52,10 +54,11 @@ export function register(program: Command): void {
         const taxonomy = o.under ? await s.taxonomy() : undefined;
         const minScore = o.minScore === undefined ? undefined : Number(o.minScore);
         if (minScore !== undefined && !(minScore >= 0 && minScore <= 1)) throw new Error(`--min-score must be a number from 0 to 1, not ${JSON.stringify(o.minScore)}`);
+        if (o.tag !== undefined) await tagInfo(s.lib.db, s.viewer, o.tag); // unknown, or another owner's: not found
         let cursor = o.cursor;
         for (;;) {
           const limit = paged ? parseLimit(o.limit, 50) : 500;
-          const page = await listPhotos(s.lib.db, s.viewer, { owner: o.owner, under: o.under, person: o.person, minScore, limit, cursor, taxonomy });
+          const page = await listPhotos(s.lib.db, s.viewer, { owner: o.owner, under: o.under, tag: o.tag, person: o.person, minScore, limit, cursor, taxonomy });
           for (const p of page.photos) process.stdout.write(o.json ? JSON.stringify(photoRecord(p)) + '\n' : photoLine(p));
           if (!page.nextCursor) break;
           if (paged) {

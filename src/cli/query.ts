@@ -39,7 +39,7 @@ async function withSession(o: Common, run: (s: LibrarySession) => Promise<unknow
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 function treeLines(n: CategoryNode, depth: number, maxDepth: number, out: string[]): void {
-  out.push(`${'  '.repeat(depth)}${n.name ?? n.wnid} (${n.wnid}): ${n.count}`);
+  out.push(n.tag !== undefined ? `${'  '.repeat(depth)}#${n.name ?? n.tag} (tag ${n.tag}): ${n.count}` : `${'  '.repeat(depth)}${n.name ?? n.wnid} (${n.wnid}): ${n.count}`);
   if (depth >= maxDepth) return;
   for (const c of n.children) treeLines(c, depth + 1, maxDepth, out);
 }
@@ -74,6 +74,7 @@ export function register(program: Command): void {
           };
           const lines = [`${r.photos} photos`];
           for (const c of r.categories) lines.push(`${'  '.repeat(depth(c.id))}${c.name}: ${c.count}`);
+          if (r.tags.length > 0) lines.push(`tags: ${r.tags.map((t) => `${t.name} ${t.count}`).join(', ')}`);
           if (o.wordnet && r.tree) {
             lines.push('', 'WordNet synsets:');
             treeLines(r.tree, 0, Number(o.depth), lines);
@@ -102,6 +103,7 @@ export function register(program: Command): void {
           [
             `${p.owner}: ${p.photos} photos`,
             p.photos === 0 ? `no photos of ${p.owner}'s that you can see` : 'photographs most: ' + p.topCategories.map((c) => `${c.name} ${pct(c.mean)}`).join(', '),
+            ...(p.topTags.length > 0 ? ['tags: ' + p.topTags.map((t) => `${t.name} ${t.count} (${pct(t.mean)})`).join(', ')] : []),
             ...(o.wordnet ? ['WordNet synsets: ' + p.topSynsets.map((c) => `${c.name ?? c.wnid} ${pct(c.value)}`).join(', ')] : []),
           ].join('\n') + '\n',
       ),
@@ -132,6 +134,9 @@ export function register(program: Command): void {
               `both photograph: ${none(c.categories.shared.map(share))}`,
               `${c.a.owner} photographs more: ${none(c.categories.moreA.map(share))}`,
               `${c.b.owner} photographs more: ${none(c.categories.moreB.map(share))}`,
+              `tags, both: ${none(c.tags.shared.map(share))}`,
+              `tags, more ${c.a.owner}: ${none(c.tags.moreA.map(share))}`,
+              `tags, more ${c.b.owner}: ${none(c.tags.moreB.map(share))}`,
               ...(o.wordnet
                 ? [
                     'WordNet synsets, both: ' + c.shared.map((x) => `${x.name ?? x.wnid} ${pct(x.value)}`).join(', '),
@@ -170,12 +175,14 @@ export function register(program: Command): void {
           synsets: { wnid: string; name?: string }[];
           senses: { wnid: string; name?: string; hint?: string }[];
           unknown: string[];
+          tags: Array<{ id: string; name: string }>;
           photos: ReturnType<typeof photoRecord>[];
         }) =>
           [
             `"${r.query}" -> ${r.synsets.map((x) => `${x.name ?? x.wnid} (${x.wnid})`).join(', ') || 'no synsets'}`,
             ...(r.senses.length > 0 ? [`did you mean: ${r.senses.map((x) => `${x.name ?? x.wnid} (a ${x.hint ?? 'concept'}, ${x.wnid})`).join(' or ')}`] : []),
             ...(r.unknown.length > 0 ? [`the model has no concept for: ${r.unknown.join(', ')}`] : []),
+            ...(r.tags.length > 0 ? [`tags: ${r.tags.map((t) => `${t.name} (${t.id})`).join(', ')}`] : []),
             ...r.photos.map((p) => `${String(p.id).padStart(6)}  ${(p.score ?? 0).toFixed(3)}  ${p.owner}  ${p.file}`),
           ].join('\n') + '\n',
       ),

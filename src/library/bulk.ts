@@ -3,7 +3,7 @@
 // For imports and the scale benchmark; everyday ingest stores one photo per transaction (store.ts).
 import { sql } from 'kysely';
 import type { PhotoAnalysis } from './analysis.js';
-import { contributionOf, CountDeltas } from './counts.js';
+import { contributionOf, CountDeltas, storedTags } from './counts.js';
 import { nowIso, type Library } from './db.js';
 import { compactEmbedding } from './embedding.js';
 import { termsOf } from './terms.js';
@@ -30,6 +30,8 @@ interface Prepared {
   embedding: Buffer;
   nodes: Array<{ wnid: string; score: number }>;
   terms: string;
+  /** The photo's tags (photo_tags rows), as contributionOf counts them. */
+  tags: Array<[string, number]>;
 }
 
 function prepare(photos: BulkPhoto[]): { rows: Prepared[]; deltas: CountDeltas } {
@@ -41,7 +43,7 @@ function prepare(photos: BulkPhoto[]): { rows: Prepared[]; deltas: CountDeltas }
     const seen = new Set<string>();
     const nodes = a.nodeScores.filter((n) => Number.isFinite(n.score) && !seen.has(n.wnid) && (seen.add(n.wnid), true));
     deltas.add(photo.ownerId, photo.visibility, contributionOf(a), 1);
-    return { photo, top, labels: JSON.stringify(a.labels), categories: JSON.stringify(a.categories), embedding: compactEmbedding(a.embedding), nodes, terms: termsOf(nodes) };
+    return { photo, top, labels: JSON.stringify(a.labels), categories: JSON.stringify(a.categories), embedding: compactEmbedding(a.embedding), nodes, terms: termsOf(nodes), tags: [...storedTags(a.tags)] };
   });
   return { rows, deltas };
 }
@@ -69,6 +71,7 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
     const insNodes = nodeInsert(NODE_ROWS);
     const insNode = nodeInsert(1);
     const insTerms = sqlite.prepare('insert into photo_terms (rowid, terms) values (?, ?)');
+    const insTag = sqlite.prepare('insert into photo_tags (photo_id, concept_id, score) values (?, ?, ?)');
     const upCount = sqlite.prepare(
       `insert into concept_counts (owner_id, visibility, kind, key, photos, score_micros) values (?, ?, ?, ?, ?, ?)
        on conflict (owner_id, visibility, kind, key) do update set photos = concept_counts.photos + excluded.photos, score_micros = concept_counts.score_micros + excluded.score_micros`,
@@ -98,6 +101,7 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
           }
         }
         if (r.terms !== '') insTerms.run(id, r.terms);
+        for (const [concept, score] of r.tags) insTag.run(id, concept, score);
         ids.push(id);
       }
       for (let i = 0; i < nodeValues.length; i += 4) insNode.run(nodeValues.slice(i, i + 4));
@@ -149,6 +153,14 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
       withTerms.map((i) => ids[i]!),
       withTerms.map((i) => rows[i]!.terms),
     ]);
+    const tagged = rows.flatMap((r, i) => r.tags.map(([concept, score]) => ({ id: ids[i]!, concept, score })));
+    if (tagged.length > 0) {
+      await client.query('insert into photo_tags (photo_id, concept_id, score) select * from unnest($1::int[], $2::text[], $3::float8[])', [
+        tagged.map((t) => t.id),
+        tagged.map((t) => t.concept),
+        tagged.map((t) => t.score),
+      ]);
+    }
     const c = deltas.changes();
     await client.query(
       `insert into concept_counts (owner_id, visibility, kind, key, photos, score_micros)

@@ -1,7 +1,9 @@
-// Category counts: how many visible photos fall under each synset (node score >= a threshold), as a tree.
+// Category counts: how many visible photos fall under each synset (node score >= a threshold), as a tree, with
+// the tags (everyday and the viewer's own custom concepts) attached under their synsets.
 import { countPhotos, readCounts, SYNSET_MIN } from './counts.js';
 import type { LibraryDb } from './db.js';
 import { resolveOwner } from './photos.js';
+import { attachPoint, tagCounts, tagNodeId, type TagCount } from './tags.js';
 import { primaryPath, type TaxonomyView } from './taxonomy-view.js';
 import { visibleTo, type Viewer } from './viewer.js';
 
@@ -13,6 +15,8 @@ export interface CategoryCount {
 }
 
 export interface CategoryNode extends CategoryCount {
+  /** A tag's node: the tag id (its `wnid` is "tag:ID", its name the concept's). */
+  tag?: string;
   children: CategoryNode[];
 }
 
@@ -22,7 +26,9 @@ export interface CategoryCounts {
   minScore: number;
   /** Every synset with a non-zero count, by count descending. */
   counts: CategoryCount[];
-  /** The same counts nested by primary hypernym under the root (null without a taxonomy). */
+  /** Tags the viewer may see with their photo counts (at each concept's calibrated threshold). */
+  tags: TagCount[];
+  /** The same counts nested by primary hypernym under the root, tags under their synsets (null without a taxonomy). */
   tree: CategoryNode | null;
 }
 
@@ -50,7 +56,8 @@ export async function categoryCounts(
       })
       .sort((x, y) => y.count - x.count || (x.wnid < y.wnid ? -1 : 1));
     const photos = await countPhotos(db, viewer, ownerId);
-    return { photos, minScore, counts, tree: t ? buildTree(counts, t, photos) : null };
+    const tags = await tagCounts(db, viewer, { ownerId });
+    return { photos, minScore, counts, tags, tree: t ? buildTree(counts, t, photos, tags) : null };
   }
   // Any other threshold: counted from the node scores.
   let total = db
@@ -78,11 +85,15 @@ export async function categoryCounts(
     })
     .sort((x, y) => y.count - x.count || (x.wnid < y.wnid ? -1 : 1));
   const photos = Number((await total.executeTakeFirstOrThrow()).n);
-  return { photos, minScore, counts, tree: t ? buildTree(counts, t, photos) : null };
+  const tags = await tagCounts(db, viewer, { ownerId });
+  return { photos, minScore, counts, tags, tree: t ? buildTree(counts, t, photos, tags) : null };
 }
 
-/** Nests counted synsets under their nearest counted primary ancestor, below the taxonomy's root. */
-export function buildTree(counts: CategoryCount[], t: TaxonomyView, rootCount: number): CategoryNode {
+/**
+ * Nests counted synsets under their nearest counted primary ancestor, below the taxonomy's root; each tag under
+ * its anchor synset, or the anchor's nearest counted ancestor ("beach" under "shore" when only that is counted).
+ */
+export function buildTree(counts: CategoryCount[], t: TaxonomyView, rootCount: number, tags: readonly TagCount[] = []): CategoryNode {
   const nodes = new Map<string, CategoryNode>();
   for (const c of counts) nodes.set(c.wnid, { ...c, children: [] });
   let root = nodes.get(t.root);
@@ -96,6 +107,10 @@ export function buildTree(counts: CategoryCount[], t: TaxonomyView, rootCount: n
     if (node === root) continue;
     const up = primaryPath(t, node.wnid).slice(1).find((w) => nodes.has(w));
     (nodes.get(up ?? t.root) ?? root).children.push(node);
+  }
+  for (const tag of tags) {
+    const up = primaryPath(t, attachPoint(t, tag.wnid)).find((w) => nodes.has(w));
+    (nodes.get(up ?? t.root) ?? root).children.push({ wnid: tagNodeId(tag.id), name: tag.name, count: tag.count, tag: tag.id, children: [] });
   }
   const sort = (n: CategoryNode) => {
     n.children.sort((x, y) => y.count - x.count || (x.wnid < y.wnid ? -1 : 1));

@@ -3,6 +3,7 @@
 import { Head, type HeadFile, type ModelId } from '../concepts/head.js';
 import { teachHead, type TeachReport } from '../concepts/teach.js';
 import { mulberry32 } from '../concepts/metrics.js';
+import { applyCountDeltas, CountDeltas, tagContribution } from './counts.js';
 import { nowIso, type LibraryDb } from './db.js';
 import { bytesToEmbedding } from './embedding.js';
 import { LibraryError } from './errors.js';
@@ -54,7 +55,10 @@ export async function ownerEmbeddings(db: LibraryDb, ownerId: number, model: Mod
   return rows.map((r) => ({ photoId: r.id, hash: r.content_hash, embedding: bytesToEmbedding(r.embedding) }));
 }
 
-/** Re-scores every stored photo of the owner with a concept's head; returns how many carry the tag. */
+/**
+ * Re-scores every stored photo of the owner with a concept's head; returns how many carry the tag. The tag's
+ * maintained count (kind `tag`, the owner's private scope only) changes in the same transaction.
+ */
 export async function rescoreOwnerPhotos(db: LibraryDb, ownerId: number, head: Head): Promise<number> {
   const concept = head.concepts[0];
   const photos = await ownerEmbeddings(db, ownerId, head.model);
@@ -65,14 +69,43 @@ export async function rescoreOwnerPhotos(db: LibraryDb, ownerId: number, head: H
     if (s >= concept.threshold) rows.push({ photo_id: p.photoId, concept_id: concept.id, score: s });
   }
   await db.transaction().execute(async (tx) => {
+    await lockConceptTags(tx, ownerId, concept.id);
+    const deltas = new CountDeltas();
+    const old = await ownerTagRows(tx, ownerId, concept.id);
+    deltas.add(ownerId, 'private', old.map((r) => tagContribution(concept.id, r.score)), -1);
+    deltas.add(ownerId, 'private', rows.map((r) => tagContribution(concept.id, r.score)), 1);
     await tx
       .deleteFrom('photo_tags')
       .where('concept_id', '=', concept.id)
       .where('photo_id', 'in', tx.selectFrom('photos').select('id').where('owner_id', '=', ownerId))
       .execute();
     for (let i = 0; i < rows.length; i += 500) await tx.insertInto('photo_tags').values(rows.slice(i, i + 500)).execute();
+    await applyCountDeltas(tx, deltas);
   });
   return rows.length;
+}
+
+type Tx = Parameters<Parameters<ReturnType<LibraryDb['transaction']>['execute']>[0]>[0];
+
+/**
+ * Serialises writers of one custom concept's tags (PostgreSQL: a no-op update takes the concept row's lock; SQLite:
+ * transactions are serial anyway), so its count stays exact.
+ */
+async function lockConceptTags(tx: Tx, ownerId: number, conceptId: string): Promise<void> {
+  const name = conceptId.slice(conceptId.indexOf('/') + 1);
+  await tx.updateTable('concepts').set((eb) => ({ name: eb.ref('name') })).where('owner_id', '=', ownerId).where('name', '=', name).execute();
+}
+
+/** The stored rows of a custom tag on the owner's photos (whose photo has an analysis: what the counts hold). */
+async function ownerTagRows(tx: Tx, ownerId: number, conceptId: string): Promise<Array<{ score: number }>> {
+  return tx
+    .selectFrom('photo_tags as t')
+    .innerJoin('photos as p', 'p.id', 't.photo_id')
+    .innerJoin('analyses as a', 'a.photo_id', 't.photo_id')
+    .select('t.score')
+    .where('t.concept_id', '=', conceptId)
+    .where('p.owner_id', '=', ownerId)
+    .execute();
 }
 
 /** Default negatives beyond this many are a seeded sample (training time stays in seconds for big libraries). */
@@ -192,15 +225,20 @@ export async function showConcept(db: LibraryDb, owner: string, name: string): P
   return detail(owner, row, await tagCount(db, `${owner}/${row.name}`));
 }
 
-/** Deletes the concept and its tags. */
+/** Deletes the concept and its tags (and their count). */
 export async function deleteConcept(db: LibraryDb, owner: string, name: string): Promise<void> {
   const ownerId = await ownerIdOrThrow(db, owner);
   const clean = name.trim();
   const [row] = await conceptRows(db, ownerId, clean);
   if (!row) throw new LibraryError('not_found', `${owner} has no concept named ${JSON.stringify(name)}`);
+  const id = `${owner}/${clean}`;
   await db.transaction().execute(async (tx) => {
-    await tx.deleteFrom('photo_tags').where('concept_id', '=', `${owner}/${clean}`).execute();
+    await lockConceptTags(tx, ownerId, id);
+    const deltas = new CountDeltas();
+    deltas.add(ownerId, 'private', (await ownerTagRows(tx, ownerId, id)).map((r) => tagContribution(id, r.score)), -1);
+    await tx.deleteFrom('photo_tags').where('concept_id', '=', id).where('photo_id', 'in', tx.selectFrom('photos').select('id').where('owner_id', '=', ownerId)).execute();
     await tx.deleteFrom('concepts').where('id', '=', row.id).execute();
+    await applyCountDeltas(tx, deltas);
   });
 }
 

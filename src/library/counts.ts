@@ -11,9 +11,12 @@ import type { Viewer } from './viewer.js';
 /**
  * What is counted. `photos` (key '') counts analysed photos; `synset` (key wnid) counts photos whose lifted
  * score is at least SYNSET_MIN and sums their scores; `category` (key category id) does the same for everyday
- * categories at CATEGORY_MIN. More kinds (e.g. `tag`) are added with their own threshold.
+ * categories at CATEGORY_MIN; `tag` (key concept id) counts the photos carrying a tag (stored tags are the
+ * concepts scored at or above their calibrated threshold) and sums their scores. An owner's custom tags
+ * ("OWNER/NAME") are counted only under that owner, as 'private' whatever the photo's visibility, and never
+ * under ALL_OWNERS: nobody else's counts (public, another owner's, everyone's) can reveal them.
  */
-export type CountKind = 'photos' | 'synset' | 'category';
+export type CountKind = 'photos' | 'synset' | 'category' | 'tag';
 
 /** A photo is "under" a synset (category tree, synset pages, search counts) at this score. */
 export const SYNSET_MIN = 0.5;
@@ -35,12 +38,35 @@ export interface Contribution {
   key: string;
   photos: number;
   score: number;
+  /** Counted only under the photo's owner, as 'private' (an owner's custom tag). */
+  ownerOnly?: boolean;
 }
 
 /** The analysis fields that are counted. */
 export interface Countable {
   nodeScores: ReadonlyArray<{ wnid: string; score: number }>;
   categories: ReadonlyArray<{ id: string; score: number }>;
+  /** The photo's tags (concepts at or above their threshold), as stored in `photo_tags`. */
+  tags?: ReadonlyArray<{ id: string; score: number }>;
+}
+
+/** Whether a tag id is an owner's custom concept ("OWNER/NAME") rather than an everyday one ("beach"). */
+export function isCustomTag(id: string): boolean {
+  return id.includes('/');
+}
+
+/** A photo's tags as stored: the first of each id, finite scores only (store.ts writes exactly these). */
+export function storedTags(tags: ReadonlyArray<{ id: string; score: number }> | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const t of tags ?? []) if (Number.isFinite(t.score) && !out.has(t.id)) out.set(t.id, t.score);
+  return out;
+}
+
+/** One tag's contribution (a photo carrying it). */
+export function tagContribution(id: string, score: number): Contribution {
+  const c: Contribution = { kind: 'tag', key: id, photos: 1, score: micros(score) };
+  if (isCustomTag(id)) c.ownerOnly = true;
+  return c;
 }
 
 /** What one analysed photo adds to the counts (each synset and category once). */
@@ -58,6 +84,7 @@ export function contributionOf(a: Countable): Contribution[] {
     cats.add(c.id);
     out.push({ kind: 'category', key: c.id, photos: c.score >= CATEGORY_MIN ? 1 : 0, score: micros(c.score) });
   }
+  for (const [id, score] of storedTags(a.tags)) out.push(tagContribution(id, score));
   return out;
 }
 
@@ -82,17 +109,21 @@ export class CountDeltas {
   /** Rows per (owner, visibility) scope, then per kind + key. */
   private readonly scopes = new Map<string, Map<string, CountRow>>();
 
-  /** Adds (sign 1) or removes (sign -1) a photo's contribution under its owner and under ALL_OWNERS. */
+  /**
+   * Adds (sign 1) or removes (sign -1) a photo's contribution under its owner and under ALL_OWNERS (an
+   * `ownerOnly` part only under its owner, as 'private').
+   */
   add(ownerId: number, visibility: 'private' | 'public', contribution: Contribution[], sign: 1 | -1): void {
-    for (const owner of [ownerId, ALL_OWNERS]) {
-      const scopeId = `${owner}\u0000${visibility}`;
-      let scope = this.scopes.get(scopeId);
-      if (!scope) this.scopes.set(scopeId, (scope = new Map()));
-      for (const c of contribution) {
+    for (const c of contribution) {
+      const targets = c.ownerOnly ? ([[ownerId, 'private']] as const) : ([[ownerId, visibility], [ALL_OWNERS, visibility]] as const);
+      for (const [owner, vis] of targets) {
+        const scopeId = `${owner}\u0000${vis}`;
+        let scope = this.scopes.get(scopeId);
+        if (!scope) this.scopes.set(scopeId, (scope = new Map()));
         const id = c.kind === 'synset' ? c.key : `${c.kind}\u0000${c.key}`;
         let row = scope.get(id);
         if (!row) {
-          row = { owner_id: owner, visibility, kind: c.kind, key: c.key, photos: 0, score_micros: 0 };
+          row = { owner_id: owner, visibility: vis, kind: c.kind, key: c.key, photos: 0, score_micros: 0 };
           scope.set(id, row);
         }
         row.photos += sign * c.photos;
@@ -138,7 +169,8 @@ export async function storedContribution(tx: Kysely<LibrarySchema> | Transaction
   const a = await tx.selectFrom('analyses').select('categories').where('photo_id', '=', photoId).executeTakeFirst();
   if (!a) return null;
   const nodeScores = await tx.selectFrom('node_scores').select(['wnid', 'score']).where('photo_id', '=', photoId).execute();
-  return contributionOf({ nodeScores, categories: JSON.parse(a.categories) as Array<{ id: string; score: number }> });
+  const tags = await tx.selectFrom('photo_tags').select(['concept_id as id', 'score']).where('photo_id', '=', photoId).execute();
+  return contributionOf({ nodeScores, categories: JSON.parse(a.categories) as Array<{ id: string; score: number }>, tags });
 }
 
 /** The (owner, visibility) rows a viewer's counts add up, for all owners or one owner. */
@@ -232,20 +264,26 @@ export function expectedCountsSql(dialect: Dialect) {
   const catScore = pg ? `(c.value->>'score')::double precision` : `json_extract(c.value, '$.score')`;
   const catId = pg ? `c.value->>'id'` : `json_extract(c.value, '$.id')`;
   const catFrom = pg ? `jsonb_array_elements(a.categories::jsonb) as c(value)` : `json_each(a.categories) as c`;
+  // `shared`: 0 for an owner's custom tags (counted only under the owner, as 'private'; see CountDeltas.add)
+  const custom = `t.concept_id like '%/%'`;
   const per = `
-    select p.owner_id as owner_id, p.visibility as visibility, 'photos' as kind, '' as key, 1 as photos, 0 as score_micros
+    select p.owner_id as owner_id, p.visibility as visibility, 'photos' as kind, '' as key, 1 as photos, 0 as score_micros, 1 as shared
       from photos p join analyses a on a.photo_id = p.id
     union all
-    select p.owner_id, p.visibility, 'synset', ns.wnid, case when ns.score >= ${SYNSET_MIN} then 1 else 0 end, ${m('ns.score')}
+    select p.owner_id, p.visibility, 'synset', ns.wnid, case when ns.score >= ${SYNSET_MIN} then 1 else 0 end, ${m('ns.score')}, 1
       from node_scores ns join photos p on p.id = ns.photo_id
     union all
-    select p.owner_id, p.visibility, 'category', ${catId}, case when ${catScore} >= ${CATEGORY_MIN} then 1 else 0 end, ${m(catScore)}
-      from photos p join analyses a on a.photo_id = p.id, ${catFrom}`;
+    select p.owner_id, p.visibility, 'category', ${catId}, case when ${catScore} >= ${CATEGORY_MIN} then 1 else 0 end, ${m(catScore)}, 1
+      from photos p join analyses a on a.photo_id = p.id, ${catFrom}
+    union all
+    select p.owner_id, case when ${custom} then 'private' else p.visibility end, 'tag', t.concept_id, 1, ${m('t.score')},
+        case when ${custom} then 0 else 1 end
+      from photo_tags t join photos p on p.id = t.photo_id join analyses a on a.photo_id = p.id`;
   return sql<CountRow>`${sql.raw(`
     select owner_id, visibility, kind, key, sum(photos) as photos, sum(score_micros) as score_micros from (${per}) x
       group by owner_id, visibility, kind, key
     union all
-    select ${ALL_OWNERS}, visibility, kind, key, sum(photos), sum(score_micros) from (${per}) y
+    select ${ALL_OWNERS}, visibility, kind, key, sum(photos), sum(score_micros) from (${per}) y where shared = 1
       group by visibility, kind, key`)}`;
 }
 

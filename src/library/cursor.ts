@@ -3,7 +3,7 @@ import { LibraryError } from './errors.js';
 
 /** Position after the last row of a page: ordered by (score desc, id asc) under a synset, or by id alone. */
 export interface PageCursor {
-  /** The synset the page is under, or null for an unordered listing. */
+  /** The synset the page is under ("tag:ID" for a tag's photos), or null for an unordered listing. */
   under: string | null;
   score: number | null;
   id: number;
@@ -32,7 +32,7 @@ export function decodeCursor(text: string, under: string | null, newest = false)
   if (typeof raw !== 'object' || raw === null) return bad('not a cursor this server issued');
   const o = raw as Record<string, unknown>;
   if (o.v !== 1) bad('unknown cursor version');
-  if (!(o.u === null || (typeof o.u === 'string' && /^n\d{8}$/.test(o.u)))) bad('malformed');
+  if (!(o.u === null || (typeof o.u === 'string' && (/^n\d{8}$/.test(o.u) || /^tag:.{1,200}$/su.test(o.u))))) bad('malformed');
   if (!(typeof o.i === 'number' && Number.isSafeInteger(o.i) && o.i >= 0)) bad('malformed');
   const u = o.u as string | null;
   if (u !== under) bad(u === null ? 'it belongs to a listing without a synset' : `it belongs to the listing under ${u}`);

@@ -43,6 +43,11 @@ export function hierarchyView(h: Hierarchy): TaxonomyView {
       return n === undefined ? 0 : h.leaves[n].length;
     },
     has: (wnid) => node(wnid) !== undefined,
+    nearestInside: (wnid) => {
+      const i = wn.indexOf(wnid);
+      if (i === undefined) return undefined;
+      return wn.primaryPath(i).map((p) => wn.wnid(p)).find((w) => node(w) !== undefined);
+    },
     lookup: (word) => {
       const senses = wn.lookup(word);
       const inside = senses.map((s) => wn.wnid(s)).filter((w) => node(w) !== undefined);

@@ -295,6 +295,17 @@ export function libraryMigrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    // Tags become a maintained count kind (issue 10, one hierarchy): count the tags already stored. On a new
+    // library the count table does not exist yet here (0012 creates it, already counting tags).
+    '0010_issue10_tag_counts': {
+      async up(db: Kysely<unknown>) {
+        const tables = await db.introspection.getTables();
+        if (!tables.some((t) => t.name === 'concept_counts')) return;
+        await sql`delete from concept_counts where kind = 'tag'`.execute(db);
+        await sql`insert into concept_counts (owner_id, visibility, kind, key, photos, score_micros)
+          select owner_id, visibility, kind, key, photos, score_micros from (${expectedCountsSql(dialect)}) e where e.kind = 'tag'`.execute(db);
+      },
+    },
   };
 }
 

@@ -51,6 +51,11 @@ export interface ListPhotosOptions {
   newestFirst?: boolean;
   /** Only photos showing a person whose name contains this (case-insensitive; see `personPhotoIds`). */
   person?: string;
+  /**
+   * Only photos carrying this tag (an everyday concept id or "OWNER/NAME"), best tag score first; the caller
+   * checks the viewer may see the tag (`tagInfo`). Not combined with `under`.
+   */
+  tag?: string;
 }
 
 export const MAX_PAGE = 500;
@@ -184,6 +189,10 @@ export function personPhotoIds(db: LibraryDb, viewer: Viewer, name: string) {
 /** A page of the photos `viewer` may see: all of them by id, or those under a synset by score then id. */
 export async function listPhotos(db: LibraryDb, viewer: Viewer, opts: ListPhotosOptions = {}): Promise<PhotoPage> {
   const limit = checkLimit(opts.limit);
+  if (opts.tag !== undefined) {
+    if (opts.under !== undefined) throw new LibraryError('bad_request', 'list photos under a synset or with a tag, not both');
+    return listTagPhotos(db, viewer, opts.tag, opts, limit);
+  }
   const under = opts.under ?? null;
   if (under !== null) checkWnid(under, opts.taxonomy);
   const newest = under === null && opts.newestFirst === true;
@@ -222,6 +231,30 @@ export async function listPhotos(db: LibraryDb, viewer: Viewer, opts: ListPhotos
   const last = page[page.length - 1];
   const nextCursor = more && last ? encodeCursor({ under, score: under === null ? null : (last.score ?? 0), id: last.id, newest }) : null;
   return { photos: page, nextCursor };
+}
+
+/** Photos carrying a tag (stored tags are at or above the concept's calibrated threshold), best first. */
+async function listTagPhotos(db: LibraryDb, viewer: Viewer, tag: string, opts: ListPhotosOptions, limit: number): Promise<PhotoPage> {
+  const key = `tag:${tag}`;
+  const after = opts.cursor ? decodeCursor(opts.cursor, key) : null;
+  const ownerId = opts.owner !== undefined ? await resolveOwner(db, opts.owner, viewer) : undefined;
+  let q = baseQuery(db)
+    .innerJoin('photo_tags as t', 't.photo_id', 'p.id')
+    .select('t.score as score')
+    .where('t.concept_id', '=', tag)
+    .where(visibleTo(viewer, 'p'));
+  if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId);
+  if (opts.person !== undefined) q = q.where('p.id', 'in', personPhotoIds(db, viewer, opts.person));
+  if (after && after.score !== null) {
+    const s = after.score;
+    const id = after.id;
+    q = q.where((eb) => eb.or([eb('t.score', '<', s), eb.and([eb('t.score', '=', s), eb('t.photo_id', '>', id)])]));
+  }
+  const rows: SummaryRow[] = await q.orderBy('t.score', 'desc').orderBy('t.photo_id', 'asc').limit(limit + 1).execute();
+  const more = rows.length > limit;
+  const page = rows.slice(0, limit).map(toSummary);
+  const last = page[page.length - 1];
+  return { photos: page, nextCursor: more && last ? encodeCursor({ under: key, score: last.score ?? 0, id: last.id }) : null };
 }
 
 export interface PhotoDetail extends PhotoSummary {

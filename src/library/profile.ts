@@ -4,6 +4,7 @@ import { compareCategoryShares, compareProfiles, type CategoryComparison, type C
 import { categoryDefinitions, countPhotos, readCounts } from './counts.js';
 import type { LibraryDb } from './db.js';
 import { resolveOwner } from './photos.js';
+import { tagCounts } from './tags.js';
 import { informationBits, type TaxonomyView } from './taxonomy-view.js';
 import type { Viewer } from './viewer.js';
 
@@ -27,6 +28,27 @@ export interface OwnerProfile {
   topSynsets: ScoredSynset[];
   /** Consumer categories by total score, best first. */
   topCategories: CategoryTotal[];
+  /**
+   * Tags (everyday, and the owner's own custom concepts when the owner is looking) by photos carrying them, most
+   * first; `mean` is the share of the owner's photos.
+   */
+  topTags: TagTotal[];
+}
+
+export interface TagTotal {
+  id: string;
+  name: string;
+  wnid: string;
+  /** Photos carrying the tag. */
+  count: number;
+  /** count / photos. */
+  mean: number;
+}
+
+async function tagTotals(db: LibraryDb, viewer: Viewer, ownerId: number, n: number, everydayOnly = false): Promise<TagTotal[]> {
+  return (await tagCounts(db, viewer, { ownerId }))
+    .filter((t) => !everydayOnly || t.owner === null)
+    .map((t) => ({ id: t.id, name: t.name, wnid: t.wnid, count: t.count, mean: n > 0 ? t.count / n : 0 }));
 }
 
 async function profileRows(db: LibraryDb, viewer: Viewer, ownerId: number) {
@@ -69,7 +91,14 @@ export async function ownerProfile(db: LibraryDb, viewer: Viewer, ownerName: str
     .filter((s) => s.weight > 0)
     .sort((x, y) => y.weight - x.weight || (x.wnid < y.wnid ? -1 : 1))
     .slice(0, top);
-  return { owner: ownerName.trim(), photos: n, nodes, topSynsets, topCategories: (await categoryTotals(db, viewer, ownerId, n)).slice(0, top) };
+  return {
+    owner: ownerName.trim(),
+    photos: n,
+    nodes,
+    topSynsets,
+    topCategories: (await categoryTotals(db, viewer, ownerId, n)).slice(0, top),
+    topTags: (await tagTotals(db, viewer, ownerId, n)).slice(0, top),
+  };
 }
 
 export interface OwnerComparison extends Comparison {
@@ -77,6 +106,8 @@ export interface OwnerComparison extends Comparison {
   b: { owner: string; photos: number };
   /** The same comparison in everyday categories (what people call things). */
   categories: CategoryComparison;
+  /** And in everyday tags (shares of each owner's photos carrying the tag; custom concepts are private). */
+  tags: CategoryComparison;
 }
 
 /** Compares two owners' profiles (per-photo means, so collection sizes do not matter) over what `viewer` may see. */
@@ -94,5 +125,6 @@ export async function compareOwners(
   const cmp = compareProfiles(toProfile(ra), toProfile(rb), opts.taxonomy, opts.top ?? 10);
   const [ca, cb] = [await categoryTotals(db, viewer, ida, ra.n), await categoryTotals(db, viewer, idb, rb.n)];
   const categories = compareCategoryShares(ca, cb, { top: opts.top ?? 10, parentOf: opts.categoryParent });
-  return { a: { owner: a.trim(), photos: ra.n }, b: { owner: b.trim(), photos: rb.n }, ...cmp, categories };
+  const tags = compareCategoryShares(await tagTotals(db, viewer, ida, ra.n, true), await tagTotals(db, viewer, idb, rb.n, true), { top: opts.top ?? 10 });
+  return { a: { owner: a.trim(), photos: ra.n }, b: { owner: b.trim(), photos: rb.n }, ...cmp, categories, tags };
 }

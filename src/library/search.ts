@@ -4,6 +4,7 @@ import type { LibraryDb } from './db.js';
 import { LibraryError } from './errors.js';
 import { sql } from 'kysely';
 import { checkLimit, listPhotos, photoSummaries, resolveOwner, type PhotoSummary } from './photos.js';
+import { tagsNamed, type TagInfo } from './tags.js';
 import { dialectOf, matchQuery, TERM_MIN } from './terms.js';
 import type { TaxonomyView } from './taxonomy-view.js';
 import { visibleTo, type Viewer } from './viewer.js';
@@ -17,10 +18,12 @@ export interface SearchResult {
    * each with a hint (its broader concept), so the searcher can pick one; photos cover them all.
    */
   senses: { wnid: string; name?: string; hint?: string }[];
-  /** Everyday words the model has no concept for (e.g. "sunset"), so nothing was guessed for them. */
+  /** Everyday words the model has no concept or tag for (e.g. "sunrise"), so nothing was guessed for them. */
   unknown: string[];
   /** People (named by their owner, visible to the viewer) whose name matched the words; their photos come first. */
   people: { name: string }[];
+  /** Tags the query names ("sunset", the viewer's own "my dogs"); their photos (best tag score first) come next. */
+  tags: TagInfo[];
   /** Matching photos, best first (score = best score over the synsets), at least `minScore`. */
   photos: PhotoSummary[];
 }
@@ -118,10 +121,17 @@ export async function searchPhotos(
   // A named person matches with full score: "Aunt Margaret" finds her photos, first.
   const named = (await listPhotos(db, viewer, { person: query, owner: opts.owner, limit, taxonomy: t, newestFirst: true })).photos.map((p) => ({ ...p, score: 1 }));
   const people = named.length > 0 ? [{ name: query.trim() }] : [];
+  // A tag named by the query: photos carrying it (at its calibrated threshold), best first.
+  const tags = await tagsNamed(db, viewer, query);
+  const tagged: PhotoSummary[] = [];
+  for (const tag of tags) tagged.push(...(await listPhotos(db, viewer, { tag: tag.id, owner: opts.owner, limit })).photos);
+  tagged.sort((x, y) => (y.score ?? 0) - (x.score ?? 0) || x.id - y.id);
+  const tagWords = new Set(tags.flatMap((g) => [g.id, g.name]));
+  const unknown = resolved.unknown.filter((w) => !tagWords.has(w.toLowerCase()));
   const answer = (found: PhotoSummary[]): SearchResult => {
-    const seen = new Set(named.map((p) => p.id));
-    const photos = [...named, ...found.filter((p) => !seen.has(p.id))].slice(0, limit);
-    return { query, synsets, senses: senseChoices(t, query, wnids, aliases), unknown: resolved.unknown, people, photos };
+    const seen = new Set<number>();
+    const photos = [...named, ...tagged, ...found].filter((p) => !seen.has(p.id) && (seen.add(p.id), true)).slice(0, limit);
+    return { query, synsets, senses: senseChoices(t, query, wnids, aliases), unknown, people, tags, photos };
   };
   if (groups.length === 0 || groups.some((g) => g.length === 0)) return answer([]);
   if (groups.length > 1 && minScore >= TERM_MIN) return answer(await searchAll(db, viewer, groups, { owner: opts.owner, limit, minScore }));

@@ -1,7 +1,7 @@
 // Writes to the library: owners, one photo with its complete analysis in one transaction, reindex, failures.
 import type { Transaction } from 'kysely';
 import type { PhotoAnalysis } from './analysis.js';
-import { applyCountDeltas, contributionOf, CountDeltas, storedContribution } from './counts.js';
+import { applyCountDeltas, contributionOf, CountDeltas, storedContribution, storedTags } from './counts.js';
 import { nowIso, type LibraryDb } from './db.js';
 import { compactEmbedding } from './embedding.js';
 import { LibraryError } from './errors.js';
@@ -175,8 +175,8 @@ async function writeAnalysis(tx: Transaction<LibrarySchema>, photo: LockedPhoto,
   }
   await writeTerms(tx, photoId, termsOf(a.nodeScores));
   await applyCountDeltas(tx, deltas);
-  const tags = new Map<string, number>();
-  for (const t of a.tags ?? []) if (Number.isFinite(t.score) && !tags.has(t.id)) tags.set(t.id, t.score);
+  // the same tags contributionOf counted (first of each id, finite scores)
+  const tags = storedTags(a.tags);
   if (tags.size > 0) {
     await tx
       .insertInto('photo_tags')
@@ -215,7 +215,7 @@ export async function setVisibility(db: LibraryDb, photoId: number, visibility: 
   });
 }
 
-/** Deletes a photo with its analysis and node scores, and takes it out of the counts, in one transaction. */
+/** Deletes a photo with its analysis, node scores and tags, and takes it out of the counts, in one transaction. */
 export async function deletePhoto(db: LibraryDb, photoId: number): Promise<boolean> {
   return db.transaction().execute(async (tx) => {
     const photo = await tx
@@ -227,6 +227,7 @@ export async function deletePhoto(db: LibraryDb, photoId: number): Promise<boole
     if (!photo) return false;
     const c = await storedContribution(tx, photoId);
     await deleteTerms(tx, photoId);
+    await tx.deleteFrom('photo_tags').where('photo_id', '=', photoId).execute();
     await tx.deleteFrom('node_scores').where('photo_id', '=', photoId).execute();
     await tx.deleteFrom('analyses').where('photo_id', '=', photoId).execute();
     await tx.deleteFrom('photos').where('id', '=', photoId).execute();

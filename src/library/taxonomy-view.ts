@@ -18,6 +18,11 @@ export interface TaxonomyView {
    * hierarchy, and for senses outside it (e.g. "puppy") their nearest hypernyms inside it.
    */
   lookup(word: string): string[];
+  /**
+   * For a WordNet synset outside the hierarchy (a concept's anchor, e.g. "beach"): the first synset inside it on
+   * its primary-hypernym path; undefined when unknown. Optional (without it such synsets attach at the root).
+   */
+  nearestInside?(wnid: string): string | undefined;
 }
 
 /** Information content of a node in bits: log2(#leaves / #leaves under it) (the DARTS reward). */

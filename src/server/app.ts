@@ -37,6 +37,7 @@ import { registerFeedbackRoutes } from './routes/feedback.js';
 import { registerSessionRoutes } from './routes/session.js';
 import { registerCustomConceptRoutes } from './routes/custom-concepts.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerTagRoutes } from './routes/tags.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { RemoteRecognizer } from '../library/remote-recognizer.js';
 import { registerPeopleRoutes } from './routes/people.js';
@@ -250,6 +251,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   registerSessionRoutes(app);
   registerCustomConceptRoutes(app);
   registerJobRoutes(app);
+  registerTagRoutes(app);
   registerPeopleRoutes(app);
 
   // Graceful shutdown: while closing, answers in flight tell keep-alive clients to go, so the server does not

@@ -72,6 +72,57 @@ describe('concepts API', () => {
     assert.equal(unknown.statusCode, 404, unknown.body);
   });
 
+  it('tags in the one hierarchy: tree nodes under their synsets, tag pages, photos by tag, search, profile; custom tags only for their owner', async () => {
+    type Node = { wnid: string; name: string; count: number; tag?: string; children: Node[] };
+    const find = (n: Node, tag: string, parent: Node | null = null): { node: Node; parent: Node | null } | null =>
+      n.tag === tag ? { node: n, parent } : n.children.reduce<{ node: Node; parent: Node | null } | null>((hit, c) => hit ?? find(c, tag, n), null);
+    const tree = async (headers: Record<string, string>) => (await f.app.inject({ url: '/v1/categories/tree', headers })).json() as Node;
+    const alice = await tree(bearer(f.tokens.alice));
+    const dog = find(alice, 'dog');
+    assert.ok(dog, 'the dog tag is in the tree');
+    assert.equal(dog.node.name, 'dog');
+    assert.equal(dog.node.wnid, 'tag:dog');
+    assert.equal(dog.parent?.wnid, 'n02084071', 'under the dog synset');
+    const mine = find(alice, 'alice/my dogs');
+    assert.equal(mine?.node.name, 'my dogs');
+    for (const headers of [bearer(f.tokens.bob), {}, bearer(f.tokens.admin)]) assert.equal(find(await tree(headers), 'alice/my dogs'), null, JSON.stringify(headers));
+
+    // the tag's page and its photos, best first, as many as its count
+    const page = await f.app.inject({ url: '/v1/tags/dog', headers: bearer(f.tokens.alice) });
+    assert.equal(page.statusCode, 200, page.body);
+    const info = page.json() as { id: string; name: string; count: number; synset: { wnid: string }; path: Array<{ wnid: string }> };
+    assert.equal(info.synset.wnid, 'n02084071');
+    assert.equal(info.path.at(-1)?.wnid, 'n00001740');
+    assert.equal(info.count, dog.node.count);
+    const photos = (await f.app.inject({ url: '/v1/photos?tag=dog&limit=200', headers: bearer(f.tokens.alice) })).json() as { photos: Array<{ id: number; score: number }> };
+    assert.equal(photos.photos.length, info.count);
+    for (let i = 1; i < photos.photos.length; i++) assert.ok(photos.photos[i - 1].score >= photos.photos[i].score);
+    const bobSees = (await f.app.inject({ url: '/v1/photos?tag=dog&limit=200', headers: bearer(f.tokens.bob) })).json() as { photos: Array<{ visibility: string; owner: string }> };
+    assert.ok(bobSees.photos.every((p) => p.visibility === 'public' || p.owner === 'bob'));
+
+    // a custom tag: its owner only (everyone else: the same 404 as a tag that does not exist)
+    const custom = '/v1/tags/' + encodeURIComponent('alice/my dogs');
+    assert.equal((await f.app.inject({ url: custom, headers: bearer(f.tokens.alice) })).statusCode, 200);
+    for (const headers of [bearer(f.tokens.bob), {}]) {
+      const res = await f.app.inject({ url: custom, headers });
+      assert.equal(res.statusCode, 404);
+      assert.equal(res.json().error.code, 'unknown_tag');
+      assert.equal((await f.app.inject({ url: '/v1/photos?tag=' + encodeURIComponent('alice/my dogs'), headers })).statusCode, 404);
+    }
+    assert.equal((await f.app.inject({ url: '/v1/tags/nosuch', headers: bearer(f.tokens.alice) })).statusCode, 404);
+
+    // word search by tag name; the profile counts tags
+    const search = (await f.app.inject({ url: '/v1/search?q=my%20dogs', headers: bearer(f.tokens.alice) })).json() as { tags: Array<{ id: string; count: number }>; photos: unknown[] };
+    assert.deepEqual(search.tags.map((t) => t.id), ['alice/my dogs']);
+    assert.equal(search.photos.length, mine!.node.count);
+    const bobSearch = (await f.app.inject({ url: '/v1/search?q=my%20dogs', headers: bearer(f.tokens.bob) })).json() as { tags: unknown[] };
+    assert.deepEqual(bobSearch.tags, []);
+    const profile = (await f.app.inject({ url: '/v1/owners/alice/profile', headers: bearer(f.tokens.alice) })).json() as { top_tags: Array<{ id: string; count: number }> };
+    assert.ok(profile.top_tags.some((t) => t.id === 'dog' && t.count > 0), JSON.stringify(profile.top_tags));
+    const seenByBob = (await f.app.inject({ url: '/v1/owners/alice/profile', headers: bearer(f.tokens.bob) })).json() as { top_tags: Array<{ id: string }> };
+    assert.ok(!seenByBob.top_tags.some((t) => t.id.includes('/')));
+  });
+
   it('"was this right?" on an everyday tag is stored for retraining the everyday head', async () => {
     const { everydayFeedback } = await import('../../src/library/concepts.js');
     const photo = f.photos.alicePrivate[0];

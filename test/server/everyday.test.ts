@@ -17,6 +17,7 @@ interface Search {
   synsets: Array<{ wnid: string; name: string }>;
   senses: Array<{ wnid: string; name: string; hint?: string }>;
   unknown: string[];
+  tags: Array<{ id: string }>;
   photos: Array<{ id: number }>;
 }
 const search = async (q: string): Promise<Search> => {
@@ -45,10 +46,17 @@ describe('everyday words', () => {
       crane.senses.map((s) => `${s.name} (${s.hint})`).sort(),
       ['crane (lifting device)', 'crane (wading bird)'],
     );
+    // ImageNet has no sunset, but the everyday head does: the word finds the photos tagged sunset, nothing else
     const sunset = await search('sunset');
-    assert.deepEqual(sunset.unknown, ['sunset']);
+    assert.deepEqual(sunset.unknown, []);
+    assert.deepEqual(sunset.tags.map((t) => t.id), ['sunset']);
     assert.deepEqual(sunset.synsets, [], 'not "abstraction"');
-    assert.deepEqual(sunset.photos, []);
+    const tagged = (await f.app.inject({ url: '/v1/photos?tag=sunset&limit=50' })).json() as { photos: Array<{ id: number }> };
+    assert.deepEqual(sunset.photos.map((p) => p.id), tagged.photos.map((p) => p.id));
+    // an everyday word that is neither a concept of the model nor a tag's name is still said plainly
+    const sunrise = await search('sunrise');
+    assert.deepEqual(sunrise.unknown, ['sunrise']);
+    assert.deepEqual(sunrise.photos, []);
   });
 
   test("compare: everyday categories first, with each side's example photos", async () => {

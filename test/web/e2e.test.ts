@@ -233,6 +233,29 @@ describe('web app in Chromium against a seeded server', { skip: haveChromium() ?
     await page.locator('[data-testid=photo-grid] .tile').first().waitFor();
   });
 
+  test('tags hang under their synsets: the dog page shows the "dog" tag; its page lists the tagged photos', async () => {
+    const tag = await apiGet<{ count: number; synset: { wnid: string } }>('/v1/tags/dog');
+    assert.equal(tag.synset.wnid, DOG);
+    assert.ok(tag.count > 0, 'dog photos are tagged dog');
+    await open(`/c/${DOG}`);
+    const chip = page.locator('[data-testid=tags] a[data-tag="dog"]');
+    await chip.waitFor();
+    assert.match((await chip.textContent()) ?? '', new RegExp(`dog\\s*${tag.count}`));
+    await chip.click();
+    await page.waitForURL('**/t/dog');
+    await page.locator('[data-testid=photo-grid] .tile').first().waitFor();
+    assert.match((await page.locator('h1').textContent()) ?? '', new RegExp(`dog\\s*${tag.count}`));
+    assert.match((await page.locator('.breadcrumb').textContent()) ?? '', /entity.*animal.*dog.*dog/);
+    assert.match((await page.locator('.gloss').textContent()) ?? '', /Photos tagged “dog”, a kind of dog/);
+    for (let i = 0; i < 10; i++) {
+      const shown = await page.locator('[data-testid=photo-grid] .tile').count();
+      if (shown >= tag.count) break;
+      await page.mouse.wheel(0, 20_000);
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid=photo-grid] .tile').length > n, shown, { timeout: 15_000 });
+    }
+    assert.equal(await page.locator('[data-testid=photo-grid] .tile').count(), tag.count, 'every tagged photo, as many as the count says');
+  });
+
   test('upload: classify on the spot, add to the library, and clear errors', async () => {
     await open('/upload');
     const input = page.locator('input[type=file]');

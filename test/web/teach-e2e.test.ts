@@ -109,5 +109,15 @@ describe('Teach a concept in Chromium', { skip: haveChromium() ? false : `no Chr
     // Private: bob cannot see alice's concept.
     const res = await fetch(`${url}/v1/owners/alice/concepts/my-dogs`, { headers: { authorization: `Bearer ${bobToken}` } });
     assert.equal(res.status, 404);
+    assert.equal((await fetch(`${url}/v1/tags/${encodeURIComponent('alice/my-dogs')}`, { headers: { authorization: `Bearer ${bobToken}` } })).status, 404);
+
+    // The concept is a tag in alice's hierarchy: its page lists the photos it tags, under the synset it belongs to.
+    const tagged = Number(/tags (\d+) of your photos/.exec(await page.getByTestId('teach-report').innerText())![1]);
+    await page.getByTestId('teach-tag-link').click();
+    await page.waitForURL('**/t/alice%2Fmy-dogs');
+    await page.locator('[data-testid=photo-grid] .tile').first().waitFor();
+    assert.match((await page.locator('h1').textContent()) ?? '', new RegExp(`my-dogs\\s*${tagged}`));
+    assert.match((await page.locator('.gloss').textContent()) ?? '', /Your concept “my-dogs”/);
+    assert.equal(await page.locator('[data-testid=photo-grid] .tile').count(), tagged);
   });
 });

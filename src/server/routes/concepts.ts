@@ -3,6 +3,8 @@
 import type { FastifyInstance } from 'fastify';
 import { categoryCounts, type CategoryNode } from '../../library/categories.js';
 import { searchPhotos } from '../../library/search.js';
+import { attachPoint, tagCounts } from '../../library/tags.js';
+import { tagCountSchema } from './tags.js';
 import { readEverydayWords } from '../../taxonomy/everyday-words.js';
 import { consumerCategoryCounts, countsUnder } from '../consumer-categories.js';
 import { ApiError, errorBodySchema } from '../errors.js';
@@ -20,6 +22,7 @@ interface TreeOut {
   wnid: string;
   name: string;
   count: number;
+  tag?: string;
   children: TreeOut[];
 }
 
@@ -27,9 +30,10 @@ const treeSchema = {
   $id: 'CategoryTree',
   type: 'object',
   properties: {
-    wnid: { type: 'string' },
+    wnid: { type: 'string', description: 'The synset; "tag:ID" for a tag’s node.' },
     name: { type: 'string' },
     count: { type: 'integer' },
+    tag: { type: 'string', description: 'A tag’s node only: the tag id (its photos: /v1/photos?tag=ID).' },
     children: { type: 'array', items: { $ref: 'CategoryTree#' } },
   },
 } as const;
@@ -82,7 +86,7 @@ export function registerConceptRoutes(app: FastifyInstance): void {
     '/v1/categories/tree',
     {
       schema: {
-        summary: 'Synsets with photos you may see, nested by primary hypernym from `entity` (for the treemap).',
+        summary: 'Synsets with photos you may see, nested by primary hypernym from `entity`, with tags under their synsets (for the treemap).',
         tags: ['concepts'],
         security: bearer,
         querystring: ownerQuery,
@@ -96,6 +100,7 @@ export function registerConceptRoutes(app: FastifyInstance): void {
         wnid: n.wnid,
         name: n.name ?? view?.name(n.wnid) ?? n.wnid,
         count: n.count,
+        ...(n.tag !== undefined ? { tag: n.tag } : {}),
         children: n.children.map(convert),
       });
       return counts.tree ? convert(counts.tree) : { wnid: 'n00001740', name: 'entity', count: counts.photos, children: [] };
@@ -127,6 +132,7 @@ export function registerConceptRoutes(app: FastifyInstance): void {
                 },
               },
               count: { type: 'integer' },
+              tags: { type: 'array', description: 'Tags that attach under this synset, with photos you may see.', items: tagCountSchema },
             },
           },
           ...errors,
@@ -152,7 +158,11 @@ export function registerConceptRoutes(app: FastifyInstance): void {
           .filter((c) => c.count > 0)
           .sort((a, b) => b.count - a.count || (a.wnid < b.wnid ? -1 : 1));
       }
-      return { wnid, name: wordnet.name(index), lemmas: wordnet.lemmas(index), gloss: wordnet.gloss(index), path, children, count };
+      const view = runtime.view();
+      const tags = (await tagCounts(db, req.caller.viewer))
+        .filter((t) => t.wnid === wnid || (view !== undefined && attachPoint(view, t.wnid) === wnid))
+        .map(({ total: _t, ...t }) => t);
+      return { wnid, name: wordnet.name(index), lemmas: wordnet.lemmas(index), gloss: wordnet.gloss(index), path, children, count, tags };
     },
   );
 
@@ -229,6 +239,7 @@ export function registerConceptRoutes(app: FastifyInstance): void {
                 description: 'Everyday words the model has no concept for (nothing is guessed for them).',
                 items: { type: 'string' },
               },
+              tags: { type: 'array', description: 'Tags the query names; their photos come first.', items: tagCountSchema },
               photos: { type: 'array', items: photoSummarySchema },
             },
           },
@@ -254,6 +265,11 @@ export function registerConceptRoutes(app: FastifyInstance): void {
         }),
         senses: result.senses.map((s) => ({ ...s, name: s.name ?? s.wnid, count: byWnid.get(s.wnid) ?? 0 })),
         unknown: result.unknown,
+        tags: await (async () => {
+          if (result.tags.length === 0) return [];
+          const counts = new Map((await tagCounts(db, req.caller.viewer, { owner: req.query.owner })).map((c) => [c.id, c.count]));
+          return result.tags.map((t) => ({ ...t, count: counts.get(t.id) ?? 0 }));
+        })(),
         photos: result.photos.map(photoSummary),
       };
     },

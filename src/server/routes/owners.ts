@@ -47,6 +47,10 @@ const categoryShareSchema = {
     },
   },
 } as const;
+const tagShareSchema = {
+  type: 'array',
+  items: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, wnid: { type: 'string' }, a: { type: 'number' }, b: { type: 'number' } } },
+} as const;
 /** Example photos per side and concept in a comparison. */
 const COMPARE_EXAMPLES = 3;
 
@@ -131,6 +135,14 @@ export function registerOwnerRoutes(app: FastifyInstance): void {
                 },
               },
               profile: { type: 'array', items: scoredSynsetSchema },
+              top_tags: {
+                type: 'array',
+                description: 'Tags by photos carrying them (everyday, and your own custom concepts), most first; share = of the photos.',
+                items: {
+                  type: 'object',
+                  properties: { id: { type: 'string' }, name: { type: 'string' }, wnid: { type: 'string' }, count: { type: 'integer' }, share: { type: 'number' } },
+                },
+              },
             },
           },
           ...errors,
@@ -163,6 +175,7 @@ export function registerOwnerRoutes(app: FastifyInstance): void {
         photos: profile.photos,
         top_categories: topCategories,
         profile: profile.topSynsets.map((s) => ({ wnid: s.wnid, name: s.name ?? view?.name(s.wnid) ?? s.wnid, score: s.value })),
+        top_tags: profile.topTags.map((t) => ({ id: t.id, name: t.name, wnid: t.wnid, count: t.count, share: t.mean })),
       };
     },
   );
@@ -188,6 +201,11 @@ export function registerOwnerRoutes(app: FastifyInstance): void {
                 type: 'object',
                 description: 'The comparison in everyday categories (shares of each owner’s photos), shown first.',
                 properties: { shared: categoryShareSchema, a_more: categoryShareSchema, b_more: categoryShareSchema },
+              },
+              tags: {
+                type: 'object',
+                description: 'The comparison in everyday tags (shares of each owner’s photos carrying the tag).',
+                properties: { shared: tagShareSchema, a_more: tagShareSchema, b_more: tagShareSchema },
               },
               shared: sharedSchema,
               a_more: moreSchema,
@@ -240,6 +258,7 @@ export function registerOwnerRoutes(app: FastifyInstance): void {
           a_more: await everyday(cmp.categories.moreA),
           b_more: await everyday(cmp.categories.moreB),
         },
+        tags: { shared: cmp.tags.shared.slice(0, 8), a_more: cmp.tags.moreA.slice(0, 8), b_more: cmp.tags.moreB.slice(0, 8) },
         shared,
         a_more: await more(cmp.moreA),
         b_more: await more(cmp.moreB),

@@ -3,6 +3,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
+import { visibleTag } from './tags.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { listPhotos, photoDetail, similarPhotos } from '../../library/photos.js';
 import { deletePhoto } from '../../library/people.js';
@@ -85,17 +86,18 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
   const ctx = app.pictograph;
   const { db, runtime } = ctx;
 
-  app.get<{ Querystring: { under?: string; owner?: string; cursor?: string; limit: number; min_score?: number } }>(
+  app.get<{ Querystring: { under?: string; tag?: string; owner?: string; cursor?: string; limit: number; min_score?: number } }>(
     '/v1/photos',
     {
       schema: {
-        summary: 'Photos you may see: under a synset (best first) or all (newest first), optionally one owner’s.',
+        summary: 'Photos you may see: under a synset or carrying a tag (best first), or all (newest first), optionally one owner’s.',
         tags: ['photos'],
         security: bearer,
         querystring: {
           type: 'object',
           properties: {
             under: { type: 'string', pattern: wnidPattern },
+            tag: { type: 'string', minLength: 1, maxLength: 200, description: 'Only photos carrying this tag (see /v1/tags), best tag score first.' },
             owner: { type: 'string', minLength: 1, maxLength: 100 },
             cursor: { type: 'string', maxLength: 512 },
             limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
@@ -120,7 +122,13 @@ export function registerPhotoRoutes(app: FastifyInstance): void {
       },
     },
     async (req) => {
-      const { under, owner, cursor, limit } = req.query;
+      const { under, owner, cursor, limit, tag } = req.query;
+      if (tag !== undefined) {
+        if (under !== undefined) throw new ApiError(400, 'bad_request', 'Give `under` or `tag`, not both.');
+        await visibleTag(db, req.caller.viewer, tag);
+        const page = await listPhotos(db, req.caller.viewer, { tag, owner, cursor, limit });
+        return { photos: page.photos.map(photoSummary), next_cursor: page.nextCursor };
+      }
       const minScore = under !== undefined ? (req.query.min_score ?? UNDER_MIN_SCORE) : undefined;
       const page = await listPhotos(db, req.caller.viewer, { under, owner, cursor, limit, minScore, taxonomy: runtime.view(), newestFirst: true });
       return { photos: page.photos.map(photoSummary), next_cursor: page.nextCursor };

@@ -5,6 +5,7 @@ import { useSignal } from './signal.js';
 import { useRoute } from './router.js';
 import { href } from './routes.js';
 import { CategoryPage } from './pages/Category.js';
+import { TagPage } from './pages/Tag.js';
 import { ComparePage } from './pages/Compare.js';
 import { Home } from './pages/Home.js';
 import { PersonPage } from './pages/Person.js';
@@ -22,6 +23,8 @@ function Page() {
       return <Home />;
     case 'category':
       return <CategoryPage key={route.wnid} wnid={route.wnid} owner={route.owner} />;
+    case 'tag':
+      return <TagPage key={route.tag} tag={route.tag} owner={route.owner} />;
     case 'photo':
       return <PhotoPage key={route.id} id={route.id} />;
     case 'person':

@@ -2,7 +2,7 @@
 // header, errors as ApiError.
 import type {
   Classification, Comparison, Me, Owner, PhotoDetail, PhotoPage, Profile, SynsetDetail, SynsetHit, Category,
-  UploadResult, FeedbackEntry, PhotoSummary, TreeNode, SearchResult, Face, PersonCluster, CustomConcept,
+  UploadResult, FeedbackEntry, PhotoSummary, TreeNode, SearchResult, Face, PersonCluster, CustomConcept, TagDetail,
 } from './types.js';
 
 /** An API failure with the server's stable error code and human message. */
@@ -57,7 +57,8 @@ export const api = {
   categoryTree: (owner?: string) => request<TreeNode>('GET', `/v1/categories/tree${qs({ owner })}`),
   synset: (wnid: string) => request<SynsetDetail>('GET', `/v1/synsets/${encodeURIComponent(wnid)}`),
   suggest: (q: string, limit = 10) => request<{ synsets: SynsetHit[] }>('GET', `/v1/synsets${qs({ q, limit })}`),
-  photos: (p: { under?: string; owner?: string; cursor?: string | null; limit?: number }) =>
+  tag: (id: string, owner?: string) => request<TagDetail>('GET', `/v1/tags/${encodeURIComponent(id)}${qs({ owner })}`),
+  photos: (p: { under?: string; tag?: string; owner?: string; cursor?: string | null; limit?: number }) =>
     request<PhotoPage>('GET', `/v1/photos${qs(p)}`),
   photo: (id: string | number) =>
     request<PhotoDetail>('GET', `/v1/photos/${encodeURIComponent(id)}`).then((p) => ({

@@ -3,6 +3,7 @@
 export type Route =
   | { page: 'home' }
   | { page: 'category'; wnid: string; owner: string | null }
+  | { page: 'tag'; tag: string; owner: string | null }
   | { page: 'photo'; id: string }
   | { page: 'person'; name: string }
   | { page: 'compare'; a: string | null; b: string | null }
@@ -25,6 +26,7 @@ export function matchRoute(pathname: string, search: string): Route {
   if (parts.length === 0) return { page: 'home' };
   const [head, arg] = parts;
   if (parts.length === 2 && head === 'c') return { page: 'category', wnid: arg, owner: params.get('owner') || null };
+  if (parts.length === 2 && head === 't') return { page: 'tag', tag: arg, owner: params.get('owner') || null };
   if (parts.length === 2 && head === 'p') return { page: 'photo', id: arg };
   if (parts.length === 2 && head === 'u') return { page: 'person', name: arg };
   if (parts.length === 1 && head === 'compare') return { page: 'compare', a: params.get('a') || null, b: params.get('b') || null };
@@ -46,6 +48,10 @@ function withQuery(path: string, params: Record<string, string | null | undefine
 export const href = {
   home: () => '/',
   category: (wnid: string, owner?: string | null) => withQuery(`/c/${encodeURIComponent(wnid)}`, { owner }),
+  /** A tag's page (everyday "beach" or a custom "OWNER/NAME"). */
+  tag: (id: string, owner?: string | null) => withQuery(`/t/${encodeURIComponent(id)}`, { owner }),
+  /** Where a category-tree node leads: its tag's page or its synset's. */
+  node: (n: { wnid: string; tag?: string }, owner?: string | null) => (n.tag !== undefined ? href.tag(n.tag, owner) : href.category(n.wnid, owner)),
   photo: (id: string | number) => `/p/${encodeURIComponent(id)}`,
   person: (name: string) => `/u/${encodeURIComponent(name)}`,
   compare: (a?: string | null, b?: string | null) => withQuery('/compare', { a, b }),

@@ -58,12 +58,14 @@ export interface SynsetDetail {
   path: SynsetRef[];
   children: Array<SynsetRef & { count: number }>;
   count: number;
+  /** Tags attached under this synset. */
+  tags?: TagCount[];
 }
 
 export interface SynsetHit { wnid: string; name: string; gloss: string; count?: number }
 /** A sense of an ambiguous word, for "did you mean". */
 export interface Sense { wnid: string; name: string; hint?: string; count?: number }
-export interface SearchResult { synsets: SynsetHit[]; senses?: Sense[]; unknown?: string[]; photos: PhotoSummary[] }
+export interface SearchResult { synsets: SynsetHit[]; senses?: Sense[]; unknown?: string[]; tags?: TagCount[]; photos: PhotoSummary[] }
 
 export interface Me { owner: string | null; admin: boolean }
 
@@ -71,7 +73,13 @@ export interface Owner { name: string; photos: number }
 
 export interface TopCategory extends Category { count: number; score: number; examples: PhotoSummary[] }
 
-export interface Profile { owner: string; photos: number; top_categories: TopCategory[]; profile: ScoredLabel[] }
+export interface Profile {
+  owner: string;
+  photos: number;
+  top_categories: TopCategory[];
+  profile: ScoredLabel[];
+  top_tags?: Array<{ id: string; name: string; wnid: string; count: number; share: number }>;
+}
 
 /** Each side's best photos of a concept in a comparison. */
 export interface SideExamples { a_examples?: PhotoSummary[]; b_examples?: PhotoSummary[] }
@@ -86,6 +94,8 @@ export interface Comparison {
   a_photos: number;
   b_photos: number;
   categories?: { shared: CategoryShare[]; a_more: CategoryShare[]; b_more: CategoryShare[] };
+  /** The same in everyday tags (shares of each person's photos carrying the tag). */
+  tags?: { shared: CategoryShare[]; a_more: CategoryShare[]; b_more: CategoryShare[] };
   shared: SharedConcept[];
   a_more: Asymmetry[];
   b_more: Asymmetry[];
@@ -103,7 +113,14 @@ export interface Classification {
 
 export interface UploadResult { file: string; photo?: PhotoSummary; error?: { code: string; message: string } }
 
-export interface TreeNode { wnid: string; name: string; count: number; children: TreeNode[] }
+/** A node of the category tree: a synset, or a tag (`tag` set, `wnid` "tag:ID") under its synset. */
+export interface TreeNode { wnid: string; name: string; count: number; tag?: string; children: TreeNode[] }
+
+/** A tag (everyday concept or the viewer's own custom concept) with the photos carrying it. */
+export interface TagCount { id: string; name: string; wnid: string; owner: string | null; count: number }
+
+/** A tag's page: the synset it attaches under and that synset's path up to entity. */
+export interface TagDetail extends TagCount { synset: SynsetRef; path: SynsetRef[] }
 
 /** A face: box [x, y, w, h] in the photo's original pixels, and who it is (for the owner). */
 export interface Face { id: number; photo_id: number; box: [number, number, number, number]; score: number; person: { id: number; name: string | null } | null }

@@ -35,7 +35,8 @@ const FIRST_SCREEN = 12;
  * `onFirstScreen` fires once the first screen of thumbnails has loaded (or there is nothing to show), so a
  * page can hold back less urgent requests until then.
  */
-export function InfinitePhotoGrid({ under, owner, onFirstScreen }: { under: string; owner: string | null; onFirstScreen?: () => void }) {
+/** Photos under a synset (`under`) or carrying a tag (`tag`), best first, loaded page by page as they scroll in. */
+export function InfinitePhotoGrid({ under, tag, owner, onFirstScreen }: { under?: string; tag?: string; owner: string | null; onFirstScreen?: () => void }) {
   const [photos, setPhotos] = useState<PhotoSummary[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [done, setDone] = useState(false);
@@ -59,7 +60,7 @@ export function InfinitePhotoGrid({ under, owner, onFirstScreen }: { under: stri
 
   const loadMore = (gen: number, from: string | null) => {
     setBusy(true);
-    api.photos({ under, owner: owner ?? undefined, cursor: from, limit: PAGE }).then(
+    api.photos({ under, tag, owner: owner ?? undefined, cursor: from, limit: PAGE }).then(
       (page) => {
         if (gen !== generation.current) return;
         setPhotos((prev) => (from === null ? page.photos : [...prev, ...page.photos]));
@@ -89,7 +90,7 @@ export function InfinitePhotoGrid({ under, owner, onFirstScreen }: { under: stri
     // Thumbnails far below the fold may never load (lazy); do not hold the page back for long.
     const fallback = setTimeout(fireFirstScreen, 2500);
     return () => clearTimeout(fallback);
-  }, [under, owner]);
+  }, [under, tag, owner]);
 
   useEffect(() => {
     const el = sentinel.current;

@@ -15,7 +15,7 @@ export function Breadcrumb({ path, owner }: { path: SynsetRef[]; owner: string |
       {down.map((s, i) => (
         <span key={s.wnid}>
           {i > 0 && <span class="sep">›</span>}
-          {i === down.length - 1 ? <span aria-current="page">{s.name}</span> : <a href={href.category(s.wnid, owner)}>{s.name}</a>}
+          {i === down.length - 1 ? <span aria-current="page">{s.name}</span> : <a href={href.node(s, owner)}>{s.name}</a>}
         </span>
       ))}
     </nav>
@@ -24,7 +24,7 @@ export function Breadcrumb({ path, owner }: { path: SynsetRef[]; owner: string |
 
 const FEW = 16;
 
-function Children({ children, owner }: { children: SynsetDetail['children']; owner: string | null }) {
+function Children({ children, owner }: { children: Array<SynsetDetail['children'][number] & { tag?: string }>; owner: string | null }) {
   const [all, setAll] = useState(false);
   if (children.length === 0) return null;
   const shown = all ? children : children.slice(0, FEW);
@@ -32,7 +32,7 @@ function Children({ children, owner }: { children: SynsetDetail['children']; own
     <div class="chips" data-testid="children">
       <span class="chips-title">Narrower:</span>
       {shown.map((c) => (
-        <a class="chip" key={c.wnid} href={href.category(c.wnid, owner)} data-wnid={c.wnid}>
+        <a class="chip" key={c.wnid} href={href.node(c, owner)} data-wnid={c.wnid}>
           {c.name} <span class="count">{c.count}</span>
         </a>
       ))}
@@ -64,8 +64,12 @@ export function CategoryPage({ wnid, owner }: { wnid: string; owner: string | nu
           const mine = owner && ownerNode.status === 'ok' ? ownerNode.data : null;
           const count = owner ? (mine?.count ?? (ownerNode.status === 'loading' ? null : 0)) : s.count;
           const children = owner
-            ? (mine?.children ?? []).map((c) => ({ wnid: c.wnid, name: c.name, count: c.count })).sort((a, b) => b.count - a.count)
+            ? (mine?.children ?? []).filter((c) => c.tag === undefined).map((c) => ({ wnid: c.wnid, name: c.name, count: c.count })).sort((a, b) => b.count - a.count)
             : s.children;
+          // tags attached here (one owner's: from their tree)
+          const tags = owner
+            ? (mine?.children ?? []).filter((c) => c.tag !== undefined).map((c) => ({ id: c.tag!, name: c.name, count: c.count }))
+            : (s.tags ?? []).filter((t) => t.count > 0);
           const path = s.path.length > 0 && s.path[0].wnid === s.wnid ? s.path : [{ wnid: s.wnid, name: s.name }, ...s.path];
           return (
             <>
@@ -86,6 +90,16 @@ export function CategoryPage({ wnid, owner }: { wnid: string; owner: string | nu
                   {inside.data.map((c) => (
                     <a class="chip" key={c.id} href={href.category(c.wnid, owner)} data-wnid={c.wnid}>
                       {c.name} <span class="count">{c.count}</span>
+                    </a>
+                  ))}
+                </div>
+              )}
+              {tags.length > 0 && (
+                <div class="chips" data-testid="tags">
+                  <span class="chips-title">Tags:</span>
+                  {tags.map((t) => (
+                    <a class="chip chip-tag" key={t.id} href={href.tag(t.id, owner)} data-tag={t.id}>
+                      {t.name} <span class="count">{t.count}</span>
                     </a>
                   ))}
                 </div>

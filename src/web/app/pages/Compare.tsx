@@ -170,6 +170,32 @@ function Comparison({ a, b, visible }: { a: string; b: string; visible: Set<stri
               <MoreColumn who={c.a} other={c.b} rows={categoryRows(c.categories?.a_more)} side="a" testid="more-a" />
               <MoreColumn who={c.b} other={c.a} rows={categoryRows(c.categories?.b_more)} side="b" testid="more-b" />
             </div>
+            {c.tags && c.tags.shared.length + c.tags.a_more.length + c.tags.b_more.length > 0 && (
+              <section class="panel" data-testid="compare-tags">
+                <h2>In tags</h2>
+                {(
+                  [
+                    ['Both', c.tags.shared],
+                    [`More ${c.a}`, c.tags.a_more],
+                    [`More ${c.b}`, c.tags.b_more],
+                  ] as const
+                )
+                  .filter(([, list]) => list.length > 0)
+                  .map(([title, list]) => (
+                    <p class="chips" key={title}>
+                      <span class="chips-title">{title}:</span>
+                      {list.map((t) => (
+                        <a class="chip chip-tag" key={t.id} href={href.tag(t.id)} data-tag={t.id}>
+                          {t.name}{' '}
+                          <span class="count">
+                            {pct(t.a)} · {pct(t.b)}
+                          </span>
+                        </a>
+                      ))}
+                    </p>
+                  ))}
+              </section>
+            )}
             <details class="wordnet" data-testid="wordnet-detail">
               <summary>More detail, in WordNet terms</summary>
               <div class="side-by-side">

@@ -55,11 +55,11 @@ export function Home() {
             <div class="outline">
               {entries.map(({ node, children }) => (
                 <div class="chips" key={node.wnid}>
-                  <a class="chip chip-strong" href={href.category(node.wnid)} data-wnid={node.wnid}>
+                  <a class="chip chip-strong" href={href.node(node)} data-wnid={node.wnid}>
                     {node.name} <span class="count">{node.count}</span>
                   </a>
                   {children.map((c) => (
-                    <a class="chip" key={c.wnid} href={href.category(c.wnid)} data-wnid={c.wnid}>
+                    <a class="chip" key={c.wnid} href={href.node(c)} data-wnid={c.wnid}>
                       {c.name} <span class="count">{c.count}</span>
                     </a>
                   ))}

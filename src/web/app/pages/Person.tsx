@@ -54,6 +54,18 @@ export function PersonPage({ name }: { name: string }) {
                   </div>
                 ))}
               </section>
+              {(p.top_tags?.length ?? 0) > 0 && (
+                <section>
+                  <h2>Tags in {p.owner}’s photos</h2>
+                  <div class="chips" data-testid="profile-tags">
+                    {p.top_tags!.map((t) => (
+                      <a class="chip chip-tag" key={t.id} href={href.tag(t.id, p.owner)} data-tag={t.id}>
+                        {t.name} <span class="count">{t.count}</span>
+                      </a>
+                    ))}
+                  </div>
+                </section>
+              )}
               {p.profile.length > 0 && (
                 <section>
                   <h2>Concepts in {p.owner}’s photos</h2>

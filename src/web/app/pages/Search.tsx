@@ -36,6 +36,16 @@ export function SearchPage({ q }: { q: string }) {
                   The model cannot recognise {r.unknown!.map((w) => `“${w}”`).join(', ')} in photos yet.
                 </p>
               )}
+              {(r.tags?.length ?? 0) > 0 && (
+                <p class="chips" data-testid="search-tags">
+                  <span class="chips-title">Tags:</span>
+                  {r.tags!.map((t) => (
+                    <a class="chip chip-tag" key={t.id} href={href.tag(t.id)} data-tag={t.id}>
+                      {t.name} <span class="count">{t.count}</span>
+                    </a>
+                  ))}
+                </p>
+              )}
               <section>
                 <h2>Concepts matching “{q}”</h2>
                 {r.synsets.length === 0 && <p class="muted">No concept matches these words.</p>}

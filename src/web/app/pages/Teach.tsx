@@ -17,7 +17,14 @@ function Report({ concept }: { concept: CustomConcept }) {
     <div class="teach-report" data-testid="teach-report">
       <p>
         <strong>{concept.name}</strong> learnt from {concept.positives} example{concept.positives === 1 ? '' : 's'} and {concept.negatives} other
-        photos; it tags {concept.photos} of your photos.
+        photos; it tags {concept.photos} of your photos
+        {concept.photos > 0 && (
+          <>
+            {' '}
+            (<a href={href.tag(concept.id)} data-testid="teach-tag-link">see them</a>)
+          </>
+        )}
+        .
       </p>
       <p class="muted small">
         Checked on {v.examples} held-out photos: precision {pct(v.precision)}, recall {pct(v.recall)}, F1 {pct(v.f1)}.
