@@ -189,7 +189,7 @@ describe('the web app as a signed-in owner with private photos', { skip: haveChr
     assert.ok(perCell[0]! >= 4, `the biggest cell is a mosaic (${perCell[0]} photos)`);
   });
 
-  test('everyday words: search maps beach, offers "did you mean" for crane; category chips only when the photo counts', async () => {
+  test('everyday words: search maps beach, offers "did you mean" for crane, says plainly it does not know sunrise; category chips only when the photo counts', async () => {
     await page.goto(`${base}/search?q=beach`);
     await page.getByTestId('synsets').locator('li').first().waitFor();
     assert.match((await page.getByTestId('synsets').locator('li a').first().textContent()) ?? '', /seashore/);
@@ -198,8 +198,10 @@ describe('the web app as a signed-in owner with private photos', { skip: haveChr
     assert.equal(await page.getByTestId('did-you-mean').locator('a').count(), 2);
     assert.match((await page.getByTestId('did-you-mean').textContent()) ?? '', /wading bird/);
     await screenshot(page, 'owner-search-did-you-mean-1440');
-    await page.goto(`${base}/search?q=sunset`);
+    // "sunset" is an everyday tag now (a search finds the photos tagged with it); "sunrise" is not a word we know
+    await page.goto(`${base}/search?q=sunrise`);
     await page.getByTestId('unknown-words').waitFor();
+    assert.match((await page.getByTestId('unknown-words').textContent()) ?? '', /sunrise/);
     for (const photo of mariaPhotos.slice(0, 6)) {
       await page.goto(`${base}/p/${photo.id}`);
       await page.locator('[data-testid=labels] .bar-row').first().waitFor();
