@@ -13,7 +13,7 @@ import { bytesToEmbedding } from './embedding.js';
 import { readExif } from './exif.js';
 import type { DetectSource, ThumbnailEncoding } from '../vision/decode.js';
 import { expandInputs } from '../vision/pipeline.js';
-import { ensureOwner, photoState, recordFailure, replaceAnalysis, storePhoto, type PhotoFacts, type Visibility } from './store.js';
+import { ensureOwner, photoState, recordFailure, replaceAnalysis, storePhotos, type PhotoFacts, type StorePhotoInput, type Visibility } from './store.js';
 import { discard, promote, stageFile, type Staged } from './media.js';
 import { thumbnailName } from './thumbnails.js';
 import { visibleTo, type Viewer } from './viewer.js';
@@ -41,8 +41,12 @@ export interface RecognizedPhoto {
 /** The recognition pipeline as ingest sees it; errors should carry a stable `code`. */
 export interface PhotoRecognizer {
   readonly model: ModelRef;
-  /** `forFaces`: keep what the face stage needs from the decode (`detectImage`), where the recognizer can. */
-  recognize(bytes: Buffer, opts?: { forFaces?: boolean }): Promise<RecognizedPhoto>;
+  /**
+   * `forFaces`: keep what the face stage needs from the decode (`detectImage`), where the recognizer can.
+   * `onDecoded`: called once the photo's pixels are decoded (tensor and thumbnails made), before inference, where
+   * the recognizer can tell; ingest then starts decoding its next photo while this one waits for a batch.
+   */
+  recognize(bytes: Buffer, opts?: { forFaces?: boolean; onDecoded?: () => void }): Promise<RecognizedPhoto>;
 }
 
 export const THUMBNAIL_SIZES = [256, 1024] as const;
@@ -91,8 +95,13 @@ export interface IngestOptions {
   recognizer: PhotoRecognizer;
   db: LibraryDb;
   env?: NodeJS.ProcessEnv;
-  /** Files in flight at once (default: 4 x cores, so decode, thumbnails and inference overlap). */
+  /**
+   * Files in flight at once (default: decoders + 16). Only `decoders` of them read and decode at a time; the
+   * others wait for an inference batch or for their database write, so decoding never stops for either.
+   */
   concurrency?: number;
+  /** Files read, hashed and decoded at once (default: cores + 2, as `classifyFiles`): the CPU-heavy stage. */
+  decoders?: number;
   /**
    * Copy the analysis of identical content already classified for another owner: `true` (default) from any
    * owner's photo, a Viewer to reuse only photos that viewer may already see (uploads: so that neither the
@@ -187,6 +196,75 @@ export async function stageKeyframeThumbnails(media: string, contentHash: string
 }
 
 /**
+ * Group commit: a photo ready to store waits (at most GROUP_WAIT_MS) for the other photos of the run still on their
+ * way, and they are stored together (`storePhotos`: one SQLite transaction, a savepoint each). A photo with no
+ * company coming (a single upload, the end of a run) is stored at once. Each caller learns its own photo's fate.
+ */
+class PhotoWriter {
+  private readonly queue: Array<{ input: StorePhotoInput; resolve: (id: number) => void; reject: (e: unknown) => void }> = [];
+  private writing = false;
+  private timer: NodeJS.Timeout | null = null;
+  constructor(
+    private readonly db: LibraryDb,
+    /** Photos of the run in progress, those waiting here included. */
+    private readonly active: () => number,
+  ) {}
+
+  store(input: StorePhotoInput): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ input, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Call when a photo of the run is done without storing (skipped, failed): others may now wait for nobody. */
+  schedule(): void {
+    if (this.writing || this.queue.length === 0) return;
+    if (this.queue.length >= GROUP_MAX || this.queue.length >= this.active()) void this.drain();
+    else this.timer ??= setTimeout(() => void this.drain(), GROUP_WAIT_MS);
+  }
+
+  private async drain(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.writing) return;
+    this.writing = true;
+    const group = this.queue.splice(0, GROUP_MAX);
+    try {
+      const results = await storePhotos(this.db, group.map((g) => g.input));
+      results.forEach((r, i) => (r.status === 'fulfilled' ? group[i]!.resolve(r.value) : group[i]!.reject(r.reason)));
+    } catch (err) {
+      group.forEach((g) => g.reject(err));
+    }
+    this.writing = false;
+    this.schedule();
+  }
+}
+
+/** Most photos per group commit, and the longest a ready photo waits for company (bulk ingest runs ~50 photos/s). */
+const GROUP_MAX = 32;
+const GROUP_WAIT_MS = 100;
+
+/** A counting semaphore: `acquire` resolves (first come, first served) to a release function, safe to call twice. */
+class Slots {
+  private readonly waiting: Array<() => void> = [];
+  constructor(private free: number) {}
+
+  async acquire(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    };
+  }
+}
+
+/**
  * Ingests photos for an owner. Each photo's rows are written in one transaction after its thumbnails are
  * on disk, so an interrupted run (even `kill -9`) leaves only complete photos, and re-running skips them.
  * Bad files are recorded as failures with the reason and never stop the run.
@@ -205,7 +283,13 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
   const paths = inputs.filter((i): i is string => typeof i === 'string');
   const uploads = inputs.filter((i): i is IngestUpload => typeof i !== 'string');
   const files: Array<string | IngestUpload> = [...(await expandInputs(paths)).map((f) => resolve(f)), ...uploads];
-  const concurrency = Math.max(1, opts.concurrency ?? availableParallelism() * 4);
+  // Two stages, so that both cores stay busy: a photo holds a decoder slot from reading its file until its pixels
+  // are decoded, then gives it up while it waits for inference and its transaction. With one slot per photo in
+  // flight (as before), the photos moved in lock step: all decoding, then all waiting for inference (batches of
+  // 1-2), then all waiting for SQLite on the main thread; the cores idled ~40% of the time.
+  const decoders = Math.max(1, opts.decoders ?? availableParallelism() + 2);
+  const concurrency = Math.max(decoders, opts.concurrency ?? decoders + 16);
+  const decodeSlots = new Slots(decoders);
   const summary: IngestSummary = {
     owner: opts.owner.trim(),
     model,
@@ -221,10 +305,12 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
     faces: 0,
     people: 0,
   };
+  let active = 0;
+  const writer = new PhotoWriter(db, () => active);
   const inRun = new Set<string>();
   let done = 0;
 
-  const one = async (input: string | IngestUpload): Promise<void> => {
+  const one = async (input: string | IngestUpload, decodeDone: () => void): Promise<void> => {
     const file = typeof input === 'string' ? input : input.original;
     const upload = typeof input === 'string' ? undefined : input;
     let bytes: Buffer;
@@ -263,7 +349,10 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
     // Detection runs on its own worker while the photo is classified; faces belong to this owner, so they are
     // detected again even when the analysis is reused. A photo whose detection fails is stored without a face
     // scan rather than not at all.
-    const recognized = reusable ? undefined : recognizer.recognize(bytes, { forFaces: faces !== undefined });
+    if (reusable) decodeDone(); // nothing to decode: the next photo may start
+    const recognized = reusable ? undefined : recognizer.recognize(bytes, { forFaces: faces !== undefined, onDecoded: decodeDone });
+    // A recognizer that cannot tell when its decode is done frees the slot when it is done altogether.
+    recognized?.then(decodeDone, decodeDone);
     const analysis = reusable ? Promise.resolve(reusable.analysis) : recognized!.then((r) => r.analysis, () => undefined);
     const decoded = recognized?.then((r) => r.detectImage, () => undefined);
     const detection = faces?.detect(bytes, analysis, { decoded }).catch(() => undefined);
@@ -272,7 +361,7 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
       const facts: PhotoFacts = { ...base, width: r.width, height: r.height, format: r.format, orientation: r.orientation, thumb_small: r.thumb_small, thumb_large: r.thumb_large };
       const found = await detection;
       const withFaces = faces && found ? faces.apply(reusable.analysis, found) : undefined;
-      summary.photoIds.push(await storePhoto(db, { ownerId, visibility, facts, analysis: withFaces?.analysis ?? reusable.analysis, faces: withFaces?.scan }));
+      summary.photoIds.push(await writer.store({ ownerId, visibility, facts, analysis: withFaces?.analysis ?? reusable.analysis, faces: withFaces?.scan }));
       summary.faces += withFaces?.scan.evidence.faces.length ?? 0;
       if (original) await promote(original);
       summary.reused++;
@@ -307,7 +396,7 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
     };
     let photoId: number;
     try {
-      photoId = await storePhoto(db, { ownerId, visibility, facts, analysis: withFaces?.analysis ?? seen.analysis, faces: withFaces?.scan });
+      photoId = await writer.store({ ownerId, visibility, facts, analysis: withFaces?.analysis ?? seen.analysis, faces: withFaces?.scan });
     } catch (err) {
       await Promise.all(staged.map((s) => discard(s)));
       throw err;
@@ -324,8 +413,10 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
     while (next < files.length) {
       const input = files[next++]!;
       const file = typeof input === 'string' ? input : input.original;
+      const release = await decodeSlots.acquire();
+      active++;
       try {
-        await one(input);
+        await one(input, release);
       } catch (err) {
         const code = errorCode(err);
         const message = err instanceof Error ? err.message : String(err);
@@ -336,6 +427,10 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
         } catch {
           // the failure list is best effort; the error is in the summary anyway
         }
+      } finally {
+        release();
+        active--;
+        writer.schedule();
       }
       done++;
       opts.onProgress?.({ total: files.length, done, stored: summary.stored, skipped: summary.skipped, reused: summary.reused, failed: summary.failed, file });

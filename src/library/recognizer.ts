@@ -21,6 +21,8 @@ export interface LoadedRecognizer extends PhotoRecognizer {
   close(): Promise<void>;
 }
 
+const MAY_ANIMATE: ReadonlySet<string> = new Set(['gif', 'webp', 'png']);
+
 /**
  * One photo through the pipeline: a single decode feeds the model tensor and the thumbnails, the tensor joins a
  * micro-batch, and `analyze` turns the prediction into what the library stores. Shared by ingest and the server.
@@ -35,7 +37,9 @@ export async function recognizePhoto(
   // A photo no larger than the large thumbnail gets none: the server shows the original in its place.
   const { analyzeOptions, ...decodeOptions } = opts;
   const decoded = await decodePhoto(bytes, engine.model.spec, { thumbnails: [...THUMBNAIL_SIZES], omitUnreduced: true, ...decodeOptions });
-  if (analyzeOptions && (await animationInfo(bytes))) {
+  // Only GIF, WebP and PNG can be animated: other formats skip a second header read (sharp metadata: main-thread
+  // time that ingest is short of).
+  if (analyzeOptions && MAY_ANIMATE.has(decoded.format) && (await animationInfo(bytes))) {
     // An animation: the photo thumbnails show its first frame; the analysis is the whole animation's, with
     // its timeline; keyframes go through the same micro-batcher as photos.
     const a = await analyzeAnimation(bytes, {
@@ -75,7 +79,7 @@ export function recognizerFor(engine: Engine, taxonomy: Taxonomy, opts: { top?: 
     taxonomy,
     view: hierarchyView(taxonomy.hierarchy),
     batcher,
-    recognize: (bytes: Buffer, o: { forFaces?: boolean } = {}): Promise<RecognizedPhoto> =>
+    recognize: (bytes: Buffer, o: { forFaces?: boolean; onDecoded?: () => void } = {}): Promise<RecognizedPhoto> =>
       recognizePhoto(
         bytes,
         engine,
@@ -84,7 +88,12 @@ export function recognizerFor(engine: Engine, taxonomy: Taxonomy, opts: { top?: 
           ...analyzePrediction(prediction, { ...taxonomy, top: opts.top ?? 5, model }),
           tags: tagEmbedding(heads, prediction.embedding, prediction.model).map(({ id, name, score }) => ({ id, name, score })),
         }),
-        { analyzeOptions: { ...taxonomy, top: opts.top ?? 5, model }, keepForDetection: o.forFaces },
+        {
+          analyzeOptions: { ...taxonomy, top: opts.top ?? 5, model },
+          keepForDetection: o.forFaces,
+          // decodePhoto calls what `admit` resolves to once the pixels are decoded (or the decode failed)
+          admit: o.onDecoded ? async () => o.onDecoded! : undefined,
+        },
       ),
     async close() {
       await batcher.drain();

@@ -1,11 +1,11 @@
 // Writes to the library: owners, one photo with its complete analysis in one transaction, reindex, failures.
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { PhotoAnalysis } from './analysis.js';
 import { applyCountDeltas, contributionOf, CountDeltas, storedContribution, storedTags } from './counts.js';
 import { nowIso, type LibraryDb } from './db.js';
 import { compactEmbedding } from './embedding.js';
 import { LibraryError } from './errors.js';
-import { deleteTerms, termsOf, writeTerms } from './terms.js';
+import { deleteTerms, dialectOf, termsOf, writeTerms } from './terms.js';
 import { writeFaceScan, type FaceScan } from './people.js';
 import type { LibrarySchema, NewPhoto } from './schema.js';
 
@@ -55,29 +55,58 @@ export interface StorePhotoInput {
  * Returns the photo id.
  */
 export async function storePhoto(db: LibraryDb, input: StorePhotoInput): Promise<number> {
+  return db.transaction().execute((tx) => storePhotoIn(tx, input));
+}
+
+/**
+ * Stores several photos as `storePhoto` does each, and says per photo whether it was stored. On SQLite they share
+ * ONE transaction, each photo in its own savepoint (a photo that fails is rolled back alone, the others commit):
+ * the commit was half of ingest's database time on the main thread (2.2 of 4.3 ms a photo, WAL pages written per
+ * commit). A crash still leaves each photo complete or absent. On PostgreSQL each photo keeps its own transaction,
+ * run side by side on the pool: one transaction over several photos would take their count rows in no fixed
+ * order, and two writers could deadlock.
+ */
+export async function storePhotos(db: LibraryDb, inputs: StorePhotoInput[]): Promise<Array<PromiseSettledResult<number>>> {
+  if (dialectOf(db) !== 'sqlite' || inputs.length === 1) return Promise.allSettled(inputs.map((input) => storePhoto(db, input)));
   return db.transaction().execute(async (tx) => {
-    const inserted = await tx
-      .insertInto('photos')
-      .values({ ...input.facts, owner_id: input.ownerId, visibility: input.visibility, created_at: nowIso() })
-      .onConflict((oc) => oc.columns(['owner_id', 'content_hash']).doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    const photoId =
-      inserted?.id ??
-      (
-        await tx
-          .selectFrom('photos')
-          .select('id')
-          .where('owner_id', '=', input.ownerId)
-          .where('content_hash', '=', input.facts.content_hash)
-          .executeTakeFirstOrThrow()
-      ).id;
-    const photo = await lockPhoto(tx, photoId);
-    await writeAnalysis(tx, photo, input.analysis);
-    if (input.faces) await writeFaceScan(tx, photoId, input.ownerId, input.faces);
-    await tx.deleteFrom('failures').where('owner_id', '=', input.ownerId).where('path', '=', input.facts.original_path).execute();
-    return photoId;
+    const out: Array<PromiseSettledResult<number>> = [];
+    for (const input of inputs) {
+      await sql`savepoint store_photo`.execute(tx);
+      try {
+        out.push({ status: 'fulfilled', value: await storePhotoIn(tx, input) });
+        await sql`release savepoint store_photo`.execute(tx);
+      } catch (reason) {
+        await sql`rollback to savepoint store_photo`.execute(tx);
+        await sql`release savepoint store_photo`.execute(tx);
+        out.push({ status: 'rejected', reason });
+      }
+    }
+    return out;
   });
+}
+
+async function storePhotoIn(tx: Transaction<LibrarySchema>, input: StorePhotoInput): Promise<number> {
+  const inserted = await tx
+    .insertInto('photos')
+    .values({ ...input.facts, owner_id: input.ownerId, visibility: input.visibility, created_at: nowIso() })
+    .onConflict((oc) => oc.columns(['owner_id', 'content_hash']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  const photoId =
+    inserted?.id ??
+    (
+      await tx
+        .selectFrom('photos')
+        .select('id')
+        .where('owner_id', '=', input.ownerId)
+        .where('content_hash', '=', input.facts.content_hash)
+        .executeTakeFirstOrThrow()
+    ).id;
+  const photo = await lockPhoto(tx, photoId);
+  await writeAnalysis(tx, photo, input.analysis);
+  if (input.faces) await writeFaceScan(tx, photoId, input.ownerId, input.faces);
+  await tx.deleteFrom('failures').where('owner_id', '=', input.ownerId).where('path', '=', input.facts.original_path).execute();
+  return photoId;
 }
 
 /** Replaces a photo's analysis (e.g. with another model's) in one transaction; the old one stays readable until commit. */
