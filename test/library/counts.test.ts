@@ -10,7 +10,7 @@ import { listPhotos } from '../../src/library/photos.js';
 import { searchPhotos } from '../../src/library/search.js';
 import { countPhotos, recountAll, SYNSET_MIN } from '../../src/library/counts.js';
 import { ownerProfile } from '../../src/library/profile.js';
-import { deletePhoto, ensureOwner, replaceAnalysis, setVisibility, storePhoto } from '../../src/library/store.js';
+import { deletePhoto, ensureOwner, replaceAnalysis, setVisibility, storePhoto, storePhotos } from '../../src/library/store.js';
 import { ADMIN, PUBLIC, canSee, ownerViewer, type Viewer } from '../../src/library/viewer.js';
 import { backends, facts, LEAVES, miniTaxonomy as tax, MODEL, syntheticAnalysis } from './support.js';
 
@@ -146,6 +146,25 @@ for (const backend of backends) {
       assert.ok(dogs.photos.some((p) => ids.includes(p.id)));
       const found = await searchPhotos(db, ADMIN, 'dog animal', { taxonomy: tax, limit: 500 });
       assert.ok(found.photos.some((p) => ids.includes(p.id)));
+    });
+
+    it('storePhotos (group commit): a photo that fails is rolled back alone, the others are stored with exact counts', async () => {
+      const db = ctx.lib.db;
+      const bad = { ...syntheticAnalysis({ n02085620: 0.7 }, MODEL, 901), labels: [] }; // no label: writeAnalysis refuses it
+      const inputs = [
+        { ownerId: owners[0]!, visibility: 'public' as const, facts: facts('group-a'), analysis: syntheticAnalysis({ n02085620: 0.8 }, MODEL, 900) },
+        { ownerId: owners[0]!, visibility: 'public' as const, facts: facts('group-bad'), analysis: bad },
+        { ownerId: owners[1]!, visibility: 'private' as const, facts: facts('group-b'), analysis: syntheticAnalysis({ n02123045: 0.9 }, MODEL, 902) },
+      ];
+      const results = await storePhotos(db, inputs);
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+      assert.match(String((results[1] as PromiseRejectedResult).reason), /at least one label/);
+      const hashes = (await db.selectFrom('photos').select('content_hash').where('content_hash', 'in', inputs.map((i) => i.facts.content_hash)).execute()).map((r) => r.content_hash);
+      assert.deepEqual(hashes.sort(), [inputs[0]!.facts.content_hash, inputs[2]!.facts.content_hash].sort());
+      const ids = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      assert.equal((await db.selectFrom('analyses').select('photo_id').where('photo_id', 'in', ids).execute()).length, 2);
+      // the failed photo left no rows behind: no node scores, and the maintained counts equal a full recount
+      assert.deepEqual((await recountAll(db, ctx.lib.dialect)).drift, []);
     });
 
     it('a recount finds drift, repairs it, and then finds none', async () => {
