@@ -1,5 +1,7 @@
-// Ingest: files -> content hash -> (skip | reuse | recognise) -> staged thumbnails -> one transaction per photo
-// -> thumbnails (and an upload's original) renamed into place. Nothing reaches its final name uncommitted.
+// Ingest: files -> content hash -> (skip | reuse | recognise) -> staged thumbnails -> the photo's rows committed
+// (with the other photos ready at the same moment: group commit, a savepoint each) -> thumbnails (and an upload's
+// original) renamed into place. Nothing reaches its final name uncommitted. Reading and decoding (cores + 2 at
+// once) overlap inference and the database write of the photos after them.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
