@@ -10,9 +10,9 @@ import { listPhotos } from '../../src/library/photos.js';
 import { searchPhotos } from '../../src/library/search.js';
 import { countPhotos, recountAll, SYNSET_MIN } from '../../src/library/counts.js';
 import { ownerProfile } from '../../src/library/profile.js';
-import { deletePhoto, ensureOwner, replaceAnalysis, setVisibility, storePhoto, storePhotos } from '../../src/library/store.js';
+import { ensureOwner, storePhotos } from '../../src/library/store.js';
 import { ADMIN, PUBLIC, canSee, ownerViewer, type Viewer } from '../../src/library/viewer.js';
-import { backends, facts, LEAVES, miniTaxonomy as tax, MODEL, syntheticAnalysis } from './support.js';
+import { backends, facts, LEAVES, miniTaxonomy as tax, MODEL, randomChanges, syntheticAnalysis } from './support.js';
 
 /** A small deterministic random source (the sequence is the same on both databases). */
 function rng(seed: number) {
@@ -51,36 +51,8 @@ for (const backend of backends) {
     it('stay exact through stores, re-stores, re-analyses, visibility changes and deletes', async () => {
       const db = ctx.lib.db;
       const r = rng(12);
-      const live: number[] = [];
-      const ops: Record<string, number> = { store: 0, restore: 0, reanalyse: 0, visibility: 0, delete: 0 };
-      for (let i = 0; i < 160; i++) {
-        const x = r();
-        if (x < 0.45 || live.length < 5) {
-          const owner = owners[Math.floor(r() * owners.length)]!;
-          const id = await storePhoto(db, { ownerId: owner, visibility: r() < 0.4 ? 'public' : 'private', facts: facts(`p${i}`), analysis: syntheticAnalysis(randomProbs(r), MODEL, i) });
-          live.push(id);
-          ops.store++;
-        } else if (x < 0.55) {
-          // the same content for the same owner again: the analysis is replaced, the photo stays one
-          const id = live[Math.floor(r() * live.length)]!;
-          const p = await db.selectFrom('photos').select(['owner_id', 'content_hash', 'visibility']).where('id', '=', id).executeTakeFirstOrThrow();
-          const f = { ...facts('again'), content_hash: p.content_hash };
-          assert.equal(await storePhoto(db, { ownerId: p.owner_id, visibility: p.visibility, facts: f, analysis: syntheticAnalysis(randomProbs(r), MODEL, i) }), id);
-          ops.restore++;
-        } else if (x < 0.7) {
-          await replaceAnalysis(db, live[Math.floor(r() * live.length)]!, syntheticAnalysis(randomProbs(r), { id: 'other-model', sha256: 'b'.repeat(64) }, i));
-          ops.reanalyse++;
-        } else if (x < 0.88) {
-          await setVisibility(db, live[Math.floor(r() * live.length)]!, r() < 0.5 ? 'public' : 'private');
-          ops.visibility++;
-        } else {
-          const [id] = live.splice(Math.floor(r() * live.length), 1);
-          assert.equal(await deletePhoto(db, id!), true);
-          assert.equal(await deletePhoto(db, id!), false, 'deleting twice is a no-op');
-          ops.delete++;
-        }
-      }
-      assert.ok(Object.values(ops).every((n) => n > 3), JSON.stringify(ops));
+      const other = { id: 'other-model', sha256: 'b'.repeat(64) };
+      await randomChanges(db, r, 160, owners, (_owner, i, change) => syntheticAnalysis(randomProbs(r), change === 'reanalyse' ? other : MODEL, i));
 
       // brute force from the stored rows
       const photos = await db.selectFrom('photos').select(['id', 'owner_id', 'visibility']).execute();

@@ -4,7 +4,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { PhotoAnalysis } from '../../src/library/analysis.js';
 import { dropPgSchema, openLibrary, type Library } from '../../src/library/db.js';
-import type { PhotoFacts } from '../../src/library/store.js';
+import assert from 'node:assert/strict';
+import type { LibraryDb } from '../../src/library/db.js';
+import { deletePhoto, replaceAnalysis, setVisibility, storePhoto, type PhotoFacts } from '../../src/library/store.js';
 import type { TaxonomyView } from '../../src/library/taxonomy-view.js';
 import { tempHome } from '../support/env.js';
 
@@ -138,3 +140,52 @@ export function facts(key: string, name = `${key}.jpg`): PhotoFacts {
     thumb_large: null,
   };
 }
+
+/**
+ * A random sequence of `steps` library changes for the count tests: new photos, the same content stored again
+ * (its analysis replaced, still one photo), re-analyses, visibility changes and deletes (deleting twice is a
+ * no-op). `analysis` gives each stored or re-analysed photo its analysis. Returns the photos still there and how
+ * many changes of each kind were made (each kind at least 4 times).
+ */
+export async function randomChanges(
+  db: LibraryDb,
+  r: () => number,
+  steps: number,
+  owners: readonly number[],
+  analysis: (ownerId: number, step: number, change: 'store' | 'restore' | 'reanalyse') => PhotoAnalysis,
+  prefix = 'p',
+): Promise<{ live: number[]; ops: Record<string, number> }> {
+  const live: number[] = [];
+  const ops: Record<string, number> = { store: 0, restore: 0, reanalyse: 0, visibility: 0, delete: 0 };
+  const pick = (): number => live[Math.floor(r() * live.length)]!;
+  for (let i = 0; i < steps; i++) {
+    const x = r();
+    if (x < 0.45 || live.length < 5) {
+      const owner = owners[Math.floor(r() * owners.length)]!;
+      live.push(await storePhoto(db, { ownerId: owner, visibility: r() < 0.4 ? 'public' : 'private', facts: facts(`${prefix}${i}`), analysis: analysis(owner, i, 'store') }));
+      ops.store!++;
+    } else if (x < 0.55) {
+      const id = pick();
+      const p = await db.selectFrom('photos').select(['owner_id', 'content_hash', 'visibility']).where('id', '=', id).executeTakeFirstOrThrow();
+      const f = { ...facts('again'), content_hash: p.content_hash };
+      assert.equal(await storePhoto(db, { ownerId: p.owner_id, visibility: p.visibility, facts: f, analysis: analysis(p.owner_id, i, 'restore') }), id);
+      ops.restore!++;
+    } else if (x < 0.7) {
+      const id = pick();
+      const p = await db.selectFrom('photos').select('owner_id').where('id', '=', id).executeTakeFirstOrThrow();
+      await replaceAnalysis(db, id, analysis(p.owner_id, i, 'reanalyse'));
+      ops.reanalyse!++;
+    } else if (x < 0.88) {
+      await setVisibility(db, pick(), r() < 0.5 ? 'public' : 'private');
+      ops.visibility!++;
+    } else {
+      const [id] = live.splice(Math.floor(r() * live.length), 1);
+      assert.equal(await deletePhoto(db, id!), true);
+      assert.equal(await deletePhoto(db, id!), false, 'deleting twice is a no-op');
+      ops.delete!++;
+    }
+  }
+  assert.ok(Object.values(ops).every((n) => n > 3), JSON.stringify(ops));
+  return { live, ops };
+}
+

@@ -12,10 +12,10 @@ import { deleteConcept, ownerEmbeddings, teachConcept } from '../../src/library/
 import { recountAll } from '../../src/library/counts.js';
 import { libraryMigrations } from '../../src/library/migrations.js';
 import { listPhotos } from '../../src/library/photos.js';
-import { deletePhoto, ensureOwner, replaceAnalysis, setVisibility, storePhoto } from '../../src/library/store.js';
+import { ensureOwner } from '../../src/library/store.js';
 import { tagCounts, tagInfo } from '../../src/library/tags.js';
 import { ADMIN, PUBLIC, canSee, ownerViewer, type Viewer } from '../../src/library/viewer.js';
-import { backends, facts, LEAVES, miniTaxonomy as tax, MODEL, syntheticAnalysis } from './support.js';
+import { backends, facts, LEAVES, miniTaxonomy as tax, MODEL, randomChanges, syntheticAnalysis } from './support.js';
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -91,35 +91,7 @@ for (const backend of backends) {
     it('tag counts stay exact through stores, re-stores, re-analyses, visibility changes, deletes and the bulk path', async () => {
       const db = ctx.lib.db;
       const r = rng(7);
-      const live: number[] = [];
-      const ops: Record<string, number> = { store: 0, restore: 0, reanalyse: 0, visibility: 0, delete: 0 };
-      for (let i = 0; i < 120; i++) {
-        const x = r();
-        if (x < 0.45 || live.length < 5) {
-          const k = Math.floor(r() * owners.length);
-          live.push(await storePhoto(db, { ownerId: owners[k]!, visibility: r() < 0.4 ? 'public' : 'private', facts: facts(`t${i}`), analysis: tagged(r, NAMES[k]!, i) }));
-          ops.store++;
-        } else if (x < 0.55) {
-          const id = live[Math.floor(r() * live.length)]!;
-          const p = await db.selectFrom('photos').select(['owner_id', 'content_hash', 'visibility']).where('id', '=', id).executeTakeFirstOrThrow();
-          const name = NAMES[owners.indexOf(p.owner_id)]!;
-          await storePhoto(db, { ownerId: p.owner_id, visibility: p.visibility, facts: { ...facts('again'), content_hash: p.content_hash }, analysis: tagged(r, name, i) });
-          ops.restore++;
-        } else if (x < 0.7) {
-          const id = live[Math.floor(r() * live.length)]!;
-          const p = await db.selectFrom('photos').select('owner_id').where('id', '=', id).executeTakeFirstOrThrow();
-          await replaceAnalysis(db, id, tagged(r, NAMES[owners.indexOf(p.owner_id)]!, i));
-          ops.reanalyse++;
-        } else if (x < 0.88) {
-          await setVisibility(db, live[Math.floor(r() * live.length)]!, r() < 0.5 ? 'public' : 'private');
-          ops.visibility++;
-        } else {
-          const [id] = live.splice(Math.floor(r() * live.length), 1);
-          assert.equal(await deletePhoto(db, id!), true);
-          ops.delete++;
-        }
-      }
-      assert.ok(Object.values(ops).every((n) => n > 3), JSON.stringify(ops));
+      await randomChanges(db, r, 120, owners, (owner, i) => tagged(r, NAMES[owners.indexOf(owner)]!, i), 't');
       await checkCounts('after single stores');
       const batch = Array.from({ length: 40 }, (_, k) => {
         const o = Math.floor(r() * owners.length);
