@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { bulkStorePhotos, withDeferredIndexes } from '../../src/library/bulk.js';
 import { categoryCounts } from '../../src/library/categories.js';
-import { isCompactEmbedding } from '../../src/library/embedding.js';
+import { compactEmbedding, isCompactEmbedding } from '../../src/library/embedding.js';
 import { listPhotos } from '../../src/library/photos.js';
 import { searchPhotos } from '../../src/library/search.js';
 import { countPhotos, recountAll, SYNSET_MIN } from '../../src/library/counts.js';
@@ -137,6 +137,32 @@ for (const backend of backends) {
       assert.equal((await db.selectFrom('analyses').select('photo_id').where('photo_id', 'in', ids).execute()).length, 2);
       // the failed photo left no rows behind: no node scores, and the maintained counts equal a full recount
       assert.deepEqual((await recountAll(db, ctx.lib.dialect)).drift, []);
+    });
+
+    it('stay exact when a bulk batch copies a few analyses (own embeddings, tags), and the copies store each analysis in full', async () => {
+      const db = ctx.lib.db;
+      const r = rng(7);
+      const templates = Array.from({ length: 5 }, (_, t) => ({ ...syntheticAnalysis(randomProbs(r), MODEL, 500 + t), tags: t % 2 === 0 ? [{ id: 'beach', name: 'beach', score: 0.8 }, { id: 'ann/cat', name: 'cat', score: 0.6 }] : [] }));
+      const photos = Array.from({ length: 60 }, (_, k) => {
+        const analysis = templates[k % templates.length]!;
+        const own = k % 3 === 0 ? Float32Array.from(analysis.embedding, (x, d) => x + (d === k % 8 ? 0.5 : 0)) : undefined;
+        return { ownerId: owners[Math.floor(r() * owners.length)]!, visibility: (r() < 0.5 ? 'public' : 'private') as 'public' | 'private', facts: facts(`copy${k}`), analysis, embedding: own };
+      });
+      const ids = await bulkStorePhotos(ctx.lib, photos);
+      assert.deepEqual((await recountAll(db, ctx.lib.dialect)).drift, []);
+      const stored = new Map((await db.selectFrom('analyses').select(['photo_id', 'labels', 'embedding']).where('photo_id', 'in', ids).execute()).map((a) => [a.photo_id, a]));
+      const nodes = await db.selectFrom('node_scores').select(['photo_id', 'owner_id', 'wnid', 'score']).where('photo_id', 'in', ids).execute();
+      const tags = await db.selectFrom('photo_tags').select(['photo_id', 'concept_id']).where('photo_id', 'in', ids).execute();
+      ids.forEach((id, k) => {
+        const p = photos[k]!;
+        const a = stored.get(id)!;
+        assert.equal(a.labels, JSON.stringify(p.analysis.labels));
+        assert.deepEqual(Buffer.from(a.embedding), compactEmbedding(p.embedding ?? p.analysis.embedding), `embedding of copy ${k}`);
+        const mine = nodes.filter((n) => n.photo_id === id);
+        assert.equal(mine.length, p.analysis.nodeScores.length);
+        assert.ok(mine.every((n) => n.owner_id === p.ownerId));
+        assert.equal(tags.filter((g) => g.photo_id === id).length, p.analysis.tags!.length);
+      });
     });
 
     it('a recount finds drift, repairs it, and then finds none', async () => {
