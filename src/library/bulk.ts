@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import type { PhotoAnalysis } from './analysis.js';
 import { ALL_OWNERS, contributionOf } from './counts.js';
 import { nowIso, type Library } from './db.js';
-import { compactEmbedding } from './embedding.js';
+import { compactEmbedding, isCompactEmbedding } from './embedding.js';
 import { termsOf } from './terms.js';
 import type { PhotoFacts, Visibility } from './store.js';
 
@@ -19,8 +19,11 @@ export interface BulkPhoto {
   facts: PhotoFacts;
   /** The analysis. Photos given the same object are copies of it: its rows are staged once per batch. */
   analysis: PhotoAnalysis;
-  /** This photo's own embedding instead of the analysis's (a copy that looks a little different). */
-  embedding?: Float32Array;
+  /**
+   * This photo's own embedding instead of the analysis's (a copy that looks a little different): a vector, or
+   * its stored compact bytes (`compactEmbedding`) when the caller packed it already.
+   */
+  embedding?: Float32Array | Uint8Array;
 }
 
 /** SQLite page cache during a deferred-index load (KiB). */
@@ -76,14 +79,14 @@ function stage(photos: BulkPhoto[]): Staged {
   const template = new Int32Array(photos.length);
   const embOffset = new Int32Array(photos.length);
   const embLength = new Int32Array(photos.length);
-  const own: Buffer[] = [];
+  const own: Uint8Array[] = [];
   let offset = 0;
   photos.forEach((p, i) => {
     let t = index.get(p.analysis);
     if (t === undefined) index.set(p.analysis, (t = index.size));
     template[i] = t;
     if (p.embedding) {
-      const b = compactEmbedding(p.embedding);
+      const b = p.embedding instanceof Float32Array ? compactEmbedding(p.embedding) : packed(p.embedding);
       own.push(b);
       embOffset[i] = offset;
       embLength[i] = b.length;
@@ -92,6 +95,11 @@ function stage(photos: BulkPhoto[]): Staged {
   });
   const templates = [...index.keys()].map((a, t) => templateOf(a, needs[t] === true));
   return { templates, template, embOffset, embLength, embeddings: Buffer.concat(own, offset) };
+}
+
+function packed(bytes: Uint8Array): Uint8Array {
+  if (!isCompactEmbedding(bytes)) throw new Error('a bulk photo\'s embedding bytes must be compact (compactEmbedding)');
+  return bytes;
 }
 
 /** The facts of a photo in column order (the photos table after id and owner). */
@@ -274,7 +282,8 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
 /**
  * Runs a large load with the node-score indexes `(wnid, score desc, photo_id)` and `(wnid, owner_id, ...)`, the
  * photos' content-hash index (and on PostgreSQL the word-search GIN index) dropped, and builds them once at
- * the end (one sort instead of millions of random index inserts). Readers see no index meanwhile: for building
+ * the end (one sort instead of millions of random index inserts); on PostgreSQL the per-photo tables' foreign keys to
+ * photos are dropped as well and added back (validated in one pass). Readers see no index meanwhile: for building
  * a new library (the scale benchmark, an import into an empty library). SQLite also skips the fsync of its
  * checkpoints meanwhile (synchronous = OFF: a killed process loses nothing committed; a power cut during the
  * load may need the load again).
@@ -283,8 +292,18 @@ export async function withDeferredIndexes<T>(lib: Library, load: () => Promise<T
   await sql`drop index if exists node_scores_wnid_score_idx`.execute(lib.db);
   await sql`drop index if exists node_scores_owner_idx`.execute(lib.db);
   await sql`drop index if exists photos_hash_idx`.execute(lib.db);
-  // PostgreSQL: the word-search GIN index too (built once from the loaded terms)
-  if (lib.dialect === 'postgres') await sql`drop index if exists photo_terms_gin`.execute(lib.db);
+  // PostgreSQL: the word-search GIN index too (built once from the loaded terms), and the foreign keys of the
+  // tables that take rows per photo (a trigger per row while loading; checked once, set-wise, when added back)
+  let foreignKeys: Array<{ table: string; name: string; def: string }> = [];
+  if (lib.dialect === 'postgres') {
+    await sql`drop index if exists photo_terms_gin`.execute(lib.db);
+    foreignKeys = (
+      await sql<{ table: string; name: string; def: string }>`select c.conrelid::regclass::text as table, c.conname as name, pg_get_constraintdef(c.oid) as def
+        from pg_constraint c where c.contype = 'f' and c.confrelid = 'photos'::regclass
+          and c.conrelid in ('analyses'::regclass, 'node_scores'::regclass, 'photo_terms'::regclass, 'photo_tags'::regclass)`.execute(lib.db)
+    ).rows;
+    for (const k of foreignKeys) await sql`alter table ${sql.id(k.table)} drop constraint ${sql.id(k.name)}`.execute(lib.db);
+  }
   // SQLite: a larger page cache while loading and indexing (the photos' unique (owner, hash) index takes random
   // inserts; the index sort runs in it), then the usual one
   const sqlite = 'sqlite' in lib.raw ? lib.raw.sqlite : undefined;
@@ -298,7 +317,10 @@ export async function withDeferredIndexes<T>(lib: Library, load: () => Promise<T
     await sql`create index if not exists node_scores_wnid_score_idx on node_scores (wnid, score desc, photo_id)`.execute(lib.db);
     await sql`create index if not exists node_scores_owner_idx on node_scores (wnid, owner_id, score desc, photo_id)`.execute(lib.db);
     await sql`create index if not exists photos_hash_idx on photos (content_hash)`.execute(lib.db);
-    if (lib.dialect === 'postgres') await sql`create index if not exists photo_terms_gin on photo_terms using gin (terms)`.execute(lib.db);
+    if (lib.dialect === 'postgres') {
+      await sql`create index if not exists photo_terms_gin on photo_terms using gin (terms)`.execute(lib.db);
+      for (const k of foreignKeys) await sql`alter table ${sql.id(k.table)} add constraint ${sql.id(k.name)} ${sql.raw(k.def)}`.execute(lib.db);
+    }
     if (sqlite && typeof sync === 'number') sqlite.pragma(`synchronous = ${sync}`);
     if (sqlite && typeof cache === 'number') sqlite.pragma(`cache_size = ${cache}`);
   }

@@ -3,6 +3,7 @@
 // profile and photo count equal a brute-force count over the stored rows, and a full recount finds no drift.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { bulkStorePhotos, withDeferredIndexes } from '../../src/library/bulk.js';
 import { categoryCounts } from '../../src/library/categories.js';
 import { compactEmbedding, isCompactEmbedding } from '../../src/library/embedding.js';
@@ -101,10 +102,17 @@ for (const backend of backends) {
           analysis: syntheticAnalysis(randomProbs(r), MODEL, from + k),
         }));
       const ids: number[] = [];
+      // PostgreSQL: the load drops the per-photo tables' foreign keys and adds the same ones back
+      const foreignKeys = async () =>
+        ctx.lib.dialect === 'postgres'
+          ? (await sql<{ k: string }>`select conrelid::regclass::text || ' ' || pg_get_constraintdef(oid) as k from pg_constraint where contype = 'f' order by 1`.execute(db)).rows.map((r) => r.k)
+          : [];
+      const keysBefore = await foreignKeys();
       await withDeferredIndexes(ctx.lib, async () => {
         ids.push(...(await bulkStorePhotos(ctx.lib, batch(0, 70))));
         ids.push(...(await bulkStorePhotos(ctx.lib, batch(70, 90))));
       });
+      assert.deepEqual(await foreignKeys(), keysBefore);
       ids.push(...(await bulkStorePhotos(ctx.lib, batch(160, 25))));
       assert.equal(new Set(ids).size, 185);
       assert.deepEqual((await recountAll(db, ctx.lib.dialect)).drift, []);
