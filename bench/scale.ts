@@ -3,7 +3,7 @@
 // their own tastes and visibility, through the bulk path; then times every page's query (p50/p95).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import type { PhotoAnalysis } from '../src/library/analysis.js';
@@ -181,16 +181,29 @@ export async function benchScale(opts: ScaleBenchOptions): Promise<Record<string
       return lo;
     };
 
-    // photos arrive in upload sessions: one owner's run of 1-400 photos (an album, a day), owners drawn by size
-    let sessionLeft = 0;
-    let sessionOwner = 0;
-    const nextOwner = () => {
-      if (sessionLeft === 0) {
-        sessionOwner = pickOwner();
-        sessionLeft = 1 + Math.floor(r() * 400);
+    // photos arrive in upload sessions: each owner's photos (sizes as drawn above) in runs of 1-400 (an album, a
+    // day), the sessions of all owners shuffled
+    const arrivalOrder = (): Int32Array => {
+      const sizes = new Map<number, number>();
+      for (let i = 0; i < n; i++) {
+        const o = pickOwner();
+        sizes.set(o, (sizes.get(o) ?? 0) + 1);
       }
-      sessionLeft--;
-      return sessionOwner;
+      const sessions: Array<[number, number]> = [];
+      for (const [o, size] of sizes)
+        for (let left = size; left > 0; ) {
+          const len = Math.min(left, 1 + Math.floor(r() * 400));
+          sessions.push([o, len]);
+          left -= len;
+        }
+      for (let i = sessions.length - 1; i > 0; i--) {
+        const j = Math.floor(r() * (i + 1));
+        [sessions[i], sessions[j]] = [sessions[j]!, sessions[i]!];
+      }
+      const order = new Int32Array(n);
+      let k = 0;
+      for (const [o, len] of sessions) order.fill(o, k, (k += len));
+      return order;
     };
 
     // 1. build through the bulk path, one transaction per batch
@@ -205,6 +218,9 @@ export async function benchScale(opts: ScaleBenchOptions): Promise<Record<string
     let storeSeconds = 0;
     let storeCpu = 0;
     let synthSeconds = 0;
+    const order = arrivalOrder();
+    let arrived = 0;
+    const nextOwner = () => order[arrived++]!;
     const buildStart = performance.now();
     await withDeferredIndexes(lib, async () => {
     for (let i = 0; i < n; i += BATCH) {
@@ -232,6 +248,8 @@ export async function benchScale(opts: ScaleBenchOptions): Promise<Record<string
       synthesis_seconds: round(synthSeconds),
       build_seconds: round(storeSeconds + indexSeconds),
       bulk_with_indexes_photos_per_s: Math.round(n / (storeSeconds + indexSeconds)),
+      // the machine's 1-minute load average when the build ended (other work on the same cores slows the build)
+      build_load_average: round(loadavg()[0]!),
     };
     if (keep) writeFileSync(buildFile, JSON.stringify(built));
     }
