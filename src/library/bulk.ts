@@ -7,7 +7,7 @@
 // ingest stores one photo per transaction (store.ts).
 import { sql } from 'kysely';
 import type { PhotoAnalysis } from './analysis.js';
-import { ALL_OWNERS, contributionOf } from './counts.js';
+import { ALL_OWNERS, contributionOf, storedTags } from './counts.js';
 import { nowIso, type Library } from './db.js';
 import { compactEmbedding, isCompactEmbedding } from './embedding.js';
 import { termsOf } from './terms.js';
@@ -39,7 +39,8 @@ interface Template {
   nodes: Array<{ wnid: string; score: number }>;
   terms: string;
   tags: Array<{ id: string; score: number }>;
-  counts: Array<{ kind: string; key: string; photos: number; score: number }>;
+  /** Its contribution to the counts (`ownerOnly` 1: only under the owner, as 'private'). */
+  counts: Array<{ kind: string; key: string; photos: number; score: number; ownerOnly: number }>;
 }
 
 function templateOf(a: PhotoAnalysis, needEmbedding: boolean): Template {
@@ -48,8 +49,7 @@ function templateOf(a: PhotoAnalysis, needEmbedding: boolean): Template {
   if (a.timeline) throw new Error('the bulk path stores photos; an animation (with a timeline) goes through storePhoto');
   const seen = new Set<string>();
   const nodes = a.nodeScores.filter((n) => Number.isFinite(n.score) && !seen.has(n.wnid) && (seen.add(n.wnid), true));
-  const tagSeen = new Set<string>();
-  const tags = (a.tags ?? []).filter((t) => Number.isFinite(t.score) && !tagSeen.has(t.id) && (tagSeen.add(t.id), true));
+  const tags = [...storedTags(a.tags)].map(([id, score]) => ({ id, score }));
   return {
     analysis: a,
     top,
@@ -59,7 +59,7 @@ function templateOf(a: PhotoAnalysis, needEmbedding: boolean): Template {
     nodes,
     terms: termsOf(nodes),
     tags,
-    counts: contributionOf(a).map((c) => ({ kind: c.kind, key: c.key, photos: c.photos, score: c.score })),
+    counts: contributionOf(a).map((c) => ({ kind: c.kind, key: c.key, photos: c.photos, score: c.score, ownerOnly: c.ownerOnly ? 1 : 0 })),
   };
 }
 
@@ -122,17 +122,17 @@ function sqliteStatements(sqlite: SqliteDb) {
       hedged_wnid text, hedged_name text, hedged_score real, hedged_target real, labels text, categories text, embedding blob, terms text);
     create temp table if not exists bulk_template_node (t integer, wnid text, score real, primary key (t, wnid)) without rowid;
     create temp table if not exists bulk_template_tag (t integer, concept_id text, score real, primary key (t, concept_id)) without rowid;
-    create temp table if not exists bulk_template_count (t integer, kind text, key text, photos integer, score integer, primary key (t, kind, key)) without rowid;
+    create temp table if not exists bulk_template_count_v2 (t integer, kind text, key text, photos integer, score integer, owner_only integer, primary key (t, kind, key)) without rowid;
     create temp table if not exists bulk_photo (id integer primary key, owner_id integer, visibility text, t integer, emb_offset integer, emb_length integer);`);
   return {
-    clear: ['bulk_template', 'bulk_template_node', 'bulk_template_tag', 'bulk_template_count', 'bulk_photo'].map((t) => sqlite.prepare(`delete from temp.${t}`)),
+    clear: ['bulk_template', 'bulk_template_node', 'bulk_template_tag', 'bulk_template_count_v2', 'bulk_photo'].map((t) => sqlite.prepare(`delete from temp.${t}`)),
     template: sqlite.prepare(
       `insert into temp.bulk_template (t, model_id, model_sha256, top_wnid, top_score, hedged_wnid, hedged_name, hedged_score, hedged_target, labels, categories, embedding, terms)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     node: sqlite.prepare('insert into temp.bulk_template_node (t, wnid, score) values (?, ?, ?)'),
     tag: sqlite.prepare('insert into temp.bulk_template_tag (t, concept_id, score) values (?, ?, ?)'),
-    count: sqlite.prepare('insert into temp.bulk_template_count (t, kind, key, photos, score) values (?, ?, ?, ?, ?)'),
+    count: sqlite.prepare('insert into temp.bulk_template_count_v2 (t, kind, key, photos, score, owner_only) values (?, ?, ?, ?, ?, ?)'),
     // the next ids (AUTOINCREMENT never reuses an id, so the sequence counts as well)
     nextId: sqlite.prepare(`select max(coalesce((select seq from sqlite_sequence where name = 'photos'), 0), coalesce((select max(id) from photos), 0)) as base`),
     // per photo: [owner, visibility, template, embedding offset, embedding length, ...facts]
@@ -156,24 +156,26 @@ function sqliteStatements(sqlite: SqliteDb) {
     terms: sqlite.prepare(`insert into photo_terms (rowid, terms) select b.id, t.terms from temp.bulk_photo b cross join temp.bulk_template t where t.t = b.t and t.terms <> ''`),
     counts: sqlite.prepare(
       `insert into concept_counts (owner_id, visibility, kind, key, photos, score_micros)
-       select * from (${countsSelect('temp.bulk_photo', 'temp.bulk_template_count')}) where true
+       select * from (${countsSelect('temp.bulk_photo', 'temp.bulk_template_count_v2')}) where true
        on conflict (owner_id, visibility, kind, key) do update set photos = concept_counts.photos + excluded.photos, score_micros = concept_counts.score_micros + excluded.score_micros`,
     ),
   };
 }
 
 /**
- * The count changes of a batch, set-wise: photos per (owner, visibility, template) and per (visibility,
- * template) for ALL_OWNERS, times each template's contribution, summed per count row (zero rows left out).
+ * The count changes of a batch, set-wise: photos per (owner, visibility, template), and per (visibility,
+ * template) for ALL_OWNERS, times each template's contribution (an owner-only part only under the owner, as
+ * 'private'), summed per count row (zero rows left out), in the order rows are always locked in.
  */
 function countsSelect(photos: string, contributions: string): string {
-  return `select g.owner_id, g.visibility, c.kind, c.key, sum(g.n * c.photos) as photos, sum(g.n * c.score) as score_micros
-    from (select owner_id, visibility, t, count(*) as n from ${photos} group by owner_id, visibility, t
-          union all select ${ALL_OWNERS}, visibility, t, count(*) from ${photos} group by visibility, t) g
-    join ${contributions} c on c.t = g.t
-    group by g.owner_id, g.visibility, c.kind, c.key
+  return `select g.owner_id, case when c.owner_only = 1 then 'private' else g.visibility end as visibility, c.kind, c.key,
+      sum(g.n * c.photos) as photos, sum(g.n * c.score) as score_micros
+    from (select owner_id, visibility, t, count(*) as n, 0 as every from ${photos} group by owner_id, visibility, t
+          union all select ${ALL_OWNERS}, visibility, t, count(*), 1 from ${photos} group by visibility, t) g
+    join ${contributions} c on c.t = g.t and (c.owner_only = 0 or g.every = 0)
+    group by 1, 2, 3, 4
     having sum(g.n * c.photos) <> 0 or sum(g.n * c.score) <> 0
-    order by g.owner_id, g.visibility, c.kind, c.key`;
+    order by 1, 2, 3, 4`;
 }
 
 /**
@@ -198,7 +200,7 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
         q.template.run(i, a.model.id, a.model.sha256, t.top.wnid, t.top.score, a.hedged?.wnid ?? null, a.hedged?.name ?? null, a.hedged?.score ?? null, a.hedged?.target ?? null, t.labels, t.categories, t.embedding, t.terms);
         for (const n of t.nodes) q.node.run(i, n.wnid, n.score);
         for (const g of t.tags) q.tag.run(i, g.id, g.score);
-        for (const c of t.counts) q.count.run(i, c.kind, c.key, c.photos, c.score);
+        for (const c of t.counts) q.count.run(i, c.kind, c.key, c.photos, c.score, c.ownerOnly);
       });
       const base = Number((q.nextId.get() as { base: number }).base);
       q.photos.run({ base, now, rows });
@@ -263,11 +265,11 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
     const counts = flat((t) => t.counts);
     await client.query(
       `with b (owner_id, visibility, t) as (select * from unnest($1::int[], $2::text[], $3::int[])),
-         c (t, kind, key, photos, score) as (select * from unnest($4::int[], $5::text[], $6::text[], $7::bigint[], $8::bigint[]))
+         c (t, kind, key, photos, score, owner_only) as (select * from unnest($4::int[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[]))
        insert into concept_counts (owner_id, visibility, kind, key, photos, score_micros)
        ${countsSelect('b', 'c')}
        on conflict (owner_id, visibility, kind, key) do update set photos = concept_counts.photos + excluded.photos, score_micros = concept_counts.score_micros + excluded.score_micros`,
-      [col((p) => p.ownerId), col((p) => p.visibility), template, counts.map(([t]) => t), counts.map(([, c]) => c.kind), counts.map(([, c]) => c.key), counts.map(([, c]) => c.photos), counts.map(([, c]) => c.score)],
+      [col((p) => p.ownerId), col((p) => p.visibility), template, counts.map(([t]) => t), counts.map(([, c]) => c.kind), counts.map(([, c]) => c.key), counts.map(([, c]) => c.photos), counts.map(([, c]) => c.score), counts.map(([, c]) => c.ownerOnly)],
     );
     await client.query('commit');
     return ids;
