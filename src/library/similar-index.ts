@@ -269,7 +269,9 @@ export async function bruteForceSimilar(db: LibraryDb, viewer: Viewer, photoId: 
   if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId);
   const best: SimilarHit[] = [];
   for (let afterId = 0; ; ) {
-    const batch = await q.where('p.id', '>', afterId).orderBy('p.id', 'asc').limit(1000).execute();
+    // (the bound on both sides of the join: PostgreSQL's merge join otherwise reads the analyses from the first
+    // one on every batch, quadratic in the library size)
+    const batch = await q.where('p.id', '>', afterId).where('a.photo_id', '>', afterId).orderBy('p.id', 'asc').limit(1000).execute();
     for (const r of batch) {
       const sim = cosine(query, bytesToEmbedding(r.embedding));
       if (best.length < limit || sim > best[best.length - 1]!.similarity) {
