@@ -217,7 +217,9 @@ export async function listPhotos(db: LibraryDb, viewer: Viewer, opts: ListPhotos
       if (!Number.isFinite(opts.minScore)) throw new LibraryError('bad_request', 'minScore must be a number');
       q = q.where('ns.score', '>=', opts.minScore);
     }
-    if (ownerId !== undefined) q = q.where('p.owner_id', '=', ownerId).where('ns.owner_id', '=', ownerId);
+    // (the node score's owner is its photo's: filtering the photo's owner as well made PostgreSQL count the two as
+    // independent, expect a handful of rows and sort all of an owner's photos under a broad synset, 146-488 ms at 1M)
+    if (ownerId !== undefined) q = q.where('ns.owner_id', '=', ownerId);
     if (person) q = q.where('p.id', 'in', person);
     if (after && after.score !== null) {
       const s = after.score;
