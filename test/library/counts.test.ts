@@ -124,6 +124,14 @@ for (const backend of backends) {
       const stored = await db.selectFrom('node_scores').select('photo_id').where('wnid', '=', 'n02084071').where('score', '>=', SYNSET_MIN).execute();
       assert.deepEqual(dogs.photos.map((p) => p.id).sort((a, b) => a - b), stored.map((x) => x.photo_id).sort((a, b) => a - b));
       assert.ok(dogs.photos.some((p) => ids.includes(p.id)));
+      // one owner's page under a synset: exactly that owner's photos there (node scores carry the photo's owner)
+      const annDogs = await listPhotos(db, ADMIN, { under: 'n02084071', owner: 'ann', limit: 500, minScore: SYNSET_MIN });
+      const annIds = new Set((await db.selectFrom('photos').select('id').where('owner_id', '=', owners[0]!).execute()).map((p) => p.id));
+      assert.deepEqual(
+        annDogs.photos.map((p) => p.id).sort((a, b) => a - b),
+        stored.map((x) => x.photo_id).filter((id) => annIds.has(id)).sort((a, b) => a - b),
+      );
+      assert.ok(annDogs.photos.length > 0 && annDogs.photos.every((p) => p.owner === 'ann'));
       const found = await searchPhotos(db, ADMIN, 'dog animal', { taxonomy: tax, limit: 500 });
       assert.ok(found.photos.some((p) => ids.includes(p.id)));
     });
