@@ -118,13 +118,19 @@ export async function compareOwners(
   b: string,
   opts: { taxonomy?: TaxonomyView; top?: number; categoryParent?: (id: string) => string | undefined } = {},
 ): Promise<OwnerComparison> {
+  // the two owners' reads side by side (two pooled connections on PostgreSQL; one after the other on SQLite)
   const [ida, idb] = [await resolveOwner(db, a, viewer), await resolveOwner(db, b, viewer)];
-  const [ra, rb] = [await profileRows(db, viewer, ida), await profileRows(db, viewer, idb)];
+  const [ra, rb] = await Promise.all([profileRows(db, viewer, ida), profileRows(db, viewer, idb)]);
   const toProfile = (r: { n: number; sums: { wnid: string; total: number }[] }): Profile =>
     new Map(r.sums.map((s) => [s.wnid, r.n > 0 ? s.total / r.n : 0]));
   const cmp = compareProfiles(toProfile(ra), toProfile(rb), opts.taxonomy, opts.top ?? 10);
-  const [ca, cb] = [await categoryTotals(db, viewer, ida, ra.n), await categoryTotals(db, viewer, idb, rb.n)];
+  const [ca, cb, ta, tb] = await Promise.all([
+    categoryTotals(db, viewer, ida, ra.n),
+    categoryTotals(db, viewer, idb, rb.n),
+    tagTotals(db, viewer, ida, ra.n, true),
+    tagTotals(db, viewer, idb, rb.n, true),
+  ]);
   const categories = compareCategoryShares(ca, cb, { top: opts.top ?? 10, parentOf: opts.categoryParent });
-  const tags = compareCategoryShares(await tagTotals(db, viewer, ida, ra.n, true), await tagTotals(db, viewer, idb, rb.n, true), { top: opts.top ?? 10 });
+  const tags = compareCategoryShares(ta, tb, { top: opts.top ?? 10 });
   return { a: { owner: a.trim(), photos: ra.n }, b: { owner: b.trim(), photos: rb.n }, ...cmp, categories, tags };
 }
