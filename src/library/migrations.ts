@@ -299,14 +299,26 @@ export function libraryMigrations(dialect: Dialect): Record<string, Migration> {
     // library the count table does not exist yet here (0012 creates it, already counting tags).
     '0010_issue10_tag_counts': {
       async up(db: Kysely<unknown>) {
-        const tables = await db.introspection.getTables();
-        if (!tables.some((t) => t.name === 'concept_counts')) return;
+        if (!(await tableExists(db, dialect, 'concept_counts'))) return;
         await sql`delete from concept_counts where kind = 'tag'`.execute(db);
         await sql`insert into concept_counts (owner_id, visibility, kind, key, photos, score_micros)
           select owner_id, visibility, kind, key, photos, score_micros from (${expectedCountsSql(dialect)}) e where e.kind = 'tag'`.execute(db);
       },
     },
   };
+}
+
+/**
+ * Whether `table` exists where this connection's queries find it: the first schema of PostgreSQL's search_path
+ * (Kysely's introspection lists every schema's tables, and a test server holds many), or the SQLite file.
+ */
+async function tableExists(db: Kysely<unknown>, dialect: Dialect, table: string): Promise<boolean> {
+  if (dialect === 'postgres') {
+    const r = await sql<{ found: string | null }>`select to_regclass(${table})::text as found`.execute(db);
+    return r.rows[0]?.found != null;
+  }
+  const r = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name = ${table}`.execute(db);
+  return r.rows.length > 0;
 }
 
 /** A Kysely MigrationProvider over the in-code migrations (add new ones with a higher prefix). */
