@@ -26,6 +26,8 @@ export interface SimilarIndexOptions {
   sample?: number;
   /** Re-read the database for new photos at most this often (default 1000 ms; 0 = before every search). */
   syncEveryMs?: number;
+  /** Candidates the index proposes per photo asked for, re-ranked exactly (default 10, at least 100 in all). */
+  overFetch?: number;
 }
 
 interface ModelIndex {
@@ -64,7 +66,7 @@ export class SimilarIndex {
     private readonly db: LibraryDb,
     opts: SimilarIndexOptions,
   ) {
-    this.opts = { dims: 128, connectivity: 16, sample: 1500, syncEveryMs: 1000, ...opts };
+    this.opts = { dims: 128, connectivity: 16, sample: 1500, syncEveryMs: 1000, overFetch: 10, ...opts };
   }
 
   /** The photos most similar to `photoId` that `viewer` may see (of `ownerId` when given), best first. */
@@ -73,7 +75,7 @@ export class SimilarIndex {
     const total = m.index.size();
     const q = projectInt8(m.projection, query);
     // Over-fetch, keep only what the viewer may see, re-rank exactly; widen while too few survive.
-    for (let k = Math.max(10 * limit, 100); k <= 4096; k *= 4) {
+    for (let k = Math.max(this.opts.overFetch * limit, 100); k <= 4096; k *= 4) {
       const want = Math.min(k + 1, total);
       if (want === 0) return [];
       const found = m.index.search(q, want, 1);
