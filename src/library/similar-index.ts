@@ -26,7 +26,7 @@ export interface SimilarIndexOptions {
   sample?: number;
   /** Re-read the database for new photos at most this often (default 1000 ms; 0 = before every search). */
   syncEveryMs?: number;
-  /** Candidates the index proposes per photo asked for, re-ranked exactly (default 10, at least 100 in all). */
+  /** Candidates the index proposes per photo asked for, re-ranked exactly (default 20, at least 100 in all). */
   overFetch?: number;
 }
 
@@ -66,7 +66,7 @@ export class SimilarIndex {
     private readonly db: LibraryDb,
     opts: SimilarIndexOptions,
   ) {
-    this.opts = { dims: 128, connectivity: 16, sample: 1500, syncEveryMs: 1000, overFetch: 10, ...opts };
+    this.opts = { dims: 128, connectivity: 16, sample: 1500, syncEveryMs: 1000, overFetch: 20, ...opts };
   }
 
   /** The photos most similar to `photoId` that `viewer` may see (of `ownerId` when given), best first. */
