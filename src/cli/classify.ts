@@ -15,7 +15,7 @@ import { shownLabel, type ShownLabel } from '../concepts/label.js';
 import { ownerHeads } from '../library/concepts.js';
 import { openSession } from '../library/session.js';
 import { findOwnerId } from '../library/store.js';
-import { bodiesWanted, facesWanted } from '../library/face-stage.js';
+import { peopleQuestions } from '../library/face-stage.js';
 
 /** One photo's classification as printed by `classify --json` (the one place its shape is built). */
 export interface ClassificationRecord {
@@ -229,7 +229,7 @@ export function register(program: Command): void {
         else {
           const { file, prediction } = item;
           const analysis = analyzePrediction(prediction, { ...taxonomy, top });
-          const detection = detector?.detect(file, { wantFaces: facesWanted(Promise.resolve(analysis)), wantBodies: bodiesWanted(Promise.resolve(analysis)) }).catch(() => undefined);
+          const detection = detector?.detect(file, peopleQuestions(Promise.resolve(analysis))).catch(() => undefined);
           record = (async () => classificationRecord(file, prediction, engine, top, taxonomy, heads, { allScores: o.allScores, analysis, detection: await detection }))();
         }
         pending.push(record);

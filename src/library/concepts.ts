@@ -3,7 +3,7 @@
 import { Head, type HeadFile, type ModelId } from '../concepts/head.js';
 import { teachHead, type TeachReport } from '../concepts/teach.js';
 import { mulberry32 } from '../concepts/metrics.js';
-import { applyCountDeltas, CountDeltas, tagContribution } from './counts.js';
+import { applyCountDeltas, CountDeltas, isCustomTag, tagContribution } from './counts.js';
 import { nowIso, type LibraryDb } from './db.js';
 import { bytesToEmbedding } from './embedding.js';
 import { LibraryError } from './errors.js';
@@ -331,7 +331,7 @@ export async function recordTagFeedback(
   db: LibraryDb,
   input: { photoId: number; ownerId: number | null; modelId: string; concept: string; correct: boolean },
 ): Promise<void> {
-  if (input.concept.includes('/')) throw new LibraryError('bad_request', 'custom concepts take feedback through their owner’s concept');
+  if (isCustomTag(input.concept)) throw new LibraryError('bad_request', 'custom concepts take feedback through their owner’s concept');
   await db
     .insertInto('feedback')
     .values({ photo_id: input.photoId, owner_id: input.ownerId, model_id: input.modelId, correct: input.correct ? 1 : 0, wnid: null, concept_id: input.concept, at: nowIso() })

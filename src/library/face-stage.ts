@@ -7,7 +7,7 @@ import { loadEverydayHead } from '../concepts/tags.js';
 import { animalScoreOf, decidePeople, wantsBodies, wantsFaces, withPeople, withPeopleTags, type PeopleCues } from '../taxonomy/people.js';
 import type { Hierarchy } from '../taxonomy/hierarchy.js';
 import type { DetectSource } from '../vision/decode.js';
-import type { FaceDetection, FaceDetector } from '../vision/faces/detector.js';
+import type { DetectOptions, FaceDetection, FaceDetector } from '../vision/faces/detector.js';
 import type { PhotoAnalysis } from './analysis.js';
 import type { FaceScan } from './people.js';
 
@@ -26,8 +26,10 @@ export interface FaceStage {
 export function faceStage(detector: FaceDetector, hierarchy: Hierarchy): FaceStage {
   return {
     detector: detector.name,
-    detect: (bytes, analysis, opts = {}) =>
-      detector.detect(bytes, { wantFaces: opts.everyPhoto ? undefined : facesWanted(analysis), wantBodies: bodiesWanted(analysis), decoded: opts.decoded }),
+    detect: (bytes, analysis, opts = {}) => {
+      const ask = peopleQuestions(analysis);
+      return detector.detect(bytes, { wantFaces: opts.everyPhoto ? undefined : ask.wantFaces, wantBodies: ask.wantBodies, decoded: opts.decoded });
+    },
     apply(analysis, detection) {
       const evidence = decidePeople({ ...detection, animalScore: animalScoreOf(analysis) });
       const lifted = withPeople(analysis, evidence, hierarchy);
@@ -51,18 +53,22 @@ export async function peopleCues(analysis: PhotoAnalysis): Promise<PeopleCues> {
   return { animalScore: animalScoreOf(analysis), personCue: cue('person'), groupCue: cue('group'), portraitCue: cue('portrait') };
 }
 
-/** The detector's stage-zero question: whether the photo's classification leaves room for people at all. */
-export function facesWanted(analysis: Promise<PhotoAnalysis | undefined>): () => Promise<boolean> {
-  return async () => {
-    const a = await analysis;
-    return a !== undefined && wantsFaces(await peopleCues(a));
-  };
-}
-
-/** The detector's stage-two question for a photo whose analysis will arrive (undefined: the photo failed). */
-export function bodiesWanted(analysis: Promise<PhotoAnalysis | undefined>): (found: FaceDetection) => Promise<boolean> {
-  return async (found) => {
-    const a = await analysis;
-    return a !== undefined && wantsBodies(found.faces, await peopleCues(a));
+/**
+ * The detector's questions for a photo whose analysis will arrive (undefined: the photo failed): whether its
+ * classification leaves room for people at all (stage zero), and whether the faces found need person bodies
+ * (stage two). The cues are worked out once, when first asked for.
+ */
+export function peopleQuestions(analysis: Promise<PhotoAnalysis | undefined>): Required<Pick<DetectOptions, 'wantFaces' | 'wantBodies'>> {
+  let cues: Promise<PeopleCues | undefined> | undefined;
+  const cuesOnce = () => (cues ??= analysis.then((a) => (a === undefined ? undefined : peopleCues(a))));
+  return {
+    wantFaces: async () => {
+      const c = await cuesOnce();
+      return c !== undefined && wantsFaces(c);
+    },
+    wantBodies: async (found) => {
+      const c = await cuesOnce();
+      return c !== undefined && wantsBodies(found.faces, c);
+    },
   };
 }

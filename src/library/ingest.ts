@@ -11,6 +11,7 @@ import type { ModelRef, PhotoAnalysis } from './analysis.js';
 import type { LibraryDb } from './db.js';
 import type { Selectable } from 'kysely';
 import type { LibrarySchema } from './schema.js';
+import { isCustomTag } from './counts.js';
 import { bytesToEmbedding } from './embedding.js';
 import { readExif } from './exif.js';
 import type { DetectSource, ThumbnailEncoding } from '../vision/decode.js';
@@ -168,7 +169,7 @@ async function analysisFromRow(db: LibraryDb, row: Selectable<LibrarySchema['ana
     categories: JSON.parse(row.categories),
     embedding: bytesToEmbedding(row.embedding),
     tags: (await db.selectFrom('photo_tags').select(['concept_id', 'score']).where('photo_id', '=', row.photo_id).orderBy('score', 'desc').execute())
-      .filter((t) => opts.customTags || !t.concept_id.includes('/'))
+      .filter((t) => opts.customTags || !isCustomTag(t.concept_id))
       .map((t) => ({ id: t.concept_id, name: t.concept_id, score: t.score })),
     timeline: await timelineOf(db, row.photo_id),
   };
