@@ -45,11 +45,12 @@ export function runsBuilt(preferBuilt = false): boolean {
 export async function startServe(env: NodeJS.ProcessEnv, extraArgs: string[] = [], opts: { preferBuilt?: boolean } = {}): Promise<{ proc: ChildProcess; base: string }> {
   // PICTOGRAPH_BENCH_PORT pins the port (a shared machine hands out port ranges); else any free one.
   const port = process.env.PICTOGRAPH_BENCH_PORT ? Number(process.env.PICTOGRAPH_BENCH_PORT) : await freePort();
-  const proc = spawn(
-    process.execPath,
-    [...(runsBuilt(opts.preferBuilt) ? ['bin/pictograph.js'] : ['--import', 'tsx', 'src/cli/main.ts']), 'serve', '--port', String(port), '--host', '127.0.0.1', '--no-web', '--log-level', 'warn', ...extraArgs],
-    { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const args = ['serve', '--port', String(port), '--host', '127.0.0.1', '--no-web', '--log-level', 'warn', ...extraArgs];
+  // The built CLI runs as an installed `pictograph` does: the executable itself, so its runtime settings (the
+  // `#!` line's memory flags) apply.
+  const proc = runsBuilt(opts.preferBuilt)
+    ? spawn(join(repoRoot, 'bin', 'pictograph.js'), args, { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (d) => (stderr += d));
   const base = `http://127.0.0.1:${port}`;
