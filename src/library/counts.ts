@@ -132,6 +132,21 @@ export class CountDeltas {
     }
   }
 
+  /** Adds another set of changes to these. */
+  merge(other: CountDeltas): void {
+    for (const [scopeId, rows] of other.scopes) {
+      let scope = this.scopes.get(scopeId);
+      if (!scope) this.scopes.set(scopeId, (scope = new Map()));
+      for (const [id, r] of rows) {
+        const row = scope.get(id);
+        if (row) {
+          row.photos += r.photos;
+          row.score_micros += r.score_micros;
+        } else scope.set(id, { ...r });
+      }
+    }
+  }
+
   /** Non-zero changes in a fixed order (rows are always locked in the same order: no deadlocks). */
   changes(): CountRow[] {
     return [...this.scopes.values()]

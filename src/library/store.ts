@@ -70,22 +70,29 @@ export async function storePhotos(db: LibraryDb, inputs: StorePhotoInput[]): Pro
   if (dialectOf(db) !== 'sqlite' || inputs.length === 1) return Promise.allSettled(inputs.map((input) => storePhoto(db, input)));
   return db.transaction().execute(async (tx) => {
     const out: Array<PromiseSettledResult<number>> = [];
+    // The group's count changes are added up and written once at the end (photos of one owner share most of
+    // their synsets' rows); a photo rolled back to its savepoint adds nothing.
+    const counts = new CountDeltas();
     for (const input of inputs) {
       await sql`savepoint store_photo`.execute(tx);
       try {
-        out.push({ status: 'fulfilled', value: await storePhotoIn(tx, input) });
+        const photo = new CountDeltas();
+        out.push({ status: 'fulfilled', value: await storePhotoIn(tx, input, photo) });
         await sql`release savepoint store_photo`.execute(tx);
+        counts.merge(photo);
       } catch (reason) {
         await sql`rollback to savepoint store_photo`.execute(tx);
         await sql`release savepoint store_photo`.execute(tx);
         out.push({ status: 'rejected', reason });
       }
     }
+    await applyCountDeltas(tx, counts);
     return out;
   });
 }
 
-async function storePhotoIn(tx: Transaction<LibrarySchema>, input: StorePhotoInput): Promise<number> {
+/** `counts`: where the photo's count changes go (the caller writes them); written with the photo when absent. */
+async function storePhotoIn(tx: Transaction<LibrarySchema>, input: StorePhotoInput, counts?: CountDeltas): Promise<number> {
   const inserted = await tx
     .insertInto('photos')
     .values({ ...input.facts, owner_id: input.ownerId, visibility: input.visibility, created_at: nowIso() })
@@ -102,8 +109,10 @@ async function storePhotoIn(tx: Transaction<LibrarySchema>, input: StorePhotoInp
         .where('content_hash', '=', input.facts.content_hash)
         .executeTakeFirstOrThrow()
     ).id;
-  const photo = await lockPhoto(tx, photoId);
-  await writeAnalysis(tx, photo, input.analysis);
+  // A photo this statement inserted is locked by it already and has nothing stored under it yet (its rows
+  // cascade with any earlier photo of the same id).
+  const photo = inserted ? { id: photoId, owner_id: input.ownerId, visibility: input.visibility } : await lockPhoto(tx, photoId);
+  await writeAnalysis(tx, photo, input.analysis, { fresh: inserted !== undefined, counts });
   if (input.faces) await writeFaceScan(tx, photoId, input.ownerId, input.faces);
   await tx.deleteFrom('failures').where('owner_id', '=', input.ownerId).where('path', '=', input.facts.original_path).execute();
   return photoId;
@@ -147,18 +156,25 @@ async function lockPhoto(tx: Transaction<LibrarySchema>, photoId: number): Promi
 
 const NODE_CHUNK = 300;
 
-async function writeAnalysis(tx: Transaction<LibrarySchema>, photo: LockedPhoto, a: PhotoAnalysis): Promise<void> {
+/**
+ * Writes a photo's analysis in place of the one stored. `fresh`: the photo was inserted by this transaction
+ * (nothing to read back or delete). `counts`: collects the count changes for the caller to write; else they are
+ * written here.
+ */
+async function writeAnalysis(tx: Transaction<LibrarySchema>, photo: LockedPhoto, a: PhotoAnalysis, opts: { fresh?: boolean; counts?: CountDeltas } = {}): Promise<void> {
   const top = a.labels[0];
   if (!top) throw new Error('an analysis needs at least one label');
   const photoId = photo.id;
-  const deltas = new CountDeltas();
-  const old = await storedContribution(tx, photoId);
-  if (old) deltas.add(photo.owner_id, photo.visibility, old, -1);
+  const deltas = opts.counts ?? new CountDeltas();
+  if (!opts.fresh) {
+    const old = await storedContribution(tx, photoId);
+    if (old) deltas.add(photo.owner_id, photo.visibility, old, -1);
+    await tx.deleteFrom('node_scores').where('photo_id', '=', photoId).execute();
+    await tx.deleteFrom('photo_tags').where('photo_id', '=', photoId).execute();
+    await tx.deleteFrom('timelines').where('photo_id', '=', photoId).execute();
+    await tx.deleteFrom('analyses').where('photo_id', '=', photoId).execute();
+  }
   deltas.add(photo.owner_id, photo.visibility, contributionOf(a), 1);
-  await tx.deleteFrom('node_scores').where('photo_id', '=', photoId).execute();
-  await tx.deleteFrom('photo_tags').where('photo_id', '=', photoId).execute();
-  await tx.deleteFrom('timelines').where('photo_id', '=', photoId).execute();
-  await tx.deleteFrom('analyses').where('photo_id', '=', photoId).execute();
   await tx
     .insertInto('analyses')
     .values({
@@ -203,7 +219,7 @@ async function writeAnalysis(tx: Transaction<LibrarySchema>, photo: LockedPhoto,
     await tx.insertInto('node_scores').values(rows.slice(i, i + NODE_CHUNK)).execute();
   }
   await writeTerms(tx, photoId, termsOf(a.nodeScores));
-  await applyCountDeltas(tx, deltas);
+  if (!opts.counts) await applyCountDeltas(tx, deltas);
   // the same tags contributionOf counted (first of each id, finite scores)
   const tags = storedTags(a.tags);
   if (tags.size > 0) {
