@@ -7,7 +7,7 @@
 //    Debian's libdlib19.1; fetched by scripts/fetch-identity-set.sh, never committed): pairwise precision and
 //    recall of the incremental clustering over several arrival orders.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { openLibrary } from '../src/library/db.js';
 import { CLUSTER_RULES, clusterIncrementally, pairwiseScores } from '../src/library/face-clusters.js';
@@ -46,6 +46,12 @@ export async function benchPeople(o: BenchOptions & { photos?: string; env?: Nod
     // Faces off, on, on, off (each into a fresh library): a load that drifts during the run weighs on both sides
     // alike, so the ratio is steadier on this shared machine than one pass of each.
     const seconds = { off: 0, on: 0 };
+    // CPU time of the whole process (every thread: decoders, ONNX Runtime, the detector's worker) per pass: on this
+    // shared 2-core machine other work inflates wall time, most of all in the pass with fewer threads; CPU time
+    // per photo is what a quiet machine's ratio follows once both passes keep its cores busy.
+    const cpu = { off: 0, on: 0 };
+    const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+    const loadBefore = load();
     const rounds: Array<'off' | 'on'> = ['off', 'on', 'on', 'off'];
     let onLib: Awaited<ReturnType<typeof openLibrary>> | undefined;
     let on: Awaited<ReturnType<typeof ingestFiles>> | undefined;
@@ -53,8 +59,11 @@ export async function benchPeople(o: BenchOptions & { photos?: string; env?: Nod
       const lib = await openLibrary({ env, sqlitePath: join(home, `${mode}-${i}.db`) });
       const faces = mode === 'on' ? faceStage(detector, recognizer.taxonomy.hierarchy) : undefined;
       const started = performance.now();
+      const cpuStart = process.cpuUsage();
       const summary = await ingestFiles(chosen, { owner: 'bench', recognizer, db: lib.db, env, reuse: false, faces });
       seconds[mode] += (performance.now() - started) / 1000;
+      const used = process.cpuUsage(cpuStart);
+      cpu[mode] += (used.user + used.system) / 1000;
       if (mode === 'on' && !onLib) {
         onLib = lib;
         on = summary;
@@ -66,6 +75,11 @@ export async function benchPeople(o: BenchOptions & { photos?: string; env?: Nod
       ingest_faces_off_per_s: (chosen.length * passes) / seconds.off,
       ingest_faces_on_per_s: (chosen.length * passes) / seconds.on,
       ingest_on_over_off: seconds.off / seconds.on,
+      cpu_ms_per_photo_off: cpu.off / (chosen.length * passes),
+      cpu_ms_per_photo_on: cpu.on / (chosen.length * passes),
+      cpu_off_over_on: cpu.off / cpu.on,
+      load_average_before: loadBefore,
+      load_average_after: load(),
       faces_stored: on!.faces,
       people_created: on!.people,
     });

@@ -15,6 +15,9 @@ export type { DetectedFace, DetectedPerson } from './evidence.js';
 /** Long side of the image given to the detectors (BlazeFace looks at 256 px, CenterNet at 512 px). */
 export const DETECT_SIDE = 640;
 
+/** CenterNet's input side: the model ships at 512 px; see src/vision/README.md, "People". */
+export const OBJECT_SIDE = 384;
+
 export interface FaceDetection {
   /** Faces judged real (not animal faces, carvings...), best first. */
   faces: DetectedFace[];
@@ -63,6 +66,8 @@ export interface FaceDetectorOptions {
   maxQueue?: number;
   /** Compute face embeddings (needed for people; default true). */
   embeddings?: boolean;
+  /** CenterNet's input side (default OBJECT_SIDE). */
+  objectSide?: number;
 }
 
 function startWorker(init: FaceWorkerInit): Worker {
@@ -121,9 +126,10 @@ export class FaceDetector {
 
   /** Starts the worker and loads the models from the installed packages (no network). */
   static async load(opts: FaceDetectorOptions = {}): Promise<FaceDetector> {
-    // The box-score floor sits just under the people rule's (0.6): weaker boxes never count, and each box costs a
-    // mesh and a descriptor run.
-    const worker = startWorker({ minFaceScore: 0.55, minObjectScore: 0.1, maxFaces: 20, embeddings: opts.embeddings ?? true });
+    // The box-score floor is the people rule's (0.6, less half a rounding step: human rounds scores to 0.01):
+    // weaker boxes never count, and each box costs a mesh and a descriptor run. Human drops faces whose mesh
+    // confidence is under the same floor (the rule asks 0.85).
+    const worker = startWorker({ minFaceScore: 0.595, minObjectScore: 0.1, maxFaces: 20, embeddings: opts.embeddings ?? true, objectSide: opts.objectSide ?? OBJECT_SIDE });
     const ready = await new Promise<FaceWorkerReply>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);

@@ -2,10 +2,10 @@
 // worker thread, offline: the wasm binaries and the model weights are read from the installed npm packages.
 // Protocol: workerData configures; {type:'detect', id, rgb, width, height} answers with raw detections in the
 // pixel coordinates of the image it was given (the main thread scales them to the original).
-import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
+import { fuseRelu6Blocks, readModelArtifacts, resizeCenterNet, type GraphParts, type GraphTf } from './graphs.js';
 
 export interface FaceWorkerInit {
   /** Face detector floor (BlazeFace box score); the decision happens later, on all the evidence. */
@@ -14,6 +14,8 @@ export interface FaceWorkerInit {
   maxFaces: number;
   /** Compute the 1024-d FaceRes descriptor of each face (for clustering into people). */
   embeddings: boolean;
+  /** CenterNet's input side in pixels (the model ships at 512; smaller sides are rewritten in, see graphs.ts). */
+  objectSide: number;
 }
 
 export interface RawFace {
@@ -62,12 +64,14 @@ const LANDMARKS: Array<[number, number]> = [
   [291, 291], // mouth left corner
 ];
 
+interface TfLike extends GraphTf {
+  io: GraphTf['io'] & { registerLoadRouter(router: (url: string | string[]) => unknown): void };
+  tensor3d(values: Uint8Array, shape: [number, number, number], dtype: 'int32'): { dispose(): void };
+  getBackend(): string;
+}
+
 interface HumanLike {
-  tf: {
-    io: { registerLoadRouter(router: (url: string | string[]) => unknown): void };
-    tensor3d(values: Uint8Array, shape: [number, number, number], dtype: 'int32'): { dispose(): void };
-    getBackend(): string;
-  };
+  tf: TfLike;
   version: string;
   load(): Promise<void>;
   detect(input: unknown, config?: { face: { enabled: boolean }; object: { enabled: boolean } }): Promise<{
@@ -85,31 +89,19 @@ interface HumanLike {
   }>;
 }
 
-/** Serves `file://` model URLs from disk (Node's fetch has no file scheme): model.json + its weight shards. */
-function fileModelRouter(url: string | string[]) {
-  if (typeof url !== 'string' || !url.startsWith('file://')) return null;
-  const file = new URL(url).pathname;
-  return {
-    load: async () => {
-      const json = JSON.parse(await readFile(file, 'utf8'));
-      const weightSpecs: unknown[] = [];
-      const shards: Buffer[] = [];
-      for (const group of json.weightsManifest as Array<{ paths: string[]; weights: unknown[] }>) {
-        weightSpecs.push(...group.weights);
-        for (const p of group.paths) shards.push(await readFile(join(dirname(file), p)));
-      }
-      const all = Buffer.concat(shards);
-      return {
-        modelTopology: json.modelTopology,
-        format: json.format,
-        generatedBy: json.generatedBy,
-        convertedBy: json.convertedBy,
-        signature: json.signature,
-        userDefinedMetadata: json.userDefinedMetadata,
-        weightSpecs,
-        weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.length),
-      };
-    },
+/** The graph rewrites applied to a model file by name (graphs.ts): FaceRes fused, CenterNet resized. */
+function rewriteFor(file: string): ((parts: GraphParts) => GraphParts) | undefined {
+  if (file.endsWith('/faceres.json')) return (p) => fuseRelu6Blocks(p).parts;
+  if (file.endsWith('/centernet.json') && init.objectSide !== 512) return (p) => resizeCenterNet(p, init.objectSide);
+  return undefined;
+}
+
+/** Serves `file://` model URLs from disk (Node's fetch has no file scheme), rewritten where `rewriteFor` says. */
+function fileModelRouter(tf: TfLike) {
+  return (url: string | string[]) => {
+    if (typeof url !== 'string' || !url.startsWith('file://')) return null;
+    const file = new URL(url).pathname;
+    return { load: () => readModelArtifacts(tf, file, rewriteFor(file)) };
   };
 }
 
@@ -143,7 +135,7 @@ async function open(): Promise<HumanLike> {
     segmentation: { enabled: false },
     object: { enabled: true, minConfidence: init.minObjectScore, maxDetected: 20 },
   });
-  human.tf.io.registerLoadRouter(fileModelRouter);
+  human.tf.io.registerLoadRouter(fileModelRouter(human.tf));
   await human.load();
   return human;
 }
