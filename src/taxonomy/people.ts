@@ -32,7 +32,7 @@ export const PEOPLE_RULES = {
 
 /**
  * When the face stage's result leaves the decision open, the COCO object detector looks for person bodies. It
- * costs five times the face stage, so it runs only where its answer can change the tags (measured on
+ * costs about four times the face stage, so it runs only where its answer can change the tags (measured on
  * ../shared/data/photos, see src/vision/README.md, "People"): cues are the everyday heads' scores divided by
  * their calibrated thresholds (1 = at threshold).
  */
@@ -44,7 +44,7 @@ export const BODY_RULES = {
 } as const;
 
 /**
- * The face stage itself (BlazeFace, mesh, descriptor: ~2.5x the rest of ingest) runs only on photos whose
+ * The face stage itself (BlazeFace, mesh, descriptor: about half the CPU the rest of ingest spends on a photo) runs only on photos whose
  * classification leaves room for people: the best of the everyday person / group / portrait cues reaches
  * `cue`. Chosen on out-of-fold head scores of the 439 shared real photos (src/vision/README.md, "People"): at
  * 0.25 it runs on 39% of them, every photo with a person tag still gets it, and the one face skipped is Mount

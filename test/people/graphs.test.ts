@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
-import { fuseRelu6Blocks, readModelArtifacts, resizeCenterNet, type GraphParts } from '../../src/vision/faces/graphs.js';
+import { centerNetPersonsOnly, fuseRelu6Blocks, readModelArtifacts, resizeCenterNet, type GraphParts } from '../../src/vision/faces/graphs.js';
 import { photosDir } from '../support/env.js';
 
 const require = createRequire(import.meta.url);
@@ -64,9 +64,10 @@ test('FaceRes: 27 blocks fused, the same descriptor on a real face', async () =>
   tf.dispose([x, a, b]);
 });
 
-test('CenterNet at 384 px finds the people CenterNet at 512 finds; bad sides and foreign graphs are refused', async () => {
+test('CenterNet at 384 px finds the people CenterNet at 512 finds, the same with the person class alone; bad sides and foreign graphs are refused', async () => {
   const at512 = await load('centernet.json');
   const at384 = await load('centernet.json', (p) => resizeCenterNet(p, 384));
+  const persons384 = await load('centernet.json', (p) => resizeCenterNet(centerNetPersonsOnly(p), 384));
   // Detections: [1, 100, 6] = x1, y1, x2, y2 (input pixels), score, class (0: person).
   const persons = async (m: GraphModel, side: number, file: string) => {
     const x = await input(file, side);
@@ -87,6 +88,13 @@ test('CenterNet at 384 px finds the people CenterNet at 512 finds; bad sides and
       return (w * h) / (area(p) + area(q) - w * h);
     };
     assert.ok(small.some((s) => iou(s.box, big[0].box) > 0.5), `${file}: ${JSON.stringify(big[0])} vs ${JSON.stringify(small)}`);
+    // Scoring the person class alone changes no person's box or score.
+    const only = await persons(persons384, 384, file);
+    assert.equal(only.length, small.length, file);
+    only.forEach((p, i) => {
+      assert.ok(Math.abs(p.score - small[i].score) < 1e-4, `${file}: score ${p.score} vs ${small[i].score}`);
+      p.box.forEach((v, j) => assert.ok(Math.abs(v - small[i].box[j]) < 1e-3, `${file}: box ${p.box} vs ${small[i].box}`));
+    });
   }
   const none = await persons(at384, 384, 'qt_mountain-lake.jpg');
   assert.deepEqual(none, []);
@@ -95,4 +103,5 @@ test('CenterNet at 384 px finds the people CenterNet at 512 finds; bad sides and
   const any = { nodes: [], weights: new Map() };
   assert.throws(() => resizeCenterNet(any, 300), /multiple of 32/);
   assert.throws(() => resizeCenterNet(any, 384), /placeholder/);
+  assert.throws(() => centerNetPersonsOnly(any), /class head/);
 });

@@ -1,7 +1,8 @@
 // Face and person detection for photos: a worker thread running @vladmandic/human on the wasm backend (offline,
 // weights from the npm package), fed one EXIF-rotated RGB image at most DETECT_SIDE pixels on its long side.
-// Two stages: faces (BlazeFace + mesh + descriptor, ~50 ms) always, then the COCO object detector (CenterNet,
-// ~200-350 ms: person bodies) only when the caller's `wantBodies` asks for it after seeing the faces.
+// Two stages: faces (BlazeFace + mesh + descriptor: ~21 ms plus ~45 ms a face) always, then the COCO object
+// detector (CenterNet at 384 px, person class only: ~70-110 ms) only when the caller's `wantBodies` asks for it
+// after seeing the faces. Costs: src/vision/README.md, "People".
 // Boxes come back in the original photo's pixels (after EXIF orientation). The queue is bounded: callers wait
 // (ingest) or are refused with `faces_busy` (server) rather than piling decoded images up in memory.
 import { Worker } from 'node:worker_threads';
@@ -12,10 +13,13 @@ import { judgeDetections, type DetectedFace, type DetectedPerson } from './evide
 
 export type { DetectedFace, DetectedPerson } from './evidence.js';
 
-/** Long side of the image given to the detectors (BlazeFace looks at 256 px, CenterNet at 512 px). */
+/** Long side of the image given to the detectors (BlazeFace looks at 256 px, CenterNet at OBJECT_SIDE). */
 export const DETECT_SIDE = 640;
 
-/** CenterNet's input side: the model ships at 512 px; see src/vision/README.md, "People". */
+/**
+ * CenterNet's input side. The model ships at 512 px; at 384 it costs ~0.6 of that and decided person tags as at
+ * 512 on the 439 shared photos (src/vision/README.md, "People"); 320 lost one.
+ */
 export const OBJECT_SIDE = 384;
 
 export interface FaceDetection {
@@ -39,7 +43,7 @@ export interface DetectOptions {
   reject?: boolean;
   /**
    * Asked after the face stage with its result: whether to look for person bodies too (the object detector
-   * costs four to seven times the face stage). Default: always.
+   * costs three to five times the face stage). Default: always.
    */
   wantBodies?: (faces: FaceDetection) => boolean | Promise<boolean>;
   /**

@@ -237,3 +237,40 @@ export async function readModelArtifacts(tf: GraphTf, file: string, rewrite?: (p
     for (const t of Object.values(tensors)) t.dispose();
   }
 }
+
+/**
+ * CenterNet scoring the COCO `person` class only (class 0), the only one people detection reads: the class
+ * head's last 1x1 convolution keeps its first output channel (128 -> 1 instead of 128 -> 80 over the whole
+ * stride-4 map) and the decoding's class count becomes 1, so every detection is a person (class 0) and the top
+ * 100 peaks and human's non-maximum suppression see persons only (no other object box suppresses one).
+ */
+export function centerNetPersonsOnly(parts: GraphParts): GraphParts {
+  const head = parts.nodes.find((n) => n.name === 'tower_0/CenternetHead/centernet_cls_output/BiasAdd');
+  if (!head || head.op !== '_FusedConv2D' || head.input?.length !== 3) throw new Error('CenterNet: no class head');
+  const weights = new Map(parts.weights);
+  const kernel = weights.get(source(head.input[1]));
+  const bias = weights.get(source(head.input[2]));
+  const classes = weights.get('tower_0/strided_slice_7');
+  if (!kernel || !bias || !classes || kernel.shape.length !== 4 || kernel.shape[3] !== 80 || bias.values.length !== 80 || classes.values[0] !== 80) {
+    throw new Error('CenterNet: the class head is not the 80-class COCO head');
+  }
+  const [kh, kw, inputs] = kernel.shape;
+  const first = new Float32Array(kh * kw * inputs);
+  for (let i = 0; i < first.length; i++) first[i] = kernel.values[i * 80];
+  weights.set(source(head.input[1]), { shape: [kh, kw, inputs, 1], dtype: 'float32', values: first });
+  weights.set(source(head.input[2]), { shape: [1], dtype: 'float32', values: Float32Array.of(bias.values[0]) });
+  weights.set('tower_0/strided_slice_7', { ...classes, values: Int32Array.of(1) });
+  const signature = parts.signature && {
+    ...parts.signature,
+    outputs: Object.fromEntries(
+      Object.entries(parts.signature.outputs ?? {}).map(([k, v]) => {
+        const d = v.tensorShape?.dim;
+        return [k, k === 'tower_0/keypoints' && d?.length === 4 ? { ...v, tensorShape: { ...v.tensorShape, dim: [...d.slice(0, 3), { size: '1' }] } } : v];
+      }),
+    ),
+  };
+  const nodes = parts.nodes.map((n) =>
+    n.name === source(head.input![1]) || n.name === source(head.input![2]) ? constNode(n.name, weights.get(n.name)!) : n,
+  );
+  return { ...parts, nodes, weights, signature };
+}

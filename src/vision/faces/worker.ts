@@ -1,11 +1,12 @@
-// Runs @vladmandic/human (BlazeFace + FaceMesh + FaceRes, CenterNet objects) on TensorFlow.js' wasm backend on a
-// worker thread, offline: the wasm binaries and the model weights are read from the installed npm packages.
+// Runs @vladmandic/human (BlazeFace + FaceMesh + FaceRes, CenterNet persons) on TensorFlow.js' wasm backend on a
+// worker thread, offline: the wasm binaries and the model weights are read from the installed npm packages, two
+// of the graphs rewritten at load for speed (graphs.ts: FaceRes fused, CenterNet at OBJECT_SIDE scoring persons).
 // Protocol: workerData configures; {type:'detect', id, rgb, width, height} answers with raw detections in the
 // pixel coordinates of the image it was given (the main thread scales them to the original).
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { fuseRelu6Blocks, readModelArtifacts, resizeCenterNet, type GraphParts, type GraphTf } from './graphs.js';
+import { centerNetPersonsOnly, fuseRelu6Blocks, readModelArtifacts, resizeCenterNet, type GraphParts, type GraphTf } from './graphs.js';
 
 export interface FaceWorkerInit {
   /** Face detector floor (BlazeFace box score); the decision happens later, on all the evidence. */
@@ -89,10 +90,18 @@ interface HumanLike {
   }>;
 }
 
-/** The graph rewrites applied to a model file by name (graphs.ts): FaceRes fused, CenterNet resized. */
+/**
+ * The graph rewrites applied to a model file by name (graphs.ts): FaceRes's blocks fused; CenterNet scoring persons
+ * only, at `objectSide`.
+ */
 function rewriteFor(file: string): ((parts: GraphParts) => GraphParts) | undefined {
   if (file.endsWith('/faceres.json')) return (p) => fuseRelu6Blocks(p).parts;
-  if (file.endsWith('/centernet.json') && init.objectSide !== 512) return (p) => resizeCenterNet(p, init.objectSide);
+  if (file.endsWith('/centernet.json')) {
+    return (p) => {
+      const persons = centerNetPersonsOnly(p);
+      return init.objectSide === 512 ? persons : resizeCenterNet(persons, init.objectSide);
+    };
+  }
   return undefined;
 }
 
