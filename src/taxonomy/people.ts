@@ -44,9 +44,9 @@ export const BODY_RULES = {
 } as const;
 
 /**
- * The face stage itself (BlazeFace, mesh, descriptor: about half the CPU the rest of ingest spends on a photo) runs only on photos whose
- * classification leaves room for people: the best of the everyday person / group / portrait cues reaches
- * `cue`. Chosen on out-of-fold head scores of the 439 shared real photos (src/vision/README.md, "People"): at
+ * The face stage itself (BlazeFace, mesh, descriptor: about half the CPU the rest of ingest spends on a photo)
+ * runs only on photos whose classification leaves room for people: the best of the everyday person / group /
+ * portrait cues reaches `cue`. Chosen on out-of-fold head scores of the 439 shared real photos (src/vision/README.md, "People"): at
  * 0.25 it runs on 39% of them, every photo with a person tag still gets it, and the one face skipped is Mount
  * Rushmore's. Without an everyday head for the model every photo is looked at.
  */
