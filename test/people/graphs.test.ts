@@ -24,7 +24,7 @@ before(async () => {
 
 async function load(file: string, rewrite?: (p: GraphParts) => GraphParts): Promise<GraphModel> {
   const artifacts = await readModelArtifacts(tf as never, join(models, file), rewrite);
-  return loadGraphModel({ load: async () => artifacts as tf.io.ModelArtifacts });
+  return loadGraphModel({ load: async () => artifacts as unknown as tf.io.ModelArtifacts });
 }
 
 /** A photo as a float tensor [1, side, side, 3] of pixel values over `range` (255: as stored). */
@@ -36,7 +36,7 @@ async function input(file: string, side: number, range = 255): Promise<tf.Tensor
 test('FaceRes: 27 blocks fused, the same descriptor on a real face', async () => {
   const artifacts = await readModelArtifacts(tf as never, join(models, 'faceres.json'));
   let fusedCount = 0;
-  const original = await loadGraphModel({ load: async () => artifacts as tf.io.ModelArtifacts });
+  const original = await loadGraphModel({ load: async () => artifacts as unknown as tf.io.ModelArtifacts });
   const fused = await load('faceres.json', (p) => {
     const r = fuseRelu6Blocks(p);
     fusedCount = r.fused;
