@@ -92,15 +92,24 @@ interface HumanLike {
 
 /**
  * The graph rewrites applied to a model file by name (graphs.ts): FaceRes's blocks fused; CenterNet scoring persons
- * only, at `objectSide`.
+ * only, at `objectSide`. A graph they do not recognise (another release of the models) is used as shipped, with a
+ * warning: slower, not broken (human reads CenterNet's input side from the graph).
  */
 function rewriteFor(file: string): ((parts: GraphParts) => GraphParts) | undefined {
-  if (file.endsWith('/faceres.json')) return (p) => fuseRelu6Blocks(p).parts;
+  const asShipped = (rewrite: (parts: GraphParts) => GraphParts) => (parts: GraphParts) => {
+    try {
+      return rewrite(parts);
+    } catch (err) {
+      console.warn(`face detection: ${file} used as shipped (${err instanceof Error ? err.message : String(err)})`);
+      return parts;
+    }
+  };
+  if (file.endsWith('/faceres.json')) return asShipped((p) => fuseRelu6Blocks(p).parts);
   if (file.endsWith('/centernet.json')) {
-    return (p) => {
+    return asShipped((p) => {
       const persons = centerNetPersonsOnly(p);
       return init.objectSide === 512 ? persons : resizeCenterNet(persons, init.objectSide);
-    };
+    });
   }
   return undefined;
 }
