@@ -32,8 +32,7 @@ export async function benchPeople(o: BenchOptions & { photos?: string; env?: Nod
   delete env.DATABASE_URL;
   env.PICTOGRAPH_MODEL_MIRROR ??= join(photosDir, '..', '..', 'models');
   const recognizer = await loadRecognizer({ env });
-  // As `pictograph ingest` loads it (CenterNet on a second worker); PICTOGRAPH_BENCH_PEOPLE_ONE_WORKER=1: one worker.
-  const detector = await FaceDetector.load({ bodyWorker: (o.env ?? process.env).PICTOGRAPH_BENCH_PEOPLE_ONE_WORKER !== '1' });
+  const detector = await FaceDetector.load();
   const report: Record<string, unknown> = { detector: detector.name };
   try {
     const images = join(photosDir, 'images');

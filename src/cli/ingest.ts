@@ -74,8 +74,7 @@ export function register(program: Command): void {
 /** Ingests as `pictograph ingest` does (progress bar on a TTY), resolving to the summary; used by `ingest` and `up`. */
 export async function runIngest(paths: string[], o: Omit<IngestCliOptions, 'json'>): Promise<IngestSummary> {
   const recognizer = await loadRecognizer({ modelId: o.model });
-  // A batch: CenterNet on its own worker, so detection is not one thread's serial work (src/vision/README.md, "People").
-  const detector = o.faces === false ? undefined : await FaceDetector.load({ bodyWorker: true });
+  const detector = o.faces === false ? undefined : await FaceDetector.load();
   const lib = await openLibrary();
   const bar = process.stderr.isTTY
     ? new SingleBar({

@@ -97,22 +97,3 @@ test('person bodies are looked for only where faces leave people open: a surfer 
   assert.equal(landscape.detection.bodies, false);
   assert.deepEqual(landscape.scan.evidence.tags, []);
 });
-
-test('CenterNet on its own worker (bodyWorker, as batch ingest runs it): the same faces and persons as one worker', async () => {
-  const two = await FaceDetector.load({ bodyWorker: true });
-  try {
-    for (const f of ['faces_surfer.jpg', 'dlib_dinner-party.jpg']) {
-      const bytes = readFileSync(join(photosDir, f));
-      const [a, b] = await Promise.all([detector.detect(bytes), two.detect(bytes)]);
-      assert.equal(b.bodies, true);
-      assert.deepEqual(b.faces.map((x) => x.box), a.faces.map((x) => x.box), f);
-      assert.deepEqual(b.persons, a.persons, f);
-      // Staged: faces first, then bodies on the other worker.
-      const staged = await two.detect(bytes, { wantBodies: () => true });
-      assert.deepEqual(staged.persons, a.persons, f);
-    }
-  } finally {
-    await two.close();
-  }
-  await assert.rejects(two.detect(readFileSync(join(photosDir, 'faces_surfer.jpg'))), /closed/);
-});

@@ -72,72 +72,6 @@ export interface FaceDetectorOptions {
   embeddings?: boolean;
   /** CenterNet's input side (default OBJECT_SIDE). */
   objectSide?: number;
-  /**
-   * Run CenterNet on a second worker thread, beside the face models' (default false). The faces stage of the next
-   * photos then runs while this one's bodies are looked for, so detection is not one thread's serial work; it
-   * costs a second wasm heap (~100 MB more, src/vision/README.md "People"). For batch ingest.
-   */
-  bodyWorker?: boolean;
-}
-
-type RawResult = { faces: RawFace[]; objects: RawObject[]; ms: number };
-
-/** One worker thread running some of the detectors, with its requests in flight. */
-class Lane {
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: RawResult) => void; reject: (e: Error) => void }>();
-
-  constructor(
-    readonly worker: Worker,
-    onFailure: (err: Error) => void,
-  ) {
-    worker.on('message', (m: FaceWorkerReply) => {
-      if (m.type !== 'result' && m.type !== 'error') return;
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (m.type === 'result') p.resolve(m);
-      else p.reject(new FaceError('faces_failed', `face detection failed: ${m.message}`));
-      if (this.pending.size === 0) worker.unref();
-    });
-    worker.on('error', (err) => onFailure(err));
-    worker.on('exit', () => onFailure(new FaceError('faces_unavailable', 'face detection worker stopped')));
-    worker.unref();
-  }
-
-  /** Starts a worker and waits until its models are loaded; its version. */
-  static async start(init: FaceWorkerInit): Promise<{ worker: Worker; version: string }> {
-    const worker = startWorker(init);
-    const ready = await new Promise<FaceWorkerReply>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    }).catch(async (err: unknown) => {
-      await worker.terminate();
-      throw new FaceError('faces_unavailable', `face detection could not start: ${err instanceof Error ? err.message : String(err)}`);
-    });
-    if (ready.type !== 'ready') {
-      await worker.terminate();
-      throw new FaceError('faces_unavailable', `face detection could not start: ${ready.type === 'failed' ? ready.message : ready.type}`);
-    }
-    return { worker, version: ready.version };
-  }
-
-  failAll(err: Error): void {
-    for (const p of this.pending.values()) p.reject(err instanceof FaceError ? err : new FaceError('faces_failed', err.message));
-    this.pending.clear();
-  }
-
-  run(rgb: Buffer, width: number, height: number, stages: FaceWorkerStages): Promise<RawResult> {
-    return new Promise((resolve, reject) => {
-      const id = this.nextId++;
-      this.pending.set(id, { resolve, reject });
-      this.worker.ref();
-      const copy = new Uint8Array(rgb.length);
-      copy.set(rgb);
-      const msg: FaceWorkerRequest = { type: 'detect', id, rgb: copy, width, height, stages };
-      this.worker.postMessage(msg, [copy.buffer]);
-    });
-  }
 }
 
 function startWorker(init: FaceWorkerInit): Worker {
@@ -166,57 +100,58 @@ export async function decodeForFaces(input: Buffer | string): Promise<DetectImag
 }
 
 export class FaceDetector {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: { faces: RawFace[]; objects: RawObject[]; ms: number }) => void; reject: (e: Error) => void }>();
   private readonly waiting: Array<() => void> = [];
   private inFlight = 0;
   private closed = false;
-  private readonly lanes: Lane[];
   /** Names the detector in stored scans, e.g. `human-3.3.6`. */
   readonly name: string;
 
   private constructor(
-    workers: Worker[],
+    private readonly worker: Worker,
     readonly maxQueue: number,
     readonly version: string,
   ) {
     this.name = `human-${version}`;
-    this.lanes = workers.map((w) => new Lane(w, (err) => this.failAll(err)));
+    worker.on('message', (m: FaceWorkerReply) => {
+      if (m.type !== 'result' && m.type !== 'error') return;
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.type === 'result') p.resolve(m);
+      else p.reject(new FaceError('faces_failed', `face detection failed: ${m.message}`));
+      if (this.pending.size === 0) worker.unref();
+    });
+    worker.on('error', (err) => this.failAll(err));
+    worker.on('exit', () => this.failAll(new FaceError('faces_unavailable', 'face detection worker stopped')));
+    worker.unref();
   }
 
-  /** The lane running the face models, and the one running CenterNet (the same one without `bodyWorker`). */
-  private get faceLane(): Lane {
-    return this.lanes[0]!;
-  }
-  private get bodyLane(): Lane {
-    return this.lanes[this.lanes.length - 1]!;
-  }
-
-  /** Starts the worker(s) and loads the models from the installed packages (no network). */
+  /** Starts the worker and loads the models from the installed packages (no network). */
   static async load(opts: FaceDetectorOptions = {}): Promise<FaceDetector> {
     // The box-score floor is the people rule's (0.6, less half a rounding step: human rounds scores to 0.01):
     // weaker boxes never count, and each box costs a mesh and a descriptor run. Human drops faces whose mesh
     // confidence is under the same floor (the rule asks 0.85).
-    const init = (models: FaceWorkerStages): FaceWorkerInit => ({
-      minFaceScore: 0.595,
-      minObjectScore: 0.1,
-      maxFaces: 20,
-      embeddings: opts.embeddings ?? true,
-      objectSide: opts.objectSide ?? OBJECT_SIDE,
-      models,
+    const worker = startWorker({ minFaceScore: 0.595, minObjectScore: 0.1, maxFaces: 20, embeddings: opts.embeddings ?? true, objectSide: opts.objectSide ?? OBJECT_SIDE });
+    const ready = await new Promise<FaceWorkerReply>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    }).catch(async (err: unknown) => {
+      await worker.terminate();
+      throw new FaceError('faces_unavailable', `face detection could not start: ${err instanceof Error ? err.message : String(err)}`);
     });
-    const plan: FaceWorkerStages[] = opts.bodyWorker ? [{ faces: true, objects: false }, { faces: false, objects: true }] : [{ faces: true, objects: true }];
-    const started = await Promise.allSettled(plan.map((m) => Lane.start(init(m))));
-    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
-      await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.worker.terminate() : undefined)));
-      throw failed.reason;
+    if (ready.type !== 'ready') {
+      await worker.terminate();
+      throw new FaceError('faces_unavailable', `face detection could not start: ${ready.type === 'failed' ? ready.message : ready.type}`);
     }
-    const ready = started.map((r) => (r as PromiseFulfilledResult<{ worker: Worker; version: string }>).value);
-    return new FaceDetector(ready.map((r) => r.worker), Math.max(1, opts.maxQueue ?? 4), ready[0]!.version);
+    return new FaceDetector(worker, Math.max(1, opts.maxQueue ?? 4), ready.version);
   }
 
   private failAll(err: Error): void {
     this.closed = true;
-    for (const lane of this.lanes) lane.failAll(err);
+    for (const p of this.pending.values()) p.reject(err instanceof FaceError ? err : new FaceError('faces_failed', err.message));
+    this.pending.clear();
   }
 
   /** Photos waiting or being detected now. */
@@ -245,20 +180,13 @@ export class FaceDetector {
         looked: true,
       });
       if (!opts.wantBodies) {
-        if (this.faceLane === this.bodyLane) {
-          const raw = await this.faceLane.run(image.rgb, image.width, image.height, { faces: true, objects: true });
-          return judge(raw.faces, raw.objects, raw.ms, true);
-        }
-        const [f, o] = await Promise.all([
-          this.faceLane.run(image.rgb, image.width, image.height, { faces: true, objects: false }),
-          this.bodyLane.run(image.rgb, image.width, image.height, { faces: false, objects: true }),
-        ]);
-        return judge(f.faces, o.objects, f.ms + o.ms, true);
+        const raw = await this.run(image.rgb, image.width, image.height, { faces: true, objects: true });
+        return judge(raw.faces, raw.objects, raw.ms, true);
       }
-      const first = await this.faceLane.run(image.rgb, image.width, image.height, { faces: true, objects: false });
+      const first = await this.run(image.rgb, image.width, image.height, { faces: true, objects: false });
       const facesOnly = judge(first.faces, [], first.ms, false);
       if (!(await opts.wantBodies(facesOnly))) return facesOnly;
-      const second = await this.bodyLane.run(image.rgb, image.width, image.height, { faces: false, objects: true });
+      const second = await this.run(image.rgb, image.width, image.height, { faces: false, objects: true });
       return judge(first.faces, second.objects, first.ms + second.ms, true);
     } finally {
       this.inFlight--;
@@ -266,8 +194,20 @@ export class FaceDetector {
     }
   }
 
+  private run(rgb: Buffer, width: number, height: number, stages: FaceWorkerStages): Promise<{ faces: RawFace[]; objects: RawObject[]; ms: number }> {
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.pending.set(id, { resolve, reject });
+      this.worker.ref();
+      const copy = new Uint8Array(rgb.length);
+      copy.set(rgb);
+      const msg: FaceWorkerRequest = { type: 'detect', id, rgb: copy, width, height, stages };
+      this.worker.postMessage(msg, [copy.buffer]);
+    });
+  }
+
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.lanes.map((l) => l.worker.terminate()));
+    await this.worker.terminate();
   }
 }

@@ -17,8 +17,6 @@ export interface FaceWorkerInit {
   embeddings: boolean;
   /** CenterNet's input side in pixels (the model ships at 512; smaller sides are rewritten in, see graphs.ts). */
   objectSide: number;
-  /** The stages this worker loads models for and runs (a worker may hold the face models, CenterNet, or both). */
-  models: FaceWorkerStages;
 }
 
 export interface RawFace {
@@ -140,7 +138,7 @@ async function open(): Promise<HumanLike> {
     cacheSensitivity: 0,
     filter: { enabled: false },
     face: {
-      enabled: init.models.faces,
+      enabled: true,
       detector: { rotation: false, maxDetected: init.maxFaces, minConfidence: init.minFaceScore, return: false },
       mesh: { enabled: true },
       iris: { enabled: false },
@@ -153,7 +151,7 @@ async function open(): Promise<HumanLike> {
     hand: { enabled: false },
     gesture: { enabled: false },
     segmentation: { enabled: false },
-    object: { enabled: init.models.objects, minConfidence: init.minObjectScore, maxDetected: 20 },
+    object: { enabled: true, minConfidence: init.minObjectScore, maxDetected: 20 },
   });
   human.tf.io.registerLoadRouter(fileModelRouter(human.tf));
   await human.load();
@@ -167,7 +165,7 @@ async function detect(human: HumanLike, rgb: Uint8Array, width: number, height: 
   const tensor = human.tf.tensor3d(rgb, [height, width, 3], 'int32');
   try {
     // Human merges this into its configuration, so both switches are given every time.
-    const r = await human.detect(tensor, { face: { enabled: stages.faces && init.models.faces }, object: { enabled: stages.objects && init.models.objects } });
+    const r = await human.detect(tensor, { face: { enabled: stages.faces }, object: { enabled: stages.objects } });
     if (r.error) throw new Error(String(r.error));
     const faces: RawFace[] = r.face.map((f) => ({
       box: f.box.map(round) as RawFace['box'],
