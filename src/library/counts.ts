@@ -111,9 +111,9 @@ export class CountDeltas {
 
   /**
    * Adds (sign 1) or removes (sign -1) a photo's contribution under its owner and under ALL_OWNERS (an
-   * `ownerOnly` part only under its owner, as 'private').
+   * `ownerOnly` part only under its owner, as 'private'); `copies` photos with the same contribution at once.
    */
-  add(ownerId: number, visibility: 'private' | 'public', contribution: Contribution[], sign: 1 | -1): void {
+  add(ownerId: number, visibility: 'private' | 'public', contribution: Contribution[], sign: 1 | -1, copies = 1): void {
     for (const c of contribution) {
       const targets = c.ownerOnly ? ([[ownerId, 'private']] as const) : ([[ownerId, visibility], [ALL_OWNERS, visibility]] as const);
       for (const [owner, vis] of targets) {
@@ -126,8 +126,8 @@ export class CountDeltas {
           row = { owner_id: owner, visibility: vis, kind: c.kind, key: c.key, photos: 0, score_micros: 0 };
           scope.set(id, row);
         }
-        row.photos += sign * c.photos;
-        row.score_micros += sign * c.score;
+        row.photos += sign * copies * c.photos;
+        row.score_micros += sign * copies * c.score;
       }
     }
   }

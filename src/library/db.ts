@@ -1,5 +1,5 @@
 // Opens the library database (SQLite in the Pictograph home, or PostgreSQL when DATABASE_URL is set) and migrates it.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, sql, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
@@ -18,6 +18,15 @@ export interface Library {
   /** The driver underneath, for bulk paths that bypass the query builder (prepared statements, unnest). */
   raw: { sqlite: Database.Database } | { pool: pg.Pool };
   close(): Promise<void>;
+}
+
+/** The file beside a SQLite library that marks a new-library build under way (`buildNewLibrary` in bulk.ts). */
+export const bulkBuildMarker = (sqliteFile: string) => `${sqliteFile}.bulk-build`;
+/** The `library_meta` key that marks a PostgreSQL library's new-library build under way. */
+export const BULK_BUILD_KEY = 'bulk_build';
+
+function interrupted(location: string, how: string): Error {
+  return new Error(`${location}: a bulk build of this library was interrupted (${how}): it is incomplete; delete it and build it again`);
 }
 
 export interface OpenLibraryOptions {
@@ -56,6 +65,7 @@ export async function openLibrary(opts: OpenLibraryOptions = {}): Promise<Librar
   } else {
     const file = opts.sqlitePath ?? join(pictographHome(env), 'pictograph.db');
     mkdirSync(join(file, '..'), { recursive: true });
+    if (existsSync(bulkBuildMarker(file))) throw interrupted(file, `${bulkBuildMarker(file)} is there`);
     const sqlite = new Database(file);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('busy_timeout = 10000');
@@ -68,6 +78,8 @@ export async function openLibrary(opts: OpenLibraryOptions = {}): Promise<Librar
   }
   try {
     await migrate(lib);
+    if (lib.dialect === 'postgres' && (await lib.db.selectFrom('library_meta').select('value').where('key', '=', BULK_BUILD_KEY).executeTakeFirst()))
+      throw interrupted(lib.location, `library_meta has ${BULK_BUILD_KEY}`);
   } catch (err) {
     await lib.close();
     throw err;

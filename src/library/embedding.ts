@@ -23,31 +23,47 @@ export function isCompactEmbedding(bytes: Uint8Array): boolean {
  * changed). Packing an unpacked vector again gives the same bytes.
  */
 export function compactEmbedding(e: Float32Array): Buffer {
+  const out = Buffer.alloc(compactLength(e.length));
+  compactEmbeddingInto(e, out, 0);
+  return out;
+}
+
+/** Bytes of the compact form of a `dims`-dimensional embedding. */
+export function compactLength(dims: number): number {
+  if (dims > 0xffff) throw new Error(`an embedding of ${dims} dimensions is too long to store`);
+  const len = HEADER + dims;
+  return len % 4 === 0 ? len + 1 : len;
+}
+
+/**
+ * Writes the compact form of `e` into `out` at `offset` (`compactLength(e.length)` bytes, the padding byte
+ * zeroed), e.g. a batch's embeddings side by side in one buffer; returns the bytes written.
+ */
+export function compactEmbeddingInto(e: Float32Array, out: Uint8Array, offset: number): number {
   const d = e.length;
-  if (d > 0xffff) throw new Error(`an embedding of ${d} dimensions is too long to store`);
-  let len = HEADER + d;
-  if (len % 4 === 0) len += 1;
-  const out = Buffer.alloc(len);
+  const len = compactLength(d);
   let max = 0;
   for (let i = 0; i < d; i++) {
     const a = Math.abs(e[i]!);
     if (a > max) max = a;
   }
   const scale = Number.isFinite(max) && max > 0 ? Math.fround(max / 127) : 0;
-  out[0] = COMPACT_TAG;
-  out.writeUInt16LE(d, 1);
-  out.writeFloatLE(scale, 3);
+  const view = new DataView(out.buffer, out.byteOffset + offset, len);
+  view.setUint8(0, COMPACT_TAG);
+  view.setUint16(1, d, true);
+  view.setFloat32(3, scale, true);
+  const q = new Int8Array(out.buffer, out.byteOffset + offset + HEADER, len - HEADER);
   if (scale > 0) {
     const inv = 1 / scale;
-    const q = new Int8Array(out.buffer, out.byteOffset + HEADER, d);
     for (let i = 0; i < d; i++) {
       // round half away from zero; |x| <= 127 up to rounding of the scale; NaN stores as 0
       const x = e[i]! * inv;
       const r = x < 0 ? -Math.floor(0.5 - x) : Math.floor(x + 0.5);
       q[i] = r > 127 ? 127 : r < -127 ? -127 : r;
     }
-  }
-  return out;
+  } else q.fill(0, 0, d);
+  if (len > HEADER + d) q[d] = 0;
+  return len;
 }
 
 /** An embedding from stored bytes (compact int8 or plain float32). */

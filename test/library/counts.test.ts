@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { bulkStorePhotos, withDeferredIndexes } from '../../src/library/bulk.js';
+import { existsSync } from 'node:fs';
+import { bulkStorePhotos, buildNewLibrary, withDeferredIndexes } from '../../src/library/bulk.js';
+import { bulkBuildMarker, openLibrary, type Library } from '../../src/library/db.js';
 import { categoryCounts } from '../../src/library/categories.js';
 import { compactEmbedding, isCompactEmbedding } from '../../src/library/embedding.js';
 import { listPhotos } from '../../src/library/photos.js';
@@ -191,6 +193,77 @@ for (const backend of backends) {
       const repaired = await recountAll(db, ctx.lib.dialect, { repair: true });
       assert.equal(repaired.repaired, true);
       assert.deepEqual((await recountAll(db, ctx.lib.dialect)).drift, []);
+    });
+  });
+}
+
+for (const backend of backends) {
+  describe(`a new library built in one go on ${backend.name}`, () => {
+    const schemaState = async (lib: Library) =>
+      lib.dialect === 'postgres'
+        ? (await sql<{ k: string }>`select conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) as k from pg_constraint where connamespace = current_schema()::regnamespace
+            union all select indexdef from pg_indexes where schemaname = current_schema() order by 1`.execute(lib.db)).rows.map((r) => r.k)
+        : // (an index re-created after the load is spelled without quotes)
+          (await sql<{ k: string }>`select type || ' ' || name || ' ' || coalesce(sql, '') as k from sqlite_master order by 1`.execute(lib.db)).rows.map((r) => r.k.replaceAll('"', '').toLowerCase());
+    const reopen = async (lib: Library) =>
+      lib.dialect === 'postgres'
+        ? openLibrary({ databaseUrl: process.env.PICTOGRAPH_TEST_DATABASE_URL, pgSchema: (await sql<{ s: string }>`select current_schema() as s`.execute(lib.db)).rows[0]!.s })
+        : openLibrary({ sqlitePath: lib.location, env: { DATABASE_URL: '' } });
+
+    it('has exact counts (also when they are added part-way), every key and index back, and refuses a library with photos', async () => {
+      const ctx = await backend.open();
+      try {
+        const owners = [await ensureOwner(ctx.lib.db, 'ann'), await ensureOwner(ctx.lib.db, 'bob'), await ensureOwner(ctx.lib.db, 'cy')];
+        const r = rng(31);
+        const templates = Array.from({ length: 7 }, (_, t) => ({ ...syntheticAnalysis(randomProbs(r), MODEL, 700 + t), tags: t % 3 === 0 ? [{ id: 'beach', name: 'beach', score: 0.8 }, { id: 'ann/cat', name: 'cat', score: 0.6 }] : [] }));
+        const batch = (from: number, n: number) =>
+          Array.from({ length: n }, (_, k) => {
+            const analysis = r() < 0.3 ? syntheticAnalysis(randomProbs(r), MODEL, 800 + from + k) : templates[Math.floor(r() * templates.length)]!;
+            return { ownerId: owners[Math.floor(r() * owners.length)]!, visibility: (r() < 0.4 ? 'public' : 'private') as 'public' | 'private', facts: facts(`new${from + k}`), analysis, embedding: k % 2 ? Float32Array.from(analysis.embedding, (x) => x * 0.5) : undefined };
+          });
+        const before = await schemaState(ctx.lib);
+        const ids: number[] = [];
+        // a small tally bound: the counts are added part-way through as well as at the end
+        await buildNewLibrary(
+          ctx.lib,
+          async () => {
+            for (let b = 0; b < 4; b++) ids.push(...(await bulkStorePhotos(ctx.lib, batch(b * 50, 50))));
+          },
+          { pendingCounts: 20 },
+        );
+        assert.equal(new Set(ids).size, 200);
+        assert.deepEqual((await recountAll(ctx.lib.db, ctx.lib.dialect)).drift, []);
+        assert.deepEqual(await schemaState(ctx.lib), before);
+        if ('sqlite' in ctx.lib.raw) {
+          assert.equal(ctx.lib.raw.sqlite.pragma('journal_mode', { simple: true }), 'wal');
+          assert.equal(ctx.lib.raw.sqlite.pragma('foreign_keys', { simple: true }), 1);
+          assert.equal(existsSync(bulkBuildMarker(ctx.lib.location)), false);
+        }
+        const again = await reopen(ctx.lib);
+        assert.equal((await again.db.selectFrom('photos').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n.toString(), '200');
+        await again.close();
+        await assert.rejects(buildNewLibrary(ctx.lib, async () => undefined), /has photos already/);
+      } finally {
+        await ctx.cleanup();
+      }
+    });
+
+    it('leaves a library whose build was interrupted marked, and openLibrary refuses it', async () => {
+      const ctx = await backend.open();
+      try {
+        const owner = await ensureOwner(ctx.lib.db, 'ann');
+        const photos = Array.from({ length: 30 }, (_, k) => ({ ownerId: owner, visibility: 'public' as const, facts: facts(`cut${k}`), analysis: syntheticAnalysis({ n02085620: 0.8 }, MODEL, 900 + k) }));
+        await assert.rejects(
+          buildNewLibrary(ctx.lib, async () => {
+            await bulkStorePhotos(ctx.lib, photos);
+            throw new Error('killed');
+          }),
+          /killed/,
+        );
+        await assert.rejects(reopen(ctx.lib), /bulk build of this library was interrupted/);
+      } finally {
+        await ctx.cleanup();
+      }
     });
   });
 }
