@@ -2,9 +2,10 @@
 // that share an analysis object (copies of one classification, e.g. the scale benchmark's synthetic photos)
 // share its rows' content: each distinct analysis (a "template": analysis row fields, node scores, term
 // document, tags, count contribution) is staged once per batch, and one INSERT ... SELECT per table joins the
-// batch's photos with it; a photo may bring its own embedding. Counts are aggregated set-wise per (owner,
-// visibility, template) and applied in the same transaction. For imports and the scale benchmark; everyday
-// ingest stores one photo per transaction (store.ts).
+// batch's photos with it on SQLite (PostgreSQL: binary COPY of the rows); a photo may bring its own embedding.
+// Counts are aggregated set-wise per (owner, visibility, template) and applied in the same transaction.
+// `buildNewLibrary` builds a whole new library this way, marked until done. For imports and the scale benchmark;
+// everyday ingest stores one photo per transaction (store.ts).
 import { closeSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
@@ -269,7 +270,8 @@ function copyText(v: string): string {
 
 /**
  * Stores new photos (the (owner, content hash) pairs must not exist yet) with their analyses, node scores,
- * terms, tags and counts in ONE transaction; returns their ids in input order.
+ * terms, tags and counts in ONE transaction; returns their ids in input order. Inside `buildNewLibrary` the
+ * counts are tallied instead and added when the build's load ends.
  */
 export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promise<number[]> {
   if (photos.length === 0) return [];
@@ -282,6 +284,7 @@ export async function bulkStorePhotos(lib: Library, photos: BulkPhoto[]): Promis
   return ids;
 }
 
+/** One batch's rows in one transaction; the count upsert too when `counts`. */
 async function storeBatch(lib: Library, photos: BulkPhoto[], counts: boolean): Promise<number[]> {
   const s = stage(photos);
   const now = nowIso();
