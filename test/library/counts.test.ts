@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { bulkStorePhotos, buildNewLibrary, withDeferredIndexes } from '../../src/library/bulk.js';
 import { bulkBuildMarker, openLibrary, type Library } from '../../src/library/db.js';
 import { categoryCounts } from '../../src/library/categories.js';
@@ -15,6 +17,7 @@ import { countPhotos, recountAll, SYNSET_MIN } from '../../src/library/counts.js
 import { ownerProfile } from '../../src/library/profile.js';
 import { ensureOwner, storePhotos } from '../../src/library/store.js';
 import { ADMIN, PUBLIC, canSee, ownerViewer, type Viewer } from '../../src/library/viewer.js';
+import { repoRoot, tempHome } from '../support/env.js';
 import { backends, facts, LEAVES, miniTaxonomy as tax, MODEL, randomChanges, syntheticAnalysis } from './support.js';
 
 /** A small deterministic random source (the sequence is the same on both databases). */
@@ -267,3 +270,45 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('kill -9 during a new-library build (sqlite: its in-memory journal may leave the file half-written)', () => {
+  it('leaves the library marked, and openLibrary refuses it', async () => {
+    const h = tempHome('pictograph-bulk-kill-');
+    try {
+      const file = join(h.home, 'built.db');
+      // a child builds a library batch after batch until it is killed
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', `
+          const { openLibrary } = await import(${JSON.stringify(join(repoRoot, 'src/library/db.ts'))});
+          const { buildNewLibrary, bulkStorePhotos } = await import(${JSON.stringify(join(repoRoot, 'src/library/bulk.ts'))});
+          const { ensureOwner } = await import(${JSON.stringify(join(repoRoot, 'src/library/store.ts'))});
+          const { facts, MODEL, syntheticAnalysis } = await import(${JSON.stringify(join(repoRoot, 'test/library/support.ts'))});
+          const lib = await openLibrary({ sqlitePath: ${JSON.stringify(file)}, env: { DATABASE_URL: '' } });
+          const owner = await ensureOwner(lib.db, 'ann');
+          const analysis = syntheticAnalysis({ n02085620: 0.8 }, MODEL, 1);
+          await buildNewLibrary(lib, async () => {
+            for (let b = 0; ; b++) {
+              await bulkStorePhotos(lib, Array.from({ length: 500 }, (_, k) => ({ ownerId: owner, visibility: 'public', facts: facts('kill' + b + '-' + k), analysis })));
+              process.stdout.write('stored\\n');
+            }
+          });`],
+        { cwd: repoRoot, env: { ...h.env, DATABASE_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      await new Promise<void>((resolve, reject) => {
+        let seen = 0;
+        child.stdout.on('data', (d: Buffer) => (seen += d.toString().split('stored').length - 1) >= 3 && resolve());
+        child.on('exit', () => reject(new Error(`the child ended before it was killed: ${err}`)));
+      });
+      child.kill('SIGKILL');
+      await exited;
+      assert.equal(existsSync(bulkBuildMarker(file)), true);
+      await assert.rejects(openLibrary({ sqlitePath: file, env: { DATABASE_URL: '' } }), /bulk build of this library was interrupted/);
+    } finally {
+      h.cleanup();
+    }
+  });
+});
