@@ -493,6 +493,9 @@ export async function buildNewLibrary<T>(lib: Library, load: () => Promise<T>, o
   }
   for (const i of indexes) await sql.raw(i.def.replace(/^CREATE (UNIQUE )?INDEX /, 'CREATE $1INDEX IF NOT EXISTS ')).execute(lib.db);
   for (const k of keys) await sql`alter table ${sql.id(k.table)} add constraint ${sql.id(k.name)} ${sql.raw(k.def)}`.execute(lib.db);
+  // PostgreSQL: the rows just copied are not yet marked all-visible, so every index-only scan (category pages, the
+  // similar photos' visibility filter) would visit the table until autovacuum gets there: VACUUM them now
+  if (!sqlite) await sql`vacuum photos, analyses, node_scores, photo_terms, photo_tags, concept_counts`.execute(lib.db);
   if (sqlite) {
     sqlite.pragma('threads = 0');
     sqlite.pragma('foreign_keys = ON');
