@@ -14,7 +14,7 @@ import { sql } from 'kysely';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { PhotoAnalysis } from './analysis.js';
-import { ALL_OWNERS, contributionOf, CountDeltas, storedTags, type Contribution, type CountRow } from './counts.js';
+import { ALL_OWNERS, compareCountKeys, compareCountRows, contributionOf, CountDeltas, storedTags, type Contribution, type CountRow } from './counts.js';
 import { BULK_BUILD_KEY, bulkBuildMarker, nowIso, type Library } from './db.js';
 import { compactEmbedding, compactEmbeddingInto, compactLength, isCompactEmbedding } from './embedding.js';
 import { termsOf } from './terms.js';
@@ -561,7 +561,7 @@ class PendingCounts {
   /** The count rows of everything tallied (non-zero, in the order count rows are always locked in); clears it. */
   take(): CountRow[] {
     const k = this.keyNames.length;
-    const order = Array.from({ length: k }, (_, i) => i).sort((x, y) => cmp(this.keyNames[x]!.kind, this.keyNames[y]!.kind) || cmp(this.keyNames[x]!.key, this.keyNames[y]!.key));
+    const order = Array.from({ length: k }, (_, i) => i).sort((x, y) => compareCountKeys(this.keyNames[x]!, this.keyNames[y]!));
     const rank = new Int32Array(k);
     order.forEach((id, r) => (rank[id] = r));
     const photos = new Float64Array(k);
@@ -618,12 +618,8 @@ class PendingCounts {
       if (m) (m.photos += r.photos), (m.score_micros += r.score_micros);
       else merged.set(key(r), r);
     }
-    return [...merged.values()].filter((r) => r.photos !== 0 || r.score_micros !== 0).sort((a, b) => a.owner_id - b.owner_id || cmp(a.visibility, b.visibility) || cmp(a.kind, b.kind) || cmp(a.key, b.key));
+    return [...merged.values()].filter((r) => r.photos !== 0 || r.score_micros !== 0).sort(compareCountRows);
   }
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 const pendingCounts = new WeakMap<Library, PendingCounts>();

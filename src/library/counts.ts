@@ -152,12 +152,22 @@ export class CountDeltas {
     return [...this.scopes.values()]
       .flatMap((scope) => [...scope.values()])
       .filter((r) => r.photos !== 0 || r.score_micros !== 0)
-      .sort((a, b) => a.owner_id - b.owner_id || cmp(a.visibility, b.visibility) || cmp(a.kind, b.kind) || cmp(a.key, b.key));
+      .sort(compareCountRows);
   }
 }
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The order of count keys within one (owner, visibility) scope: kind, then key, byte-wise. */
+export function compareCountKeys(a: { kind: string; key: string }, b: { kind: string; key: string }): number {
+  return cmp(a.kind, b.kind) || cmp(a.key, b.key);
+}
+
+/** The order count rows are always written (and so locked) in: owner, visibility, kind, key. */
+export function compareCountRows(a: CountRow, b: CountRow): number {
+  return a.owner_id - b.owner_id || cmp(a.visibility, b.visibility) || compareCountKeys(a, b);
 }
 
 const CHUNK = 400;
