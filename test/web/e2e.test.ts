@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
-import { haveChromium, horizontalOverflow, launchChromium, screenshot, watchErrors, chromiumPath, type Chromium } from './support/browser.js';
+import { haveChromium, horizontalOverflow, launchChromium, screenshot, submitSignIn, watchErrors, chromiumPath, type Chromium } from './support/browser.js';
 import { isDogClass, startSeededServer, type SeededServer } from './support/seeded-server.js';
 
 const DOG = 'n02084071';
@@ -61,7 +61,7 @@ describe('web app in Chromium against a seeded server', { skip: haveChromium() ?
     await page.locator('form.signin-form button[type=submit]').click();
     await page.locator('.signin-error').waitFor();
     await page.getByLabel('API token').fill(server.aliceToken);
-    await page.locator('form.signin-form button[type=submit]').click();
+    await submitSignIn(page);
     assert.equal(await page.getByTestId('signed-in-as').textContent(), 'alice');
     await capture('home');
   });

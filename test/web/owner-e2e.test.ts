@@ -14,7 +14,7 @@ import { ingestFiles } from '../../src/library/ingest.js';
 import { loadRecognizer } from '../../src/library/recognizer.js';
 import { ensureOwner } from '../../src/library/store.js';
 import { createToken } from '../../src/library/tokens.js';
-import { haveChromium, horizontalOverflow, launchChromium, screenshot, watchErrors, chromiumPath, type Chromium } from './support/browser.js';
+import { haveChromium, horizontalOverflow, launchChromium, screenshot, submitSignIn, watchErrors, chromiumPath, type Chromium } from './support/browser.js';
 import { calibPhotos, ensureWebBuild, isAnimalClass, isDogClass } from './support/seeded-server.js';
 
 const DOG = 'n02084071';
@@ -221,7 +221,7 @@ describe('the web app as a signed-in owner with private photos', { skip: haveChr
       await bob.goto(base + '/');
       await bob.getByRole('button', { name: 'Sign in' }).click();
       await bob.getByLabel('API token').fill(bobToken);
-      await bob.locator('form.signin-form button[type=submit]').click();
+      await submitSignIn(bob);
       assert.equal(await bob.getByTestId('signed-in-as').textContent(), 'bob');
       assert.deepEqual(new Set(await statusesFrom(bob, urls)), new Set([404]), "bob's session");
       await bob.goto(`${base}/p/${mariaPhotos[0]!.id}`);

@@ -86,6 +86,14 @@ export async function signIn(page: Page, base: string, token: string): Promise<v
   await page.goto(base + '/');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByLabel('API token').fill(token);
-  await page.locator('form.signin-form button[type=submit]').click();
+  await submitSignIn(page);
+}
+
+/**
+ * Submits the header's sign-in form with a valid token and waits for the page the app reloads into: the header
+ * shows who before the reload, so a test that went on at once could act on the page being replaced.
+ */
+export async function submitSignIn(page: Page): Promise<void> {
+  await Promise.all([page.waitForEvent('load'), page.locator('form.signin-form button[type=submit]').click()]);
   await page.getByTestId('signed-in-as').waitFor();
 }
