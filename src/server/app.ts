@@ -20,7 +20,8 @@ import {
   checkUrl,
   clientErrorHandler,
   contentSecurityPolicy,
-  drainUnreadBody,
+  installExpectContinue,
+  settleUnreadBody,
   installJsonParser,
   logSerializers,
   validatorCompiler,
@@ -131,6 +132,7 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
     return detector;
   };
   app.setValidatorCompiler(validatorCompiler);
+  installExpectContinue(app);
   app.server.maxConnections = config.maxConnections;
   const ctx: ServerContext = {
     db: opts.db,
@@ -263,8 +265,9 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   app.addHook('onSend', async (req, reply) => {
     if (closing) reply.header('connection', 'close');
     // Refused before its body was read: drain the rest so the client reads this answer rather than a reset
-    // (the connection stays open for that: closing it would cut the client off mid-write).
-    if (reply.statusCode >= 400) drainUnreadBody(req.raw, 2 * config.maxImageBytes);
+    // (the connection stays open for that: closing it would cut the client off mid-write); a client waiting for
+    // 100 Continue never sends it, and its connection closes after the answer.
+    if (reply.statusCode >= 400) settleUnreadBody(req.raw, reply.raw, 2 * config.maxImageBytes);
   });
   app.addHook('onClose', async () => {
     await runtime.close();

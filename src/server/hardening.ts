@@ -2,7 +2,7 @@
 // query strings must be plain decimals), URL and JSON encoding checks (no NUL, no invalid UTF-8, before any
 // query), connection-level errors (431, 408, garbage) in the API's error shape, logs without tokens, and
 // security headers for the web app.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -161,6 +161,36 @@ export function drainUnreadBody(req: IncomingMessage, maxBytes: number): boolean
   req.on('error', () => undefined);
   req.resume();
   return true;
+}
+
+/**
+ * `Expect: 100-continue`: a client announcing a large body (curl does for bodies over 1 MB) waits for the server's
+ * go-ahead before sending it. Node would give it at once; here it is given only when the request reaches body
+ * parsing, after admission and authentication, so a request refused before (429, 401, 413) costs neither side the
+ * upload. Such a refusal closes the connection: the client never sent the body its Content-Length announced.
+ */
+export function installExpectContinue(app: FastifyInstance): void {
+  app.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    awaitingContinue.add(req);
+    app.server.emit('request', req, res);
+  });
+  app.addHook('preParsing', async (req, reply) => {
+    if (awaitingContinue.delete(req.raw)) reply.raw.writeContinue();
+  });
+}
+
+const awaitingContinue = new WeakSet<IncomingMessage>();
+
+/**
+ * Answering a request before its body was read: drains the rest (`drainUnreadBody`), or, when the client is still
+ * waiting for 100 Continue, closes the connection after the answer instead.
+ */
+export function settleUnreadBody(req: IncomingMessage, res: ServerResponse, maxBytes: number): void {
+  if (awaitingContinue.delete(req)) {
+    if (!res.headersSent) res.setHeader('connection', 'close');
+    return;
+  }
+  drainUnreadBody(req, maxBytes);
 }
 
 /** A URL as logged: secrets in the query string (`token`, `access_token`) replaced with `[redacted]`. */

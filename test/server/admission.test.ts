@@ -2,6 +2,8 @@
 // leaks), and the real server under more concurrent classifications and uploads than its budgets allow.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
@@ -111,6 +113,44 @@ describe('the server under more work than its budgets', () => {
     // Once the burst is over, the next request is admitted at once.
     const next = await app.inject({ method: 'POST', url: '/v1/classify', headers: { 'content-type': 'image/jpeg' }, payload: small });
     assert.equal(next.statusCode, 200);
+  });
+
+  test('Expect: 100-continue: a refused client never sends its body; an admitted one gets the go-ahead', async () => {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    // One exchange: headers first, the body only on 100 Continue.
+    const post = () =>
+      new Promise<{ status: number; continued: boolean; connection?: string; body: string }>((resolve, reject) => {
+        let continued = false;
+        const req = request({ host: '127.0.0.1', port, path: '/v1/classify', method: 'POST', headers: { 'content-type': 'image/jpeg', 'content-length': camera.length, expect: '100-continue' } });
+        req.on('continue', () => {
+          continued = true;
+          req.end(camera);
+        });
+        req.on('response', (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            if (!req.writableEnded) req.destroy();
+            resolve({ status: res.statusCode!, continued, connection: res.headers.connection, body: Buffer.concat(chunks).toString() });
+          });
+        });
+        req.on('error', reject);
+        req.flushHeaders();
+      });
+    const { bytes } = app.pictograph.admission;
+    const hold = await bytes.acquire(bytes.capacity); // the body budget is full for longer than a request may wait
+    const refused = await post();
+    hold();
+    assert.equal(refused.status, 429);
+    assert.equal(refused.continued, false, 'no go-ahead, so no body was sent');
+    assert.equal(refused.connection, 'close');
+    assert.equal(JSON.parse(refused.body).error.code, 'overloaded');
+    const admitted = await post();
+    assert.equal(admitted.status, 200, admitted.body);
+    assert.equal(admitted.continued, true);
+    assert.ok(JSON.parse(admitted.body).concepts.length > 0);
+    assert.equal(bytes.stats.inUse, 0);
   });
 
   test('an upload of several camera photos waits for decoding room instead of failing its files', async () => {
