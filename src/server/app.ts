@@ -155,7 +155,8 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   app.removeContentTypeParser('text/plain');
   installJsonParser(app);
   const rawImage = (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body);
-  app.addContentTypeParser(/^image\/[\w.+-]+$/i, { parseAs: 'buffer', bodyLimit: config.maxImageBytes }, rawImage);
+  const IMAGE_TYPE = /^image\/[\w.+-]+$/i;
+  app.addContentTypeParser(IMAGE_TYPE, { parseAs: 'buffer', bodyLimit: config.maxImageBytes }, rawImage);
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: config.maxImageBytes }, rawImage);
   await app.register(multipart, {
     limits: {
@@ -245,7 +246,15 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   });
 
   registerHealthRoutes(app);
-  registerClassifyRoutes(app);
+  // Classify receives a raw image body itself, streamed to a temporary file (routes/classify.ts): its parser
+  // hands the body over unread, so a whole body never sits in memory.
+  await app.register(async (scoped) => {
+    scoped.removeContentTypeParser([IMAGE_TYPE, 'application/octet-stream']);
+    const unread = (_req: FastifyRequest, payload: NodeJS.ReadableStream, done: (err: Error | null, body?: unknown) => void) => done(null, payload);
+    scoped.addContentTypeParser(IMAGE_TYPE, unread);
+    scoped.addContentTypeParser('application/octet-stream', unread);
+    registerClassifyRoutes(scoped);
+  });
   registerPhotoRoutes(app);
   registerConceptRoutes(app);
   registerOwnerRoutes(app);

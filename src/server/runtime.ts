@@ -239,7 +239,7 @@ export class ModelRuntime {
     return tagEmbedding(everyday ? [everyday] : [], prediction.embedding, prediction.model).map(({ id, name, score }) => ({ id, name, score }));
   }
 
-  async classify(image: Buffer, opts: ClassifyOptions = {}): Promise<Classification> {
+  async classify(image: Buffer | string, opts: ClassifyOptions = {}): Promise<Classification> {
     const prediction = await this.predict(image, opts.model);
     const taxonomy = await this.taxonomy(opts.target);
     if (await animationInfo(image)) {

@@ -4,9 +4,9 @@
 // other outcome (bad file, a limit hit, client gone, disk full) removes the request's temporary files.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { Transform, Writable } from 'node:stream';
+import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { MultipartFile } from '@fastify/multipart';
 import type { JobQueue } from '../jobs/queue.js';
@@ -118,6 +118,59 @@ async function receiveFile(ctx: ServerContext, part: MultipartFile, clientName: 
   await rename(tmp, staged);
   temporary.push(staged);
   return { file: staged, original, name: basename(original) };
+}
+
+/** An image body received for classification: a temporary file (or, when the disk is full, the bytes). */
+export interface ReceivedImage {
+  input: string | Buffer;
+  size: number;
+  discard(): Promise<void>;
+}
+
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
+
+/**
+ * Streams one image body (a raw request body or a multipart file) to a temporary file under `media/tmp/`, so a
+ * whole body is never held in memory; past `maxBytes` 413 `payload_too_large`. Classification stores nothing, so
+ * on a full disk it goes on in memory (what was written is read back). Undefined for an empty body. The file is
+ * removed on any failure; the caller discards the result once done.
+ */
+export async function receiveImage(ctx: ServerContext, body: Readable, maxBytes: number): Promise<ReceivedImage | undefined> {
+  const tmpDir = join(ctx.mediaDir, 'tmp');
+  const path = stagedPath(join(tmpDir, 'classify'));
+  let file: FileHandle | undefined;
+  let memory: Buffer[] | undefined;
+  let size = 0;
+  const toMemory = async (err: unknown) => {
+    if (!DISK_FULL.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    const written = file ? await readFile(path).catch(() => Buffer.alloc(0)) : Buffer.alloc(0);
+    await file?.close().catch(() => undefined);
+    file = undefined;
+    await discard(path);
+    memory = [written];
+  };
+  try {
+    await mkdir(tmpDir, { recursive: true }).catch(toMemory);
+    if (!memory) file = await open(path, 'wx').catch(async (err: unknown) => (await toMemory(err), undefined));
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes) throw new ApiError(413, 'payload_too_large', `The image is larger than this server accepts (${maxBytes} bytes).`);
+      if (file) await file.write(chunk).catch(toMemory);
+      if (memory) memory.push(chunk);
+    }
+    if ((body as Readable & { truncated?: boolean }).truncated) throw new ApiError(413, 'payload_too_large', `The image is larger than this server accepts (${maxBytes} bytes).`);
+    await file?.close();
+  } catch (err) {
+    await file?.close().catch(() => undefined);
+    await discard(path);
+    throw err;
+  }
+  if (size === 0) {
+    await discard(path);
+    return undefined;
+  }
+  if (memory) return { input: Buffer.concat(memory), size, discard: async () => undefined };
+  return { input: path, size, discard: () => discard(path) };
 }
 
 /** A file name safe to keep on disk: the base name, tame characters only, a short image extension kept. */

@@ -1,7 +1,7 @@
 // Admission by work: the budgets themselves (first come first served, bounded wait, 429 with Retry-After, no
 // leaks), and the real server under more concurrent classifications and uploads than its budgets allow.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -151,6 +151,8 @@ describe('the server under more work than its budgets', () => {
     assert.equal(admitted.continued, true);
     assert.ok(JSON.parse(admitted.body).concepts.length > 0);
     assert.equal(bytes.stats.inUse, 0);
+    // The body streamed to a temporary file, removed once answered.
+    assert.deepEqual(readdirSync(join(app.pictograph.mediaDir, 'tmp')), []);
   });
 
   test('an upload of several camera photos waits for decoding room instead of failing its files', async () => {

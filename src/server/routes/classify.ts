@@ -1,11 +1,14 @@
 // `POST /v1/classify`: one image in (raw body or multipart `file`), concepts out; nothing stored. Requests are
 // admitted by work (body bytes, then decoded pixels) and micro-batched; past the limits 429 with Retry-After.
+import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { admitBody } from '../admission.js';
 import { requireOwner } from '../auth.js';
 import { ApiError, badRequest, errorBodySchema, multipartError } from '../errors.js';
 import { bearer, categorySchema, hedgedSchema, modelRefSchema, synsetRefSchema, timelineSchema } from '../schemas.js';
 import { ModelServerError } from '../../library/remote-recognizer.js';
+import { receiveImage, type ReceivedImage } from '../uploads.js';
 
 interface ClassifyQuery {
   top: number;
@@ -75,26 +78,35 @@ export function registerClassifyRoutes(app: FastifyInstance): void {
     async (req) => {
       if (config.classifyAccess === 'token' && !req.caller.admin) requireOwner(req);
       const image = await imageFromRequest(req);
-      const remote = app.pictograph.modelServers;
-      if (remote && req.query.target === undefined && !req.query.model) {
-        // Model servers configured: they classify (same answer shape); a per-request target or model stays local.
-        try {
-          return (await remote.classify(image, req.query.top)) as Record<string, unknown>;
-        } catch (err) {
-          if (err instanceof ModelServerError) {
-            const status = (err as { status?: number }).status ?? 503;
-            throw new ApiError(status, err.code, err.message.replace(/^model server \S+: /, ''), status === 503 ? { 'retry-after': '1' } : {});
+      try {
+        const remote = app.pictograph.modelServers;
+        if (remote && req.query.target === undefined && !req.query.model) {
+          // Model servers configured: they classify (same answer shape); a per-request target or model stays local.
+          try {
+            return (await remote.classify(typeof image.input === 'string' ? await readFile(image.input) : image.input, req.query.top)) as Record<string, unknown>;
+          } catch (err) {
+            if (err instanceof ModelServerError) {
+              const status = (err as { status?: number }).status ?? 503;
+              throw new ApiError(status, err.code, err.message.replace(/^model server \S+: /, ''), status === 503 ? { 'retry-after': '1' } : {});
+            }
+            throw err;
           }
-          throw err;
         }
+        return await runtime.classify(image.input, { top: req.query.top, target: req.query.target, model: req.query.model });
+      } finally {
+        await image.discard();
       }
-      return runtime.classify(image, { top: req.query.top, target: req.query.target, model: req.query.model });
     },
   );
 }
 
-/** The image bytes of a classify request: the raw body, or the multipart field `file`. */
-export async function imageFromRequest(req: FastifyRequest): Promise<Buffer> {
+/**
+ * The image of a classify request, received into a temporary file: the raw body (streamed: this route's parser
+ * hands the body over unread), or the multipart field `file`. The caller discards it.
+ */
+export async function imageFromRequest(req: FastifyRequest): Promise<ReceivedImage> {
+  const ctx = req.server.pictograph;
+  const max = ctx.config.maxImageBytes;
   if (req.isMultipart()) {
     try {
       for await (const part of req.parts()) {
@@ -103,9 +115,9 @@ export async function imageFromRequest(req: FastifyRequest): Promise<Buffer> {
             part.file.resume();
             continue;
           }
-          const data = await part.toBuffer();
-          if (data.length === 0) throw new ApiError(400, 'empty_body', 'The uploaded file is empty.');
-          return data;
+          const image = await receiveImage(ctx, part.file, max);
+          if (!image) throw new ApiError(400, 'empty_body', 'The uploaded file is empty.');
+          return image;
         }
       }
     } catch (err) {
@@ -115,11 +127,14 @@ export async function imageFromRequest(req: FastifyRequest): Promise<Buffer> {
   }
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   const body = req.body;
-  if (!Buffer.isBuffer(body) || body.length === 0) {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) throw new ApiError(413, 'payload_too_large', `The image is larger than this server accepts (${max} bytes).`);
+  const image = body instanceof Readable ? await receiveImage(ctx, body, max) : undefined;
+  if (!image) {
     if (type !== '' && !type.startsWith('image/') && type !== 'application/octet-stream') throw unsupported(type);
     throw new ApiError(400, 'empty_body', 'The request body is empty; send an image.');
   }
-  return body;
+  return image;
 }
 
 function unsupported(type: string): ApiError {
