@@ -6,7 +6,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
+import usearch from 'usearch';
 import type { PhotoAnalysis } from '../src/library/analysis.js';
+import type { LibraryDb } from '../src/library/db.js';
+import { bytesToEmbedding, cosine } from '../src/library/embedding.js';
 import { mulberry32 } from '../src/concepts/metrics.js';
 import { bulkStorePhotos, buildNewLibrary, type BulkPhoto } from '../src/library/bulk.js';
 import { categoryCounts } from '../src/library/categories.js';
@@ -40,6 +43,8 @@ export interface SampleItem {
 }
 
 const prng = mulberry32;
+/** Photos whose similar photos are checked against exact search (recall@12). */
+const RECALL_QUERIES = 96;
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -126,6 +131,50 @@ export function synthesize(items: SampleItem[], owners: Array<{ id: number; tast
     thumb_large: null,
   };
   return { ownerId: owner.id, visibility: r() < owner.publicShare ? 'public' : 'private', facts, analysis: s.analysis, embedding: out };
+}
+
+/**
+ * The exact `k` most similar photos (cosine on the stored embeddings, as the index's re-rank and the exact search
+ * compute it; an admin's view: every photo of the model but the query itself) of MANY query photos in one pass
+ * over the stored embeddings: each batch of rows is brute-forced against all queries at once (usearch's SIMD
+ * exact search proposes a few more than `k` per batch, then JavaScript's `cosine` decides, so ties and rounding
+ * are those of the product). A million photos: one read of the analyses, not one per query.
+ */
+export async function exactNeighbours(db: LibraryDb, modelId: string, queryIds: number[], k: number, batchRows = 10_000): Promise<Map<number, Array<{ id: number; similarity: number }>>> {
+  const rows = await db.selectFrom('analyses').select(['photo_id', 'embedding']).where('photo_id', 'in', queryIds).where('model_id', '=', modelId).execute();
+  const queries = rows.map((r) => ({ id: r.photo_id, e: bytesToEmbedding(r.embedding) }));
+  const out = new Map(queries.map((q) => [q.id, [] as Array<{ id: number; similarity: number }>]));
+  if (queries.length === 0) return out;
+  const d = queries[0]!.e.length;
+  const qm = new Float32Array(queries.length * d);
+  queries.forEach((q, i) => qm.set(q.e, i * d));
+  const propose = k + 8;
+  for (let after = 0; ; ) {
+    const batch = await db.selectFrom('analyses').select(['photo_id', 'embedding']).where('model_id', '=', modelId).where('photo_id', '>', after).orderBy('photo_id').limit(batchRows).execute();
+    if (batch.length === 0) break;
+    const vecs = batch.map((r) => bytesToEmbedding(r.embedding));
+    const data = new Float32Array(batch.length * d);
+    vecs.forEach((v, i) => data.set(v.length === d ? v : new Float32Array(d), i * d));
+    const found = usearch.exactSearch(data, qm, d, Math.min(propose, batch.length), usearch.MetricKind.Cos, 1);
+    queries.forEach((q, qi) => {
+      const m = queries.length === 1 ? (found as InstanceType<typeof usearch.Matches>) : (found as InstanceType<typeof usearch.BatchMatches>).get(qi);
+      const best = out.get(q.id)!;
+      for (const key of m.keys) {
+        const row = Number(key);
+        const id = batch[row]!.photo_id;
+        if (id === q.id) continue;
+        const sim = cosine(q.e, vecs[row]!);
+        if (best.length < k || sim > best[best.length - 1]!.similarity) {
+          best.push({ id, similarity: sim });
+          best.sort((x, y) => y.similarity - x.similarity || x.id - y.id);
+          if (best.length > k) best.pop();
+        }
+      }
+    });
+    if (batch.length < batchRows) break;
+    after = batch[batch.length - 1]!.photo_id;
+  }
+  return out;
 }
 
 async function databaseBytes(lib: Library, file: string): Promise<number> {
@@ -316,19 +365,22 @@ export async function benchScale(opts: ScaleBenchOptions): Promise<Record<string
         return photoDetail(lib.db, ADMIN, id, { taxonomy: view }).catch(() => null);
       }),
     };
-    // recall@12 of the index against exact search, on a sample of photos
+    // recall@12 of the index against exact search, on a sample of photos (the exact neighbours of all of them in
+    // one pass over the stored embeddings: ~2 minutes at 1,000,000 photos, where one exact search costs ~20 s)
     t0 = performance.now();
+    const recallIds = [...new Set(Array.from({ length: Math.min(n, RECALL_QUERIES) }, (_, i) => 1 + Math.floor(prng(1000 + i)() * maxId)))];
+    const exactAll = await exactNeighbours(lib.db, modelId, recallIds, 12);
+    const exactSeconds = (performance.now() - t0) / 1000;
     let found = 0;
     let wanted = 0;
-    const recallQueries = Math.min(n, 12);
-    for (let i = 0; i < recallQueries; i++) {
-      const id = 1 + Math.floor(prng(1000 + i)() * maxId);
+    const perQuery: number[] = [];
+    for (const [id, exact] of exactAll) {
       const fast = new Set((await similarPhotos(lib.db, ADMIN, id, { limit: 12, index: similar })).map((p) => p.id));
-      const exact = await similarPhotos(lib.db, ADMIN, id, { limit: 12 });
-      found += exact.filter((p) => fast.has(p.id)).length;
+      const hit = exact.filter((p) => fast.has(p.id)).length;
+      perQuery.push(hit);
+      found += hit;
       wanted += exact.length;
     }
-    const bruteMs = (performance.now() - t0) / recallQueries;
     const dbBytes = await databaseBytes(lib, sqlitePath);
     const report: Record<string, unknown> = {
       cores: availableParallelism(),
@@ -347,8 +399,10 @@ export async function benchScale(opts: ScaleBenchOptions): Promise<Record<string
       build_end_to_end_photos_per_s: reuse ? null : Math.round(n / (built.build_with_analyze_seconds! + annSeconds)),
       ann_bytes_per_photo: ann.fileBytes !== null ? Math.round(ann.fileBytes / n) : null,
       similar_recall_at_12: round(wanted > 0 ? found / wanted : 1),
-      similar_recall_queries: recallQueries,
-      similar_exact_ms_per_query: Math.round(bruteMs),
+      similar_recall_queries: exactAll.size,
+      // the queries finding the fewest of their 12 exact neighbours (where recall is lost: a few queries or all)
+      similar_recall_worst: perQuery.sort((a, b) => a - b).slice(0, 5),
+      similar_exact_pass_seconds: round(exactSeconds),
     };
     for (const [k, v] of Object.entries(q)) {
       report[`${k}_p50_ms`] = v.p50;
