@@ -128,6 +128,8 @@ export interface ReceivedImage {
 }
 
 const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
+/** Received chunks (16-64 KB each) are written in batches of about this many bytes: one write call each. */
+const WRITE_BATCH = 1024 * 1024;
 
 /**
  * Streams one image body (a raw request body or a multipart file) to a temporary file under `media/tmp/`, so a
@@ -139,26 +141,51 @@ export async function receiveImage(ctx: ServerContext, body: Readable, maxBytes:
   const tmpDir = join(ctx.mediaDir, 'tmp');
   const path = stagedPath(join(tmpDir, 'classify'));
   let file: FileHandle | undefined;
+  /** Set once the disk is full: everything received, in order. */
   let memory: Buffer[] | undefined;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  /** Bytes known to be in the file. */
+  let flushed = 0;
   let size = 0;
-  const toMemory = async (err: unknown) => {
+  const toMemory = async (err: unknown, unwritten: Buffer[]) => {
     if (!DISK_FULL.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
-    const written = file ? await readFile(path).catch(() => Buffer.alloc(0)) : Buffer.alloc(0);
+    const written = file ? (await readFile(path).catch(() => Buffer.alloc(0))).subarray(0, flushed) : Buffer.alloc(0);
     await file?.close().catch(() => undefined);
     file = undefined;
     await discard(path);
-    memory = [written];
+    memory = [written, ...unwritten];
+  };
+  const flush = async () => {
+    if (!file || pending.length === 0) return;
+    const chunks = pending;
+    const total = pendingBytes;
+    pending = [];
+    pendingBytes = 0;
+    try {
+      const { bytesWritten } = await file.writev(chunks);
+      flushed += bytesWritten;
+      if (bytesWritten < total) await toMemory(Object.assign(new Error('short write'), { code: 'ENOSPC' }), [Buffer.concat(chunks).subarray(bytesWritten)]);
+    } catch (err) {
+      await toMemory(err, chunks);
+    }
   };
   try {
-    await mkdir(tmpDir, { recursive: true }).catch(toMemory);
-    if (!memory) file = await open(path, 'wx').catch(async (err: unknown) => (await toMemory(err), undefined));
+    await mkdir(tmpDir, { recursive: true }).catch((err: unknown) => toMemory(err, []));
+    if (!memory) file = await open(path, 'wx').catch(async (err: unknown) => (await toMemory(err, []), undefined));
     for await (const chunk of body as AsyncIterable<Buffer>) {
       size += chunk.length;
       if (size > maxBytes) throw new ApiError(413, 'payload_too_large', `The image is larger than this server accepts (${maxBytes} bytes).`);
-      if (file) await file.write(chunk).catch(toMemory);
-      if (memory) memory.push(chunk);
+      if (memory) {
+        memory.push(chunk);
+        continue;
+      }
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= WRITE_BATCH) await flush();
     }
     if ((body as Readable & { truncated?: boolean }).truncated) throw new ApiError(413, 'payload_too_large', `The image is larger than this server accepts (${maxBytes} bytes).`);
+    await flush();
     await file?.close();
   } catch (err) {
     await file?.close().catch(() => undefined);
@@ -169,7 +196,7 @@ export async function receiveImage(ctx: ServerContext, body: Readable, maxBytes:
     await discard(path);
     return undefined;
   }
-  if (memory) return { input: Buffer.concat(memory), size, discard: async () => undefined };
+  if (memory) return { input: Buffer.concat(memory as Buffer[]), size, discard: async () => undefined };
   return { input: path, size, discard: () => discard(path) };
 }
 
