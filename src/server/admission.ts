@@ -2,6 +2,7 @@
 // bounded budgets. A request waits briefly, in arrival order and before its body is read (so waiting costs no
 // memory), for room in the budget; past the wait it is refused with 429 + Retry-After. Memory and the latency of
 // admitted requests stay bounded whatever the load; the excess is refused, not queued for seconds.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
 
@@ -135,6 +136,26 @@ export class Admission {
   }
 }
 
+/** Requests whose body bytes were reserved before routing (`admitAtContinue`), released with their response. */
+const admittedEarly = new WeakSet<IncomingMessage>();
+
+/** The request's declared body size, or `fallback` when it declares none. */
+function declaredBytes(req: IncomingMessage, fallback: number): number {
+  const declared = Number(req.headers['content-length']);
+  return Number.isFinite(declared) && declared >= 0 ? declared : fallback;
+}
+
+/**
+ * Reserves the body bytes of an `Expect: 100-continue` request before routing (the 'checkContinue' event): the
+ * route's `admitBody` then finds it admitted. Rejects with the 429 to answer.
+ */
+export async function admitAtContinue(admission: Admission, req: IncomingMessage, res: ServerResponse, fallback: number): Promise<void> {
+  const release = await admission.bytes.acquire(declaredBytes(req, fallback));
+  admittedEarly.add(req);
+  res.once('finish', release);
+  res.once('close', release);
+}
+
 /**
  * Route hook (onRequest, before the body is read): reserves the request's declared body size (`fallback` when
  * it declares none) from the byte budget until the response is sent or the connection drops. A refused request
@@ -142,9 +163,8 @@ export class Admission {
  */
 export function admitBody(admission: Admission, fallback: number) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const declared = Number(req.headers['content-length']);
-    const amount = Number.isFinite(declared) && declared >= 0 ? declared : fallback;
-    const release = await admission.bytes.acquire(amount);
+    if (admittedEarly.has(req.raw)) return;
+    const release = await admission.bytes.acquire(declaredBytes(req.raw, fallback));
     reply.raw.once('finish', release);
     reply.raw.once('close', release);
   };

@@ -13,7 +13,7 @@ import type { LibraryDb } from '../library/db.js';
 import { mediaDir, similarDir } from '../config/paths.js';
 import { SimilarIndex } from '../library/similar-index.js';
 import { enforceCsrf, resolveCaller, SESSION_COOKIE } from './auth.js';
-import { Admission, OverloadedError } from './admission.js';
+import { Admission, admitAtContinue, OverloadedError } from './admission.js';
 import { serverConfig, type ServerConfig, type ServerConfigInput } from './config.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
 import {
@@ -132,7 +132,13 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
     return detector;
   };
   app.setValidatorCompiler(validatorCompiler);
-  installExpectContinue(app);
+  // Clients that wait for 100 Continue have classify's body bytes reserved before routing, so refusing the
+  // excess costs a few header lines each.
+  installExpectContinue(app, {
+    admit: (req, res) =>
+      req.method === 'POST' && (req.url ?? '').split('?')[0] === '/v1/classify' ? admitAtContinue(admission, req, res, config.maxImageBytes) : undefined,
+    refused: (req, status) => metrics.requests.inc({ method: req.method ?? 'POST', route: '/v1/classify', status: String(status) }),
+  });
   app.server.maxConnections = config.maxConnections;
   const ctx: ServerContext = {
     db: opts.db,

@@ -169,14 +169,45 @@ export function drainUnreadBody(req: IncomingMessage, maxBytes: number): boolean
  * parsing, after admission and authentication, so a request refused before (429, 401, 413) costs neither side the
  * upload. Such a refusal closes the connection: the client never sent the body its Content-Length announced.
  */
-export function installExpectContinue(app: FastifyInstance): void {
+export function installExpectContinue(app: FastifyInstance, gate?: ContinueGate): void {
   app.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     awaitingContinue.add(req);
-    app.server.emit('request', req, res);
+    const admitted = gate?.admit(req, res);
+    if (!admitted) {
+      app.server.emit('request', req, res);
+      return;
+    }
+    // Admission first, before the framework sees the request: a refusal is then a few header lines, which
+    // matters when many clients retry at once.
+    admitted.then(
+      () => app.server.emit('request', req, res),
+      (err: unknown) => {
+        awaitingContinue.delete(req);
+        const apiErr = err instanceof ApiError ? err : new ApiError(503, 'unavailable', 'The server could not admit the request.');
+        const body = JSON.stringify(errorBody(apiErr));
+        res.writeHead(apiErr.statusCode, {
+          ...apiErr.headers,
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(body),
+          'x-content-type-options': 'nosniff',
+          connection: 'close',
+        });
+        res.end(body);
+        gate?.refused(req, apiErr.statusCode);
+      },
+    );
   });
   app.addHook('preParsing', async (req, reply) => {
     if (awaitingContinue.delete(req.raw)) reply.raw.writeContinue();
   });
+}
+
+/** Admission of `Expect: 100-continue` requests before routing (see installExpectContinue). */
+export interface ContinueGate {
+  /** Undefined: not gated here; else resolves once admitted, or rejects with the ApiError to answer. */
+  admit(req: IncomingMessage, res: ServerResponse): Promise<void> | undefined;
+  /** Called after a refusal was answered (metrics). */
+  refused(req: IncomingMessage, status: number): void;
 }
 
 const awaitingContinue = new WeakSet<IncomingMessage>();

@@ -120,7 +120,7 @@ describe('the server under more work than its budgets', () => {
     const { port } = app.server.address() as AddressInfo;
     // One exchange: headers first, the body only on 100 Continue.
     const post = () =>
-      new Promise<{ status: number; continued: boolean; connection?: string; body: string }>((resolve, reject) => {
+      new Promise<{ status: number; continued: boolean; connection?: string; retryAfter?: string; body: string }>((resolve, reject) => {
         let continued = false;
         const req = request({ host: '127.0.0.1', port, path: '/v1/classify', method: 'POST', headers: { 'content-type': 'image/jpeg', 'content-length': camera.length, expect: '100-continue' } });
         req.on('continue', () => {
@@ -132,7 +132,7 @@ describe('the server under more work than its budgets', () => {
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             if (!req.writableEnded) req.destroy();
-            resolve({ status: res.statusCode!, continued, connection: res.headers.connection, body: Buffer.concat(chunks).toString() });
+            resolve({ status: res.statusCode!, continued, connection: res.headers.connection, retryAfter: res.headers['retry-after'] as string | undefined, body: Buffer.concat(chunks).toString() });
           });
         });
         req.on('error', reject);
@@ -145,6 +145,7 @@ describe('the server under more work than its budgets', () => {
     assert.equal(refused.status, 429);
     assert.equal(refused.continued, false, 'no go-ahead, so no body was sent');
     assert.equal(refused.connection, 'close');
+    assert.equal(refused.retryAfter, '1');
     assert.equal(JSON.parse(refused.body).error.code, 'overloaded');
     const admitted = await post();
     assert.equal(admitted.status, 200, admitted.body);
