@@ -152,8 +152,14 @@ function declaredBytes(req: IncomingMessage, fallback: number): number {
 export async function admitAtContinue(admission: Admission, req: IncomingMessage, res: ServerResponse, fallback: number): Promise<void> {
   const release = await admission.bytes.acquire(declaredBytes(req, fallback));
   admittedEarly.add(req);
+  holdUntilAnswered(res, release);
+}
+
+/** Gives `release` back once the response is sent or its connection is gone (already gone: at once). */
+function holdUntilAnswered(res: ServerResponse, release: () => void): void {
   res.once('finish', release);
   res.once('close', release);
+  if (res.destroyed || res.socket?.destroyed) release(); // the client left while waiting for room
 }
 
 /**
@@ -164,8 +170,6 @@ export async function admitAtContinue(admission: Admission, req: IncomingMessage
 export function admitBody(admission: Admission, fallback: number) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (admittedEarly.has(req.raw)) return;
-    const release = await admission.bytes.acquire(declaredBytes(req.raw, fallback));
-    reply.raw.once('finish', release);
-    reply.raw.once('close', release);
+    holdUntilAnswered(reply.raw, await admission.bytes.acquire(declaredBytes(req.raw, fallback)));
   };
 }

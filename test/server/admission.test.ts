@@ -154,6 +154,17 @@ describe('the server under more work than its budgets', () => {
     assert.equal(bytes.stats.inUse, 0);
     // The body streamed to a temporary file, removed once answered.
     assert.deepEqual(readdirSync(join(app.pictograph.mediaDir, 'tmp')), []);
+    // A client that leaves while waiting for room: once granted, its reservation comes straight back.
+    const hold2 = await bytes.acquire(bytes.capacity);
+    const leaving = request({ host: '127.0.0.1', port, path: '/v1/classify', method: 'POST', headers: { 'content-type': 'image/jpeg', 'content-length': camera.length, expect: '100-continue' } });
+    leaving.on('error', () => undefined);
+    leaving.flushHeaders();
+    await new Promise((r) => setTimeout(r, 40));
+    leaving.destroy();
+    await new Promise((r) => setTimeout(r, 40));
+    hold2();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(bytes.stats.inUse, 0, 'nothing held for a client that is gone');
   });
 
   test('an upload of several camera photos waits for decoding room instead of failing its files', async () => {
