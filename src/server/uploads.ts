@@ -123,8 +123,12 @@ async function receiveFile(ctx: ServerContext, part: MultipartFile, clientName: 
 /** An image body received for classification: a temporary file (or, when the disk is full, the bytes). */
 export interface ReceivedImage {
   input: string | Buffer;
-  size: number;
   discard(): Promise<void>;
+}
+
+/** 413 for an image over the server's limit (`maxImageBytes`). */
+export function imageTooLarge(ctx: ServerContext): ApiError {
+  return new ApiError(413, 'payload_too_large', `The image is larger than this server accepts (${ctx.config.maxImageBytes} bytes).`);
 }
 
 const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
@@ -133,11 +137,11 @@ const WRITE_BATCH = 1024 * 1024;
 
 /**
  * Streams one image body (a raw request body or a multipart file) to a temporary file under `media/tmp/`, so a
- * whole body is never held in memory; past `maxBytes` 413 `payload_too_large`. Classification stores nothing, so
+ * whole body is never held in memory; past the server's `maxImageBytes` 413 `payload_too_large`. Classification stores nothing, so
  * on a full disk it goes on in memory (what was written is read back). Undefined for an empty body. The file is
  * removed on any failure; the caller discards the result once done.
  */
-export async function receiveImage(ctx: ServerContext, body: Readable, maxBytes: number): Promise<ReceivedImage | undefined> {
+export async function receiveImage(ctx: ServerContext, body: Readable): Promise<ReceivedImage | undefined> {
   const tmpDir = join(ctx.mediaDir, 'tmp');
   const path = stagedPath(join(tmpDir, 'classify'));
   let file: FileHandle | undefined;
@@ -175,7 +179,7 @@ export async function receiveImage(ctx: ServerContext, body: Readable, maxBytes:
     if (!memory) file = await open(path, 'wx').catch(async (err: unknown) => (await toMemory(err, []), undefined));
     for await (const chunk of body as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > maxBytes) throw new ApiError(413, 'payload_too_large', `The image is larger than this server accepts (${maxBytes} bytes).`);
+      if (size > ctx.config.maxImageBytes) throw imageTooLarge(ctx);
       if (memory) {
         memory.push(chunk);
         continue;
@@ -184,7 +188,7 @@ export async function receiveImage(ctx: ServerContext, body: Readable, maxBytes:
       pendingBytes += chunk.length;
       if (pendingBytes >= WRITE_BATCH) await flush();
     }
-    if ((body as Readable & { truncated?: boolean }).truncated) throw new ApiError(413, 'payload_too_large', `The image is larger than this server accepts (${maxBytes} bytes).`);
+    if ((body as Readable & { truncated?: boolean }).truncated) throw imageTooLarge(ctx); // a multipart file cut at its limit
     await flush();
     await file?.close();
   } catch (err) {
@@ -196,8 +200,8 @@ export async function receiveImage(ctx: ServerContext, body: Readable, maxBytes:
     await discard(path);
     return undefined;
   }
-  if (memory) return { input: Buffer.concat(memory as Buffer[]), size, discard: async () => undefined };
-  return { input: path, size, discard: () => discard(path) };
+  if (memory) return { input: Buffer.concat(memory as Buffer[]), discard: async () => undefined };
+  return { input: path, discard: () => discard(path) };
 }
 
 /** A file name safe to keep on disk: the base name, tame characters only, a short image extension kept. */

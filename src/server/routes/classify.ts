@@ -8,7 +8,7 @@ import { requireOwner } from '../auth.js';
 import { ApiError, badRequest, errorBodySchema, multipartError } from '../errors.js';
 import { bearer, categorySchema, hedgedSchema, modelRefSchema, synsetRefSchema, timelineSchema } from '../schemas.js';
 import { ModelServerError } from '../../library/remote-recognizer.js';
-import { receiveImage, type ReceivedImage } from '../uploads.js';
+import { imageTooLarge, receiveImage, type ReceivedImage } from '../uploads.js';
 
 interface ClassifyQuery {
   top: number;
@@ -106,7 +106,6 @@ export function registerClassifyRoutes(app: FastifyInstance): void {
  */
 export async function imageFromRequest(req: FastifyRequest): Promise<ReceivedImage> {
   const ctx = req.server.pictograph;
-  const max = ctx.config.maxImageBytes;
   if (req.isMultipart()) {
     try {
       for await (const part of req.parts()) {
@@ -115,7 +114,7 @@ export async function imageFromRequest(req: FastifyRequest): Promise<ReceivedIma
             part.file.resume();
             continue;
           }
-          const image = await receiveImage(ctx, part.file, max);
+          const image = await receiveImage(ctx, part.file);
           if (!image) throw new ApiError(400, 'empty_body', 'The uploaded file is empty.');
           return image;
         }
@@ -128,8 +127,8 @@ export async function imageFromRequest(req: FastifyRequest): Promise<ReceivedIma
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   const body = req.body;
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > max) throw new ApiError(413, 'payload_too_large', `The image is larger than this server accepts (${max} bytes).`);
-  const image = body instanceof Readable ? await receiveImage(ctx, body, max) : undefined;
+  if (Number.isFinite(declared) && declared > ctx.config.maxImageBytes) throw imageTooLarge(ctx); // refused before reading it
+  const image = body instanceof Readable ? await receiveImage(ctx, body) : undefined;
   if (!image) {
     if (type !== '' && !type.startsWith('image/') && type !== 'application/octet-stream') throw unsupported(type);
     throw new ApiError(400, 'empty_body', 'The request body is empty; send an image.');
