@@ -51,6 +51,9 @@ export async function benchPeople(o: BenchOptions & { photos?: string; env?: Nod
     // per photo is what a quiet machine's ratio follows once both passes keep its cores busy.
     const cpu = { off: 0, on: 0 };
     let detectorMs = 0;
+    // What the staged rules ran in the faces-on passes: photos the face stage looked at, its turned looks (photos
+    // stored sideways), and photos the object detector looked for bodies in.
+    const runs = { looked: 0, turnedLooks: 0, turned: 0, bodies: 0 };
     const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
     const loadBefore = load();
     const rounds: Array<'off' | 'on'> = ['off', 'on', 'on', 'off'];
@@ -65,6 +68,10 @@ export async function benchPeople(o: BenchOptions & { photos?: string; env?: Nod
         detect: async (...args) => {
           const d = await stage.detect(...args);
           detectorMs += d.ms;
+          runs.looked += d.looked ? 1 : 0;
+          runs.turnedLooks += Math.max(0, d.looks - 1);
+          runs.turned += d.turn !== 0 ? 1 : 0;
+          runs.bodies += d.bodies ? 1 : 0;
           return d;
         },
       };
@@ -89,6 +96,10 @@ export async function benchPeople(o: BenchOptions & { photos?: string; env?: Nod
       cpu_ms_per_photo_on: cpu.on / (chosen.length * passes),
       cpu_off_over_on: cpu.off / cpu.on,
       detector_wall_ms_per_photo: detectorMs / (chosen.length * passes),
+      face_stage_photos: runs.looked / passes,
+      turned_looks: runs.turnedLooks / passes,
+      photos_found_turned: runs.turned / passes,
+      body_stage_photos: runs.bodies / passes,
       load_average_before: loadBefore,
       load_average_after: load(),
       faces_stored: on!.faces,

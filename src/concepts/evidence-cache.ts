@@ -42,7 +42,7 @@ async function cached<T>(
 }
 
 /** What the people decision needs of a detection (no face descriptors, no landmarks). */
-export type PeopleDetection = Omit<FaceDetection, 'ms' | 'looked'>;
+export type PeopleDetection = Omit<FaceDetection, 'ms' | 'looked' | 'turn' | 'looks'>;
 
 /** Face and person detections of `files` (a file the detector fails on counts as no detection). */
 export function detectFilesCached(

@@ -1,10 +1,11 @@
 // The face step of ingest and upload: detect faces and persons in the photo's bytes (on the detector's bounded
 // queue, alongside classification), then decide people with the classifier's view of the photo and lift the
 // person synset into its analysis. The faces stage looks only at photos whose classification leaves room for
-// people (taxonomy/people.ts `wantsFaces`), and person bodies only where the faces and the classifier's cues
+// people (taxonomy/people.ts `wantsFaces`), looks again at the photo turned where no face was found yet the cues say
+// people (`wantsTurn`: photos stored sideways), and person bodies only where the faces and the classifier's cues
 // leave people undecided (`wantsBodies`).
 import { loadEverydayHead } from '../concepts/tags.js';
-import { animalScoreOf, decidePeople, wantsBodies, wantsFaces, withPeople, withPeopleTags, type PeopleCues } from '../taxonomy/people.js';
+import { animalScoreOf, decidePeople, wantsBodies, wantsFaces, wantsTurn, withPeople, withPeopleTags, type PeopleCues } from '../taxonomy/people.js';
 import type { Hierarchy } from '../taxonomy/hierarchy.js';
 import type { DetectSource } from '../vision/decode.js';
 import type { DetectOptions, FaceDetection, FaceDetector } from '../vision/faces/detector.js';
@@ -28,7 +29,7 @@ export function faceStage(detector: FaceDetector, hierarchy: Hierarchy): FaceSta
     detector: detector.name,
     detect: (bytes, analysis, opts = {}) => {
       const ask = peopleQuestions(analysis);
-      return detector.detect(bytes, { wantFaces: opts.everyPhoto ? undefined : ask.wantFaces, wantBodies: ask.wantBodies, decoded: opts.decoded });
+      return detector.detect(bytes, { wantFaces: opts.everyPhoto ? undefined : ask.wantFaces, wantTurn: ask.wantTurn, wantBodies: ask.wantBodies, decoded: opts.decoded });
     },
     apply(analysis, detection) {
       const evidence = decidePeople({ ...detection, animalScore: animalScoreOf(analysis) });
@@ -55,16 +56,21 @@ export async function peopleCues(analysis: PhotoAnalysis): Promise<PeopleCues> {
 
 /**
  * The detector's questions for a photo whose analysis will arrive (undefined: the photo failed): whether its
- * classification leaves room for people at all (stage zero), and whether the faces found need person bodies
- * (stage two). The cues are worked out once, when first asked for.
+ * classification leaves room for people at all (stage zero), whether to look at the photo turned when no face was
+ * found upright, and whether the faces found need person bodies (stage two). The cues are worked out once, when
+ * first asked for.
  */
-export function peopleQuestions(analysis: Promise<PhotoAnalysis | undefined>): Required<Pick<DetectOptions, 'wantFaces' | 'wantBodies'>> {
+export function peopleQuestions(analysis: Promise<PhotoAnalysis | undefined>): Required<Pick<DetectOptions, 'wantFaces' | 'wantTurn' | 'wantBodies'>> {
   let cues: Promise<PeopleCues | undefined> | undefined;
   const cuesOnce = () => (cues ??= analysis.then((a) => (a === undefined ? undefined : peopleCues(a))));
   return {
     wantFaces: async () => {
       const c = await cuesOnce();
       return c !== undefined && wantsFaces(c);
+    },
+    wantTurn: async (found) => {
+      const c = await cuesOnce();
+      return c !== undefined && wantsTurn(found.faces, c);
     },
     wantBodies: async (found) => {
       const c = await cuesOnce();

@@ -54,6 +54,18 @@ export const FACE_RULES = {
   cue: 0.25,
 } as const;
 
+/**
+ * Photos stored sideways or upside down with no EXIF orientation to say so (scans, old cameras, albums that keep the
+ * turn in their own index) hide their faces from BlazeFace, which finds upright faces only. Where no face counts
+ * yet the everyday `person` cue says people, the face stage looks again at the photo turned (a quarter either way,
+ * then upside down). Chosen on out-of-fold head scores of the 439 shared real photos (src/vision/README.md,
+ * "People"): with no face upright, 13 reach 0.8 (3% of photos, three face-stage runs each); the turns find faces in
+ * the three of them stored turned (person cues 0.93-1.54) and in none of the others.
+ */
+export const TURN_RULES = {
+  personCue: 0.8,
+} as const;
+
 /** What the classifier and the everyday heads say about people, for deciding whether to look for faces and bodies. */
 export interface PeopleCues {
   /** The classifier's `animal` score. */
@@ -79,6 +91,15 @@ export function wantsBodies(faces: readonly DetectedFace[], cues: PeopleCues): b
   if (candidates.length >= PEOPLE_RULES.group) return false;
   if (candidates.length > 0) return cues.groupCue === null || cues.groupCue >= BODY_RULES.groupCue;
   return cues.personCue === null || cues.personCue >= BODY_RULES.personCue;
+}
+
+/**
+ * Whether a face-stage result should be looked at again with the photo turned (pure): no face that can count, and a
+ * person cue at TURN_RULES (never without an everyday head: turning every faceless photo would triple the stage).
+ */
+export function wantsTurn(faces: readonly DetectedFace[], cues: PeopleCues): boolean {
+  if (faces.some((f) => f.boxScore >= PEOPLE_RULES.faceBox && f.meshScore >= PEOPLE_RULES.faceMesh)) return false;
+  return cues.personCue !== null && cues.personCue >= TURN_RULES.personCue;
 }
 
 export type PeopleTagId = 'person' | 'group' | 'portrait';

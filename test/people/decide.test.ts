@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { BODY_RULES, FACE_RULES, PEOPLE_RULES, decidePeople, wantsBodies, wantsFaces, type PeopleCues } from '../../src/taxonomy/people.js';
+import { BODY_RULES, FACE_RULES, PEOPLE_RULES, TURN_RULES, decidePeople, wantsBodies, wantsFaces, wantsTurn, type PeopleCues } from '../../src/taxonomy/people.js';
 import type { DetectedFace } from '../../src/vision/faces/detector.js';
 
 const face = (over: Partial<DetectedFace> = {}): DetectedFace => ({
@@ -59,4 +59,14 @@ test('skipping bodies never loses a person the faces alone decide (property)', (
       assert.equal(alone.tags.some((t) => t.id === 'person'), human.length > 0);
     }),
   );
+});
+
+test('the photo is looked at turned only when no face counts and the person cue says people (never without a head)', () => {
+  assert.equal(wantsTurn([], cues({ personCue: TURN_RULES.personCue })), true);
+  assert.equal(wantsTurn([], cues({ personCue: TURN_RULES.personCue - 0.01 })), false);
+  assert.equal(wantsTurn([], cues({ personCue: null })), false);
+  // weak boxes or meshes are no face: still turned
+  assert.equal(wantsTurn([face({ boxScore: 0.3 }), face({ meshScore: 0.5 })], cues({ personCue: 2 })), true);
+  // a face that can count: no turn, whatever the cue
+  fc.assert(fc.property(fc.double({ min: 0, max: 5, noNaN: true }), (p) => assert.equal(wantsTurn([face()], cues({ personCue: p })), false)));
 });

@@ -97,3 +97,42 @@ test('person bodies are looked for only where faces leave people open: a surfer 
   assert.equal(landscape.detection.bodies, false);
   assert.deepEqual(landscape.scan.evidence.tags, []);
 });
+
+test('a photo stored sideways with no EXIF orientation: the face stage turns it, finds the two men, boxes in the photo as stored', async () => {
+  const bytes = readFileSync(join(photosDir, 'kpa_wayne-sideways.jpg'));
+  const { detection, scan } = await judge(bytes);
+  assert.equal(detection.turn, 90, 'found in the photo turned a quarter clockwise');
+  assert.ok(scan.evidence.faces.length >= 2, `found ${scan.evidence.faces.length} faces`);
+  assert.deepEqual(scan.evidence.tags.map((t) => t.id), ['person']);
+  for (const f of scan.evidence.faces) {
+    const [x, y, w, h] = f.box;
+    assert.ok(x >= -2 && y >= -2 && x + w <= detection.width + 2 && y + h <= detection.height + 2, `box ${f.box} inside ${detection.width}x${detection.height}`);
+    // A face turned a quarter clockwise to look upright lies on its side as stored: eyes one above the other.
+    const [right, left] = f.landmarks;
+    assert.ok(Math.abs(right![1] - left![1]) > Math.abs(right![0] - left![0]), `eyes ${JSON.stringify(f.landmarks.slice(0, 2))}`);
+  }
+  // Upright photos are not turned, nor photos without people.
+  assert.equal((await judge(readFileSync(join(photosDir, 'gramps_o3-old-man-hat.jpg')))).detection.turn, 0);
+  assert.equal((await judge(readFileSync(join(photosDir, 'qt_mountain-lake.jpg')))).detection.turn, 0);
+});
+
+test('turned looks: the same face found in a portrait stored upside down, its box mapped back onto the photo as stored', async () => {
+  const bytes = readFileSync(join(photosDir, 'gramps_o3-old-man-hat.jpg'));
+  const upright = await detector.detect(bytes, { wantBodies: () => false });
+  const stored = await sharp(bytes).rotate(180).jpeg({ quality: 95 }).toBuffer();
+  const asked: number[] = [];
+  const turned = await detector.detect(stored, {
+    wantBodies: () => false,
+    wantTurn: (found) => {
+      asked.push(found.turn);
+      return found.faces.length === 0;
+    },
+  });
+  assert.deepEqual(asked, [0, 90, 270, 180], 'upright, both quarters, then upside down');
+  assert.equal(turned.turn, 180);
+  assert.equal(turned.faces.length, upright.faces.length);
+  const [a, b] = [upright.faces[0]!.box, turned.faces[0]!.box];
+  // Upside down: the box mirrored through the photo's centre.
+  const expected = [upright.width - a[0] - a[2], upright.height - a[1] - a[3], a[2], a[3]];
+  for (let i = 0; i < 4; i++) assert.ok(Math.abs(expected[i]! - b[i]) <= Math.max(8, 0.05 * upright.width), `box ${b} vs ${expected}`);
+});

@@ -3,6 +3,8 @@
 // Two stages: faces (BlazeFace + mesh + descriptor: ~21 ms plus ~45 ms a face) always, then the COCO object
 // detector (CenterNet at 384 px, person class only: ~70-110 ms) only when the caller's `wantBodies` asks for it
 // after seeing the faces. Costs: src/vision/README.md, "People".
+// Where the caller's `wantTurn` asks (no face upright, yet the photo looks like people), the face stage looks again
+// at the photo turned a quarter either way and upside down (turn.ts): photos stored sideways without EXIF.
 // Boxes come back in the original photo's pixels (after EXIF orientation). The queue is bounded: callers wait
 // (ingest) or are refused with `faces_busy` (server) rather than piling decoded images up in memory.
 import { Worker } from 'node:worker_threads';
@@ -10,8 +12,10 @@ import sharp from 'sharp';
 import type { DetectImage, DetectSource } from '../decode.js';
 import type { FaceWorkerInit, FaceWorkerReply, FaceWorkerRequest, FaceWorkerStages, RawFace, RawObject } from './worker.js';
 import { judgeDetections, type DetectedFace, type DetectedPerson } from './evidence.js';
+import { TURNS, turnImage, unturnBox, unturnPoint, type Turn } from './turn.js';
 
 export type { DetectedFace, DetectedPerson } from './evidence.js';
+export type { Turn } from './turn.js';
 
 /** Long side of the image given to the detectors (BlazeFace looks at 256 px, CenterNet at OBJECT_SIDE). */
 export const DETECT_SIDE = 640;
@@ -36,6 +40,14 @@ export interface FaceDetection {
   bodies: boolean;
   /** Whether the detectors looked at the photo at all (false: `wantFaces` ruled people out; nothing is known). */
   looked: boolean;
+  /**
+   * The clockwise turn of the photo the faces (and bodies) were found in: 0 upright; otherwise the photo looks
+   * stored turned the other way. Boxes and landmarks are in the photo as stored either way; a face's pose (roll)
+   * is as seen in the turned photo.
+   */
+  turn: Turn;
+  /** Face-stage runs: 1 upright, plus one for each turned look (0 when not looked). */
+  looks: number;
 }
 
 export interface DetectOptions {
@@ -46,6 +58,13 @@ export interface DetectOptions {
    * costs three to five times the face stage). Default: always.
    */
   wantBodies?: (faces: FaceDetection) => boolean | Promise<boolean>;
+  /**
+   * Asked after the face stage with its result, and again with each turned look's: whether to look at the photo
+   * turned (TURNS: a quarter clockwise, a quarter back, upside down; one face-stage run each). The first look it
+   * no longer asks to go on from is kept, bodies are then looked for in that turn; when every turn leaves it
+   * asking, the upright result stands. Default: never.
+   */
+  wantTurn?: (faces: FaceDetection) => boolean | Promise<boolean>;
   /**
    * Asked first, before the photo is decoded or queued: whether to look at it at all (false: an empty detection
    * with `looked: false` comes back at no cost). Default: always.
@@ -162,7 +181,7 @@ export class FaceDetector {
   /** Detects faces, and persons when `wantBodies` asks for them, in a photo (bytes or path). */
   async detect(input: Buffer | string, opts: DetectOptions = {}): Promise<FaceDetection> {
     if (this.closed) throw new FaceError('faces_unavailable', 'face detector is closed');
-    if (opts.wantFaces && !(await opts.wantFaces())) return { faces: [], persons: [], width: 0, height: 0, ms: 0, bodies: false, looked: false };
+    if (opts.wantFaces && !(await opts.wantFaces())) return { faces: [], persons: [], width: 0, height: 0, ms: 0, bodies: false, looked: false, turn: 0, looks: 0 };
     if (this.inFlight >= this.maxQueue) {
       if (opts.reject) throw new FaceError('faces_busy', 'face detection queue is full');
       await new Promise<void>((resolve) => this.waiting.push(resolve));
@@ -171,23 +190,45 @@ export class FaceDetector {
     try {
       const source = await opts.decoded?.catch(() => undefined);
       const image = (source ? await source(DETECT_SIDE).catch(() => undefined) : undefined) ?? (await decodeForFaces(input));
-      const judge = (faces: RawFace[], objects: RawObject[], ms: number, bodies: boolean): FaceDetection => ({
+      let looks = 1;
+      const judge = (faces: RawFace[], objects: RawObject[], ms: number, bodies: boolean, turn: Turn): FaceDetection => ({
         ...judgeDetections(faces, objects, image.width, image.height, image.scale),
         width: image.fullWidth,
         height: image.fullHeight,
         ms,
         bodies,
         looked: true,
+        turn,
+        looks,
       });
-      if (!opts.wantBodies) {
+      if (!opts.wantBodies && !opts.wantTurn) {
         const raw = await this.run(image.rgb, image.width, image.height, { faces: true, objects: true });
-        return judge(raw.faces, raw.objects, raw.ms, true);
+        return judge(raw.faces, raw.objects, raw.ms, true, 0);
       }
+      // Raw detections of a turned look, back in the upright image's pixels.
+      const unturnFaces = (faces: RawFace[], turn: Turn): RawFace[] =>
+        faces.map((f) => ({ ...f, box: unturnBox(f.box, turn, image.width, image.height), landmarks: f.landmarks.map((p) => unturnPoint(p, turn, image.width, image.height)) }));
       const first = await this.run(image.rgb, image.width, image.height, { faces: true, objects: false });
-      const facesOnly = judge(first.faces, [], first.ms, false);
-      if (!(await opts.wantBodies(facesOnly))) return facesOnly;
-      const second = await this.run(image.rgb, image.width, image.height, { faces: false, objects: true });
-      return judge(first.faces, second.objects, first.ms + second.ms, true);
+      let view = { turn: 0 as Turn, rgb: image.rgb, width: image.width, height: image.height, faces: first.faces };
+      let ms = first.ms;
+      if (opts.wantTurn && (await opts.wantTurn(judge(first.faces, [], ms, false, 0)))) {
+        for (const turn of TURNS) {
+          const turned = await turnImage(image, turn);
+          const look = await this.run(turned.rgb, turned.width, turned.height, { faces: true, objects: false });
+          ms += look.ms;
+          looks++;
+          const faces = unturnFaces(look.faces, turn);
+          if (!(await opts.wantTurn(judge(faces, [], ms, false, turn)))) {
+            view = { turn, ...turned, faces };
+            break;
+          }
+        }
+      }
+      const facesOnly = judge(view.faces, [], ms, false, view.turn);
+      if (opts.wantBodies && !(await opts.wantBodies(facesOnly))) return facesOnly;
+      const second = await this.run(view.rgb, view.width, view.height, { faces: false, objects: true });
+      const objects = second.objects.map((o) => ({ ...o, box: unturnBox(o.box, view.turn, image.width, image.height) }));
+      return judge(view.faces, objects, ms + second.ms, true, view.turn);
     } finally {
       this.inFlight--;
       this.waiting.shift()?.();
