@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import sharp from 'sharp';
 import { openLibrary, type Library } from '../../src/library/db.js';
 import { ensureOwner } from '../../src/library/store.js';
 import { createToken } from '../../src/library/tokens.js';
@@ -87,6 +88,35 @@ test('upload -> people -> name -> find by name; bob sees nothing of it', async (
   assert.equal(rejected.statusCode, 200);
   const after = (await app.inject({ url: `/v1/people/${twice.id}`, headers: auth('alice') })).json();
   assert.equal(after.person.faces, 1);
+});
+
+test('a photo stored sideways: its faces are found, outlined on the photo as stored, and their crops come upright', async () => {
+  const file = join(photosDir, 'kpa_wayne-sideways.jpg');
+  const id = await upload(app, 'alice', 'kpa_wayne-sideways.jpg');
+  const faces = (await app.inject({ url: `/v1/photos/${id}/faces`, headers: auth('alice') })).json().faces as Array<{ id: number; box: number[] }>;
+  assert.ok(faces.length >= 2, JSON.stringify(faces));
+  // The photo as a person would hold it: stored a quarter turn counter-clockwise, so turned a quarter clockwise.
+  const upright = sharp(file).rotate(90);
+  const tiny = (img: sharp.Sharp) => img.resize(24, 24, { fit: 'fill' }).greyscale().raw().toBuffer();
+  for (const f of faces) {
+    const [x, y, w, h] = f.box as [number, number, number, number];
+    assert.ok(w > 0 && h > 0 && x + w <= 800 + 2 && y + h <= 600 + 2, `box ${f.box} on the 800x600 photo as stored`);
+    const crop = await app.inject({ url: `/v1/faces/${f.id}/thumbnail`, headers: auth('alice') });
+    assert.equal(crop.statusCode, 200);
+    // The same face cut from the upright photo (the box turned with it: x' = 600 - y - h, y' = x).
+    const side = Math.round(Math.max(w, h) * 1.2);
+    const [cx, cy] = [600 - y - h / 2, x + w / 2];
+    const reference = await tiny(upright.clone().extract({ left: Math.round(cx - side / 2), top: Math.round(cy - side / 2), width: side, height: side }));
+    // What a person sees: the crop matches the upright face better than any turn of it does.
+    const distance = async (turn: number) => {
+      const got = await tiny(sharp(await sharp(crop.rawPayload).rotate(turn).toBuffer()));
+      let d = 0;
+      for (let i = 0; i < got.length; i++) d += Math.abs(got[i]! - reference[i]!);
+      return d / got.length;
+    };
+    const [d0, ...turned] = await Promise.all([0, 90, 180, 270].map(distance));
+    assert.ok(turned.every((d) => d0! < d), `face ${f.id}: as served ${d0!.toFixed(1)}, turned ${turned.map((d) => d.toFixed(1))}`);
+  }
 });
 
 test('a server with faces off (--no-faces) stores no faces', async () => {

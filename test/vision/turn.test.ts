@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { TURNS, turnImage, unturnBox, unturnPoint, type Turn } from '../../src/vision/faces/turn.js';
+import { TURNS, turnImage, unturnBox, unturnPoint, uprightTurn, type Turn } from '../../src/vision/faces/turn.js';
 
 test('a marked pixel turned by libvips comes back to its place', async () => {
   await fc.assert(
@@ -37,4 +37,19 @@ test('a box keeps its area and swaps its sides on a quarter turn', () => {
       assert.ok(Math.abs(bw - (quarter ? h : w)) < 1e-9 && Math.abs(bh - (quarter ? w : h)) < 1e-9);
     }),
   );
+});
+
+test('a face turned by any quarter gets the turn that shows it upright; a tilted head keeps its tilt', () => {
+  // an upright face's eyes: the person's right eye on the image's left, a little tilt allowed
+  fc.assert(
+    fc.property(fc.double({ min: -40, max: 40, noNaN: true }), fc.constantFrom<Turn>(0, ...TURNS), fc.double({ min: 5, max: 200, noNaN: true }), (tilt, turn, span) => {
+      const a = (tilt * Math.PI) / 180;
+      const eyes: Array<[number, number]> = [[500, 500], [500 + span * Math.cos(a), 500 + span * Math.sin(a)]];
+      // the photo turned clockwise by `turn` (a 1000 x 1000 image: unturning by the opposite turn turns it)
+      const back = ((360 - turn) % 360) as Turn;
+      const turned = eyes.map((p) => unturnPoint(p, back, 1000, 1000));
+      assert.equal(uprightTurn(turned), back);
+    }),
+  );
+  assert.equal(uprightTurn([]), 0);
 });

@@ -10,6 +10,17 @@ import { ApiError, errorBodySchema } from '../errors.js';
 import { photoSummary } from '../presenters.js';
 import { bearer, idParamsSchema, photoSummarySchema } from '../schemas.js';
 import { insideMedia } from './photos.js';
+import { uprightTurn } from '../../vision/faces/turn.js';
+
+/** A face's stored landmarks ([[x, y], ...] JSON); none when unreadable. */
+function parseLandmarks(text: string): Array<[number, number]> {
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) ? v.filter((p): p is [number, number] => Array.isArray(p) && typeof p[0] === 'number' && typeof p[1] === 'number') : [];
+  } catch {
+    return [];
+  }
+}
 
 const errors = { '4xx': errorBodySchema, '5xx': errorBodySchema };
 const boxSchema = { type: 'array', items: { type: 'number' }, minItems: 4, maxItems: 4 } as const;
@@ -139,7 +150,7 @@ export function registerPeopleRoutes(app: FastifyInstance): void {
     const face = await db
       .selectFrom('faces as f')
       .innerJoin('photos as p', 'p.id', 'f.photo_id')
-      .select(['f.x', 'f.y', 'f.w', 'f.h', 'p.width', 'p.height', 'p.thumb_small', 'p.thumb_large'])
+      .select(['f.x', 'f.y', 'f.w', 'f.h', 'f.landmarks', 'p.width', 'p.height', 'p.thumb_small', 'p.thumb_large'])
       .where('f.id', '=', req.params.id)
       .where('f.owner_id', '=', owner.id)
       .executeTakeFirst();
@@ -159,7 +170,11 @@ export function registerPeopleRoutes(app: FastifyInstance): void {
     const top = Math.max(0, Math.min((meta.height ?? 1) - 1, Math.round(cy - side / 2)));
     const width = Math.max(1, Math.min(side, (meta.width ?? 1) - left));
     const height = Math.max(1, Math.min(side, (meta.height ?? 1) - top));
-    const webp = await image.extract({ left, top, width, height }).resize(128, 128, { fit: 'cover' }).webp({ quality: 80 }).toBuffer();
+    // Upright, also for a face found in a photo stored sideways (its eye line says which way it is turned).
+    const turn = uprightTurn(parseLandmarks(face.landmarks));
+    // (sharp turns before it extracts within one pipeline, so the crop is turned in a second one)
+    const square = await image.extract({ left, top, width, height }).resize(128, 128, { fit: 'cover' }).raw().toBuffer({ resolveWithObject: true });
+    const webp = await sharp(square.data, { raw: { width: square.info.width, height: square.info.height, channels: square.info.channels } }).rotate(turn).webp({ quality: 80 }).toBuffer();
     return reply.header('content-type', 'image/webp').header('cache-control', 'private, max-age=300').send(webp);
   });
 

@@ -49,3 +49,16 @@ export function unturnBox([x, y, w, h]: readonly [number, number, number, number
   const [bx, by] = unturnPoint([x + w, y + h], turn, width, height);
   return [Math.min(ax, bx), Math.min(ay, by), Math.abs(bx - ax), Math.abs(by - ay)];
 }
+
+/**
+ * The clockwise turn that shows a face upright, from its landmarks (right eye, left eye, ...: the person's right
+ * eye is on the image's left in an upright face): the eye line's direction rounded to a quarter turn, so a face
+ * found in a photo stored sideways gets an upright thumbnail while a tilted head keeps its tilt. 0 without eyes.
+ */
+export function uprightTurn(landmarks: ReadonlyArray<readonly [number, number]>): Turn {
+  const [right, left] = landmarks;
+  if (!right || !left) return 0;
+  const degrees = (Math.atan2(left[1] - right[1], left[0] - right[0]) * 180) / Math.PI;
+  const quarters = ((Math.round(degrees / 90) % 4) + 4) % 4;
+  return ((4 - quarters) % 4) * 90 as Turn;
+}
