@@ -104,9 +104,12 @@ export function register(program: Command): void {
     .option('--real-weight <x>', 'weight of real photos over ImageNet ones', String(EVERYDAY_SETTINGS.realWeight))
     .option('--augment <list>', 'augmented copies to train on: comma-separated flip, crop, crop-flip, or none', EVERYDAY_SETTINGS.augment.join(',') || 'none')
     .option('--thresholds <rule>', "'global' or the shrinkage prior of per-concept thresholds (e.g. 50)", String(EVERYDAY_SETTINGS.thresholds))
+    .option('--memory-k <n>', 'example memory: neighbours voting on each concept', String(EVERYDAY_SETTINGS.memory?.k ?? 20))
+    .option('--memory-temperature <x>', 'example memory: softmax temperature over cosine similarity', String(EVERYDAY_SETTINGS.memory?.temperature ?? 0.05))
+    .option('--memory-blend <x>', "example memory: share of its vote in the scores (0: logistic head only, no memory)", String(EVERYDAY_SETTINGS.memory?.blend ?? 0))
     .option('--no-faces', 'evaluate the head alone (no face/person detection for person/group/portrait)')
     .option('--json', 'print the report as JSON')
-    .action(async (o: { data: string; model: string; out?: string; l2: string; iterations: string; folds: string; seed: string; realWeight: string; augment: string; thresholds: string; faces: boolean; json?: boolean }) => {
+    .action(async (o: { data: string; model: string; out?: string; l2: string; iterations: string; folds: string; seed: string; realWeight: string; augment: string; thresholds: string; memoryK: string; memoryTemperature: string; memoryBlend: string; faces: boolean; json?: boolean }) => {
       const progress = downloadProgress();
       const engine = await Engine.load({ modelId: o.model, onProgress: progress.update }).finally(progress.stop);
       const augment = o.augment === 'none' ? [] : o.augment.split(',').map((a) => a.trim());
@@ -125,6 +128,7 @@ export function register(program: Command): void {
             realWeight: Number(o.realWeight),
             augment: augment as Augmentation[],
             thresholds: o.thresholds === 'global' ? 'global' : Number(o.thresholds),
+            memory: Number(o.memoryBlend) > 0 ? { k: Number(o.memoryK), temperature: Number(o.memoryTemperature), blend: Number(o.memoryBlend) } : undefined,
           },
           onProgress: (m) => console.error(m),
         });

@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { cacheDir } from '../config/paths.js';
 import { decodePhoto } from '../vision/decode.js';
 import type { Engine } from '../vision/engine.js';
+import { wantsTurn } from '../taxonomy/people.js';
 import type { FaceDetection, FaceDetector } from '../vision/faces/detector.js';
 
 /** The cache key of a file: its real path (so ../shared/data and /abs/shared/data share a cache), size and mtime. */
@@ -44,27 +45,41 @@ async function cached<T>(
 /** What the people decision needs of a detection (no face descriptors, no landmarks). */
 export type PeopleDetection = Omit<FaceDetection, 'ms' | 'looked' | 'turn' | 'looks'>;
 
+/**
+ * A photo's detections: every stage on the upright photo and, where no face counts upright but the photo turned
+ * shows one (taxonomy/people.ts `wantsTurn`, asked as if the person cue were certain), the turned look's too, so an
+ * evaluation can apply the turn rule with each photo's own cue.
+ */
+export type CachedDetection = PeopleDetection & { turned?: PeopleDetection & { turn: FaceDetection['turn'] } };
+
+const NO_FACE_LEFT_OPEN = { animalScore: 0, personCue: Infinity, groupCue: null, portraitCue: null };
+
+const forPeople = (d: FaceDetection): PeopleDetection => ({
+  faces: d.faces.map((f) => ({ ...f, landmarks: [], embedding: null })),
+  persons: d.persons,
+  bodies: d.bodies,
+  width: d.width,
+  height: d.height,
+});
+
 /** Face and person detections of `files` (a file the detector fails on counts as no detection). */
 export function detectFilesCached(
   files: string[],
   detector: FaceDetector,
   opts: { env?: NodeJS.ProcessEnv; onProgress?: (done: number, total: number) => void } = {},
-): Promise<PeopleDetection[]> {
+): Promise<CachedDetection[]> {
   return cached(
     `people-${detector.name}`,
-    detector.name,
+    `${detector.name}|turned`,
     files,
     opts.env,
-    async (file) => {
+    async (file): Promise<CachedDetection> => {
       const d = await detector.detect(file).catch(() => null);
       if (!d) return { faces: [], persons: [], bodies: false, width: 0, height: 0 };
-      return {
-        faces: d.faces.map((f) => ({ ...f, landmarks: [], embedding: null })),
-        persons: d.persons,
-        bodies: d.bodies,
-        width: d.width,
-        height: d.height,
-      };
+      const turned = wantsTurn(d.faces, NO_FACE_LEFT_OPEN)
+        ? await detector.detect(file, { wantTurn: (found) => wantsTurn(found.faces, NO_FACE_LEFT_OPEN) }).catch(() => null)
+        : null;
+      return { ...forPeople(d), ...(turned && turned.turn !== 0 ? { turned: { ...forPeople(turned), turn: turned.turn } } : {}) };
     },
     opts.onProgress,
   );

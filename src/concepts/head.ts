@@ -1,13 +1,17 @@
-// A head: concepts scored by logistic regression on one model's embedding. Heads are versioned JSON files that
-// name the model (id + sha256) they were trained on; a head refuses embeddings from any other model.
+// A head: concepts scored by logistic regression on one model's embedding, blended with an example memory's vote
+// where it keeps one (memory.ts; the everyday head). Heads are versioned JSON files that name the model (id +
+// sha256) they were trained on; a head refuses embeddings from any other model.
 import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { centreAndNormalise } from './features.js';
 import { sigmoid, type LogisticModel } from './logistic.js';
+import { blendScores, memoryVotes, type ExampleMemory, type MemorySettings } from './memory.js';
 import type { Quality } from './metrics.js';
 
 export const HEAD_FORMAT = 'pictograph-head';
-export const HEAD_VERSION = 1;
+/** Version 2 added the optional example memory; version 1 files (no memory) still load. */
+export const HEAD_VERSION = 2;
+const READABLE_VERSIONS: readonly number[] = [1, 2];
 
 export interface ModelId {
   id: string;
@@ -37,7 +41,7 @@ export interface SubjectHead {
 
 export interface HeadFile {
   format: typeof HEAD_FORMAT;
-  version: typeof HEAD_VERSION;
+  version: 1 | 2;
   kind: 'everyday' | 'custom';
   model: ModelId;
   dim: number;
@@ -51,6 +55,8 @@ export interface HeadFile {
   bias: number[];
   /** Everyday heads: the subject (consumer category) softmax head, base64 float32 weights (dim x subjects). */
   subjects?: { ids: string[]; weights: string; bias: number[] };
+  /** The example memory (version 2): base64 int8 features (n x dim) with float32 row scales, uint8 labels (n x concepts). */
+  memory?: MemorySettings & { n: number; vectors: string; scales: string; y: string; known: string };
 }
 
 export class HeadError extends Error {
@@ -63,6 +69,8 @@ export class HeadError extends Error {
   }
 }
 
+const equalTo = (a: Float32Array, b: Float32Array): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+const bytesToBase64 = (a: Int8Array | Uint8Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
 const toBase64 = (a: Float32Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
 function fromBase64(s: string): Float32Array {
   const bytes = Uint8Array.from(Buffer.from(s, 'base64'));
@@ -72,6 +80,8 @@ function fromBase64(s: string): Float32Array {
 /** A loaded head, ready to score embeddings. */
 export class Head {
   private readonly scratch: Float32Array;
+  /** The last embedding scored with a memory (its values too, in case the array was reused) and its scores. */
+  private last: { embedding: Float32Array; values: Float32Array; model: ModelId; scores: Float32Array } | undefined;
   constructor(
     readonly kind: HeadFile['kind'],
     readonly model: ModelId,
@@ -80,8 +90,10 @@ export class Head {
     readonly linear: LogisticModel,
     readonly training: Record<string, unknown> = {},
     readonly subjects?: SubjectHead,
+    readonly memory?: ExampleMemory,
   ) {
     if (linear.dim !== mean.length || linear.outputs !== concepts.length) throw new HeadError('bad_head', 'head: weights do not match the mean or the concept list');
+    if (memory && (memory.dim !== mean.length || memory.k !== concepts.length)) throw new HeadError('bad_head', 'head: the example memory does not match the mean or the concept list');
     if (subjects && (subjects.linear.dim !== mean.length || subjects.linear.outputs !== subjects.ids.length)) throw new HeadError('bad_head', 'head: subject weights do not match the mean or the subject list');
     this.scratch = new Float32Array(mean.length);
   }
@@ -100,10 +112,17 @@ export class Head {
     }
   }
 
-  /** Each concept's probability for one embedding of `model` (concept order). */
+  /** Each concept's score for one embedding of `model` (concept order): the logistic probability, blended with the memory's vote. */
   score(embedding: Float32Array, model: ModelId): Float32Array {
+    // A photo is often scored twice in a row (its tags, then its people cues): the memory's vote costs ~1 ms.
+    const last = this.last;
+    if (last && last.embedding === embedding && last.model.id === model.id && last.model.sha256 === model.sha256 && equalTo(last.values, embedding)) return last.scores.slice();
     const z = this.logitsOf(this.linear, embedding, model);
-    return Float32Array.from(z, sigmoid);
+    const scores = Float32Array.from(z, sigmoid);
+    // logitsOf left this embedding's features in the scratch vector
+    if (this.memory) blendScores(scores, memoryVotes(this.memory, this.scratch), this.memory.settings.blend);
+    if (this.memory) this.last = { embedding, values: embedding.slice(), model: { id: model.id, sha256: model.sha256 }, scores: scores.slice() };
+    return scores;
   }
 
   /** Each subject's probability (softmax) for one embedding of `model`, in `subjects.ids` order; null without a subject head. */
@@ -144,12 +163,24 @@ export class Head {
       weights: toBase64(this.linear.weights),
       bias: Array.from(this.linear.bias),
       ...(this.subjects ? { subjects: { ids: this.subjects.ids, weights: toBase64(this.subjects.linear.weights), bias: Array.from(this.subjects.linear.bias) } } : {}),
+      ...(this.memory
+        ? {
+            memory: {
+              ...this.memory.settings,
+              n: this.memory.n,
+              vectors: bytesToBase64(this.memory.vectors),
+              scales: toBase64(this.memory.scales),
+              y: bytesToBase64(this.memory.y),
+              known: bytesToBase64(this.memory.known),
+            },
+          }
+        : {}),
     };
   }
 
   static fromFile(file: HeadFile): Head {
     if (file.format !== HEAD_FORMAT) throw new HeadError('bad_head', `not a pictograph head (format ${String(file.format)})`);
-    if (file.version !== HEAD_VERSION) throw new HeadError('bad_head', `head version ${String(file.version)} is not supported (expected ${HEAD_VERSION})`);
+    if (!READABLE_VERSIONS.includes(file.version)) throw new HeadError('bad_head', `head version ${String(file.version)} is not supported (expected ${READABLE_VERSIONS.join(' or ')})`);
     const mean = fromBase64(file.mean);
     const weights = fromBase64(file.weights);
     const k = file.concepts.length;
@@ -161,7 +192,17 @@ export class Head {
       if (sw.length !== file.dim * s.ids.length || s.bias.length !== s.ids.length) throw new HeadError('bad_head', 'head: subject array sizes do not match dim and subjects');
       subjects = { ids: s.ids, linear: { dim: file.dim, outputs: s.ids.length, weights: sw, bias: Float32Array.from(s.bias) } };
     }
-    return new Head(file.kind, file.model, file.concepts, mean, { dim: file.dim, outputs: k, weights, bias: Float32Array.from(file.bias) }, file.training, subjects);
+    let memory: ExampleMemory | undefined;
+    if (file.memory) {
+      const m = file.memory;
+      const vectors = new Int8Array(Uint8Array.from(Buffer.from(m.vectors, 'base64')).buffer);
+      const scales = fromBase64(m.scales);
+      const y = Uint8Array.from(Buffer.from(m.y, 'base64'));
+      const known = Uint8Array.from(Buffer.from(m.known, 'base64'));
+      if (vectors.length !== m.n * file.dim || scales.length !== m.n || y.length !== m.n * k || known.length !== m.n * k) throw new HeadError('bad_head', 'head: example memory sizes do not match dim and concepts');
+      memory = { settings: { k: m.k, temperature: m.temperature, blend: m.blend }, dim: file.dim, n: m.n, k, vectors, scales, y, known };
+    }
+    return new Head(file.kind, file.model, file.concepts, mean, { dim: file.dim, outputs: k, weights, bias: Float32Array.from(file.bias) }, file.training, subjects, memory);
   }
 }
 

@@ -5,11 +5,11 @@ import { projectDataFile, projectRoot } from '../config/paths.js';
 import { loadHierarchy } from '../taxonomy/load.js';
 import type { Engine } from '../vision/engine.js';
 import { analyzePrediction, loadTaxonomy } from '../taxonomy/analysis.js';
-import { animalScoreOf, decidePeople, type PeopleTagId } from '../taxonomy/people.js';
+import { animalScoreOf, decidePeople, wantsTurn, type PeopleTagId } from '../taxonomy/people.js';
 import type { FaceDetector } from '../vision/faces/detector.js';
 import { embedFilesCached } from './embedding-cache.js';
 import { bestSubject, everydayLabelledSet, readEverydayVocabulary, type ExampleSource } from './everyday.js';
-import { detectFilesCached, embedAugmentedCached, type Augmentation } from './evidence-cache.js';
+import { detectFilesCached, embedAugmentedCached, type Augmentation, type CachedDetection } from './evidence-cache.js';
 import { Head, type HeadConcept } from './head.js';
 import type { Quality } from './metrics.js';
 import { chooseSubject } from './subject.js';
@@ -23,7 +23,14 @@ export interface EverydaySettings extends TrainSettings {
 }
 
 /** The shipped settings (src/concepts/README.md has the variants measured). */
-export const EVERYDAY_SETTINGS: EverydaySettings = { ...DEFAULT_SETTINGS, thresholds: 'global', realWeight: 3, augment: ['flip'], subjectIterations: 300 };
+export const EVERYDAY_SETTINGS: EverydaySettings = {
+  ...DEFAULT_SETTINGS,
+  thresholds: 'global',
+  realWeight: 3,
+  augment: ['flip'],
+  subjectIterations: 300,
+  memory: { k: 20, temperature: 0.05, blend: 0.35 },
+};
 
 export const EVERYDAY_HEAD_DIR = projectDataFile('heads');
 
@@ -91,17 +98,17 @@ export async function trainEveryday(opts: {
     augmented.push(await embedAugmentedCached(set.files, how, opts.engine, { env: opts.env }));
   }
   const realRows = set.source.map((s, i) => (s === 'imagenet-calib' ? -1 : i)).filter((i) => i >= 0);
-  // People decided by detection, as `classify` and ingest output them (rows of real photos only).
-  const people = new Map<number, Set<string>>();
+  // Detections of the real photos; people are decided once the out-of-fold scores give each photo its person cue.
+  let detections: CachedDetection[] | undefined;
+  const animal = new Map<number, number>();
   if (opts.detector) {
     say(`detecting faces and people in ${realRows.length} real photos (cached after the first run)`);
-    const detections = await detectFilesCached(realRows.map((r) => set.files[r]), opts.detector, { env: opts.env });
+    detections = await detectFilesCached(realRows.map((r) => set.files[r]), opts.detector, { env: opts.env });
     const taxonomy = await loadTaxonomy({ modelId: opts.engine.model.id, env: opts.env });
-    realRows.forEach((r, i) => {
+    for (const r of realRows) {
       const e = embedded[r];
-      const analysis = analyzePrediction({ model: opts.engine.model, probs: e.probs, embedding: e.embedding }, { ...taxonomy, top: 5 });
-      people.set(r, new Set(decidePeople({ ...detections[i], animalScore: animalScoreOf(analysis) }).tags.map((t) => t.id)));
-    });
+      animal.set(r, animalScoreOf(analyzePrediction({ model: opts.engine.model, probs: e.probs, embedding: e.embedding }, { ...taxonomy, top: 5 })));
+    }
   }
   const t1 = Date.now();
   const extra = (opts.extra ?? []).filter((e) => e.embedding.length === embedded[0]?.embedding.length);
@@ -127,16 +134,27 @@ export async function trainEveryday(opts: {
     subject: Int32Array.from({ length: n + extra.length }, (_, i) => (i < n ? set.subjectIndex[i] : -1)),
     subjects: set.subjects.length,
   };
-  const peopleColumns = new Set(PEOPLE_TAGS.map((id) => concepts.findIndex((c) => c.id === id)));
-  const decided: Decided = (row, j) => (peopleColumns.has(j) ? people.get(row)?.has(concepts[j].id) : undefined);
   say(`cross-validating (${settings.folds} folds over ${realRows.length} real photos)`);
   const cv = crossValidate(ex, settings, realRows);
   const prior = thresholdPrior(settings);
   const isPhoto = (r: number): boolean => set.source[r] === 'photos';
+  const headOnReal = reportCrossValidation(ex, cv, settings.folds, undefined, prior);
+  // People decided by detection, as `classify` and ingest output them (rows of real photos only): a photo's turned
+  // look counts where its out-of-fold person cue (score over threshold) reaches the turn rule, as in the product.
+  const people = new Map<number, Set<string>>();
+  const personColumn = concepts.findIndex((c) => c.id === 'person');
+  cv.rows.forEach((r, i) => {
+    const d = detections?.[i];
+    if (!d) return;
+    const cue = personColumn < 0 ? null : cv.scores[i * ex.k + personColumn] / Math.max(1e-6, headOnReal[personColumn].threshold);
+    const seen = d.turned && wantsTurn(d.faces, { animalScore: animal.get(r) ?? 0, personCue: cue, groupCue: null, portraitCue: null }) ? d.turned : d;
+    people.set(r, new Set(decidePeople({ ...seen, animalScore: animal.get(r) ?? 0 }).tags.map((t) => t.id)));
+  });
+  const peopleColumns = new Set(PEOPLE_TAGS.map((id) => concepts.findIndex((c) => c.id === id)));
+  const decided: Decided = (row, j) => (peopleColumns.has(j) ? people.get(row)?.has(concepts[j].id) : undefined);
   const onPhotos = reportCrossValidation(ex, cv, settings.folds, isPhoto, prior, decided);
   const onReal = reportCrossValidation(ex, cv, settings.folds, undefined, prior, decided);
   const headOnPhotos = reportCrossValidation(ex, cv, settings.folds, isPhoto, prior);
-  const headOnReal = reportCrossValidation(ex, cv, settings.folds, undefined, prior);
   const t2 = Date.now();
   say('fitting the head on every example');
   const final = fit(ex, settings);
@@ -204,13 +222,13 @@ export async function trainEveryday(opts: {
     ...settings,
     examples,
     features: 'embedding - mean, L2-normalised',
-    model: 'balanced logistic regression, L2, Nesterov gradient descent from zero; subject: class-balanced softmax regression',
+    model: `balanced logistic regression, L2, Nesterov gradient descent from zero${settings.memory ? ', blended with an example memory (k nearest by cosine, softmax-weighted)' : ''}; subject: class-balanced softmax regression`,
     thresholdRule: settings.thresholds === 'global' ? 'one global threshold, max micro F1 on out-of-fold scores of the real photos' : 'per concept, shrunk toward the global one',
     heldOutMicro: report.micro,
     subjectAgreement: report.subjectAgreement.rate,
   };
   const subjects = final.subject ? { ids: set.subjects, linear: final.subject } : undefined;
-  const head = new Head('everyday', { id: opts.engine.model.id, sha256: opts.engine.model.sha256 }, headConcepts, final.mean, final.linear, training, subjects);
+  const head = new Head('everyday', { id: opts.engine.model.id, sha256: opts.engine.model.sha256 }, headConcepts, final.mean, final.linear, training, subjects, final.memory);
   return { head, report };
 }
 

@@ -2,6 +2,7 @@
 // out-of-fold scores, and per-concept thresholds chosen on scores the head never trained on.
 import { featureMatrix, meanVector } from './features.js';
 import { balancedWeights, gram, predict, predictSoftmax, trainLogistic, trainSoftmax, type LogisticModel, type TrainingCurve } from './logistic.js';
+import { blendScores, buildMemory, memoryVotes, type ExampleMemory, type MemorySettings } from './memory.js';
 import { assignFolds, countAt, microAverage, quality, shrunkThresholds, type Counts, type Quality } from './metrics.js';
 
 export interface TrainSettings {
@@ -13,6 +14,8 @@ export interface TrainSettings {
   thresholds?: 'global' | number;
   /** Gradient steps of the subject (softmax) head, when the examples have subjects. */
   subjectIterations?: number;
+  /** Keep the training examples in the head and blend their similarity vote into the scores (memory.ts). */
+  memory?: MemorySettings;
 }
 
 export const DEFAULT_SETTINGS: TrainSettings = { l2: 1e-3, iterations: 100, folds: 5, seed: 10, thresholds: 50, subjectIterations: 300 };
@@ -41,6 +44,8 @@ export interface Fit {
   curve: TrainingCurve;
   /** The softmax subject head on the same features (when the examples have subjects). */
   subject?: LogisticModel;
+  /** The examples trained on (not their augmented copies), voting by similarity (settings.memory). */
+  memory?: ExampleMemory;
 }
 
 function pick(ex: Examples, rows: number[], withAugmented = false): { embeddings: Float32Array[]; rows: number[]; y: Float32Array; known: Uint8Array; weight: Float32Array } {
@@ -85,7 +90,15 @@ export function fit(ex: Examples, settings: TrainSettings, rows?: number[], vali
   const withSubject = ex.subject !== undefined && (ex.subjects ?? 0) > 0;
   const shared = withSubject && n < 2 * dim ? gram(x, n, dim) : undefined;
   const { model, curve } = trainLogistic(x, train.y, exampleWeights(train, ex.k), n, dim, ex.k, { l2: settings.l2, iterations: settings.iterations, validation, gram: shared });
-  return { mean, linear: model, curve, ...(withSubject ? { subject: fitSubject(x, train.rows, ex.subject!, ex.subjects!, dim, settings, shared) } : {}) };
+  // The memory keeps the examples themselves: the first all.length rows of the training set (augmented copies follow).
+  const memory = settings.memory ? buildMemory(x.subarray(0, all.length * dim), train.y, train.known, all.length, dim, ex.k, settings.memory) : undefined;
+  return {
+    mean,
+    linear: model,
+    curve,
+    ...(withSubject ? { subject: fitSubject(x, train.rows, ex.subject!, ex.subjects!, dim, settings, shared) } : {}),
+    ...(memory ? { memory } : {}),
+  };
 }
 
 /** The softmax subject head: classes weighted equally (each class's examples share the same total weight). */
@@ -110,10 +123,17 @@ function stack(rows: readonly Float32Array[]): Float32Array {
   return out;
 }
 
-/** Scores of `rows` by a fit (n x k). */
+/** Scores of `rows` by a fit (n x k): the logistic head's, blended with the memory's votes when it has one. */
 export function scoreRows(f: Fit, embeddings: readonly Float32Array[], rows: number[]): Float32Array {
   const x = featureMatrix(rows.map((r) => embeddings[r] as Float32Array), f.mean);
-  return predict(f.linear, x, rows.length);
+  const scores = predict(f.linear, x, rows.length);
+  const memory = f.memory;
+  if (memory) {
+    const dim = f.mean.length;
+    const k = f.linear.outputs;
+    rows.forEach((_, i) => blendScores(scores.subarray(i * k, (i + 1) * k), memoryVotes(memory, x.subarray(i * dim, (i + 1) * dim)), memory.settings.blend));
+  }
+  return scores;
 }
 
 /** Subject probabilities of `rows` by a fit's subject head (n x subjects). */

@@ -32,21 +32,35 @@ describe('training evidence cache', () => {
     assert.equal(crop.height, Math.round(original.info.height * 0.8));
   });
 
-  it('detections are computed once and read back from the cache', async () => {
+  it('detections are computed once and read back from the cache; a photo without faces is also looked at turned', async () => {
     let calls = 0;
+    let turnedLooks = 0;
     const fake = {
       name: 'fake-1',
-      detect: async () => {
+      detect: async (_file: string, opts: { wantTurn?: unknown } = {}) => {
         calls++;
-        return { faces: [], persons: [{ box: [1, 2, 3, 4], score: 0.9, area: 0.5 }], bodies: true, width: 10, height: 20, ms: 1 };
+        if (opts.wantTurn) turnedLooks++;
+        // no face upright; turned, the detector finds one (as for a photo stored sideways)
+        const face = { box: [1, 1, 4, 4], boxScore: 0.9, meshScore: 0.95, landmarks: [], pose: { yaw: 0, pitch: 0, roll: 0 }, personScore: 0, embedding: null };
+        return opts.wantTurn
+          ? { faces: [face], persons: [], bodies: true, width: 10, height: 20, ms: 1, turn: 90 }
+          : { faces: [], persons: [{ box: [1, 2, 3, 4], score: 0.9, area: 0.5 }], bodies: true, width: 10, height: 20, ms: 1, turn: 0 };
       },
     } as unknown as FaceDetector;
     const a = await detectFilesCached([photo], fake, { env: home.env });
     const b = await detectFilesCached([photo], fake, { env: home.env });
-    assert.equal(calls, 1);
+    assert.equal(calls, 2);
+    assert.equal(turnedLooks, 1);
     assert.deepEqual(a, b);
-    assert.deepEqual(a[0], { faces: [], persons: [{ box: [1, 2, 3, 4], score: 0.9, area: 0.5 }], bodies: true, width: 10, height: 20 });
+    assert.deepEqual(a[0], {
+      faces: [],
+      persons: [{ box: [1, 2, 3, 4], score: 0.9, area: 0.5 }],
+      bodies: true,
+      width: 10,
+      height: 20,
+      turned: { faces: [{ box: [1, 1, 4, 4], boxScore: 0.9, meshScore: 0.95, landmarks: [], pose: { yaw: 0, pitch: 0, roll: 0 }, personScore: 0, embedding: null }], persons: [], bodies: true, width: 10, height: 20, turn: 90 },
+    });
     await detectFilesCached([photo, join(photosDir, 'gcompris_meerkats.jpg')], fake, { env: home.env });
-    assert.equal(calls, 3);
+    assert.equal(calls, 6);
   });
 });

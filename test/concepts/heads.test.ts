@@ -9,6 +9,7 @@ import { centreAndNormalise, meanVector } from '../../src/concepts/features.js';
 import { Head, HeadError, readHead, writeHead } from '../../src/concepts/head.js';
 import { balancedWeights, predict, sigmoid, trainDual, trainLogistic, trainPrimal } from '../../src/concepts/logistic.js';
 import { assignFolds, chooseThreshold, countAt, quality, shrunkThresholds } from '../../src/concepts/metrics.js';
+import { buildMemory, memoryVotes, type MemorySettings } from '../../src/concepts/memory.js';
 import { fit } from '../../src/concepts/train.js';
 import { tagEmbedding } from '../../src/concepts/tags.js';
 
@@ -135,15 +136,79 @@ describe('thresholds', () => {
   });
 });
 
+describe('example memory', () => {
+  it('votes are the similarity-weighted share of the k nearest examples whose label is known', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 7 }), (seed, k) => {
+        const n = 16;
+        const dim = 5;
+        const { x, y } = twoClusters(n, dim, seed);
+        // concept 0: the cluster; concept 1: unknown on every other example
+        const labels = new Float32Array(n * 2);
+        const known = new Uint8Array(n * 2);
+        for (let i = 0; i < n; i++) {
+          labels[i * 2] = y[i]!;
+          known[i * 2] = 1;
+          labels[i * 2 + 1] = 1;
+          known[i * 2 + 1] = i % 2;
+        }
+        const memory = buildMemory(x, labels, known, n, dim, 2, { k, temperature: 10, blend: 0.5 });
+        for (let i = 0; i < n; i++) {
+          const votes = memoryVotes(memory, x.subarray(i * dim, (i + 1) * dim));
+          assert.ok(votes[0]! >= 0 && votes[0]! <= 1);
+          // only examples labelled yes vote on concept 1 (the others are unknown): a unanimous yes
+          assert.ok(Math.abs(votes[1]! - 1) < 1e-9);
+          // k = 1: the example itself (the most similar) decides
+          if (k === 1) assert.equal(votes[0], y[i]);
+        }
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('leaves out examples without any known label', () => {
+    const memory = buildMemory(new Float32Array([1, 0, 0, 1]), [1, 0], [1, 0], 2, 2, 1, { k: 5, temperature: 0.1, blend: 0.5 });
+    assert.equal(memory.n, 1);
+    assert.deepEqual(Array.from(memoryVotes(memory, [0, 1])), [1]);
+  });
+});
+
 describe('heads', () => {
-  function smallHead(): Head {
+  function smallHead(memory?: MemorySettings): Head {
     const n = 20;
     const dim = 6;
     const { x, y } = twoClusters(n, dim, 3);
     const embeddings = Array.from({ length: n }, (_, i) => x.slice(i * dim, (i + 1) * dim));
-    const f = fit({ embeddings, y, known: new Uint8Array(n).fill(1), k: 1 }, { l2: 1e-3, iterations: 50, folds: 2, seed: 1 });
-    return new Head('everyday', MODEL, [{ id: 'right', name: 'Right', wnid: 'n00000001', threshold: 0.5 }], f.mean, f.linear);
+    const f = fit({ embeddings, y, known: new Uint8Array(n).fill(1), k: 1 }, { l2: 1e-3, iterations: 50, folds: 2, seed: 1, ...(memory ? { memory } : {}) });
+    return new Head('everyday', MODEL, [{ id: 'right', name: 'Right', wnid: 'n00000001', threshold: 0.5 }], f.mean, f.linear, {}, undefined, f.memory);
   }
+
+  it('with an example memory: scores blend the logistic probability with the neighbours\' vote, and survive the file', async () => {
+    const plain = smallHead();
+    const blended = smallHead({ k: 3, temperature: 0.05, blend: 0.5 });
+    assert.equal(blended.memory?.n, 20);
+    const dir = mkdtempSync(join(tmpdir(), 'pictograph-head-'));
+    try {
+      await writeHead(join(dir, 'h.json'), blended);
+      const back = await readHead(join(dir, 'h.json'));
+      fc.assert(
+        fc.property(fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 6, maxLength: 6 }), (v) => {
+          const e = Float32Array.from(v);
+          const [p] = plain.score(e, MODEL);
+          const [b] = blended.score(e, MODEL);
+          // the vote is a share of neighbours: the blend lies within half a unit of the logistic probability
+          assert.ok(b! >= 0.5 * p! - 1e-6 && b! <= 0.5 * p! + 0.5 + 1e-6, `${b} from ${p}`);
+          assert.deepEqual(back.score(e, MODEL), blended.score(e, MODEL));
+        }),
+        { numRuns: 50 },
+      );
+      // a photo just like the examples of one class gets that class's full vote
+      assert.ok(blended.score(Float32Array.from([1, 0, 0, 0, 0, 0]), MODEL)[0]! > 0.95);
+      assert.ok(blended.score(Float32Array.from([-1, 0, 0, 0, 0, 0]), MODEL)[0]! < 0.05);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('refuses embeddings of another model (id or sha256)', () => {
     const head = smallHead();
@@ -175,7 +240,9 @@ describe('heads', () => {
 
   it('refuses files of another format or version', () => {
     const file = smallHead().toFile();
-    assert.throws(() => Head.fromFile({ ...file, version: 2 as 1 }), /version 2 is not supported/);
+    assert.throws(() => Head.fromFile({ ...file, version: 3 as 1 }), /version 3 is not supported/);
+    // version 1 (before the example memory) still loads
+    assert.equal(Head.fromFile({ ...file, version: 1 }).memory, undefined);
     assert.throws(() => Head.fromFile({ ...file, format: 'x' as 'pictograph-head' }), /not a pictograph head/);
     assert.throws(() => Head.fromFile({ ...file, bias: [] }), /sizes/);
   });
