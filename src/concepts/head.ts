@@ -27,6 +27,11 @@ export interface HeadConcept {
   wnid: string;
   /** Scores at or above it are tags. */
   threshold: number;
+  /**
+   * With an example memory: the logistic head's own threshold (its scores alone, without the vote). Cues such as
+   * the people rules' are `logisticScore` over it, as they were chosen. Without it, `threshold`.
+   */
+  cueThreshold?: number;
   /** Validation quality at `threshold` (cross-validated for everyday heads). */
   validation?: Quality & { positives: number; examples: number };
   /** Everyday concepts: the consumer category (subject) the concept belongs to. */
@@ -123,6 +128,15 @@ export class Head {
     if (this.memory) blendScores(scores, memoryVotes(this.memory, this.scratch), this.memory.settings.blend);
     if (this.memory) this.last = { embedding, values: embedding.slice(), model: { id: model.id, sha256: model.sha256 }, scores: scores.slice() };
     return scores;
+  }
+
+  /**
+   * The logistic head's probabilities alone, without the memory's vote. The people cues use these: their rules
+   * (taxonomy/people.ts) were chosen on them, and out of fold the blended scores gate people photos worse (recall
+   * 0.829 against 0.914 on ../shared/data/photos, src/concepts/README.md "Example memory").
+   */
+  logisticScore(embedding: Float32Array, model: ModelId): Float32Array {
+    return Float32Array.from(this.logitsOf(this.linear, embedding, model), sigmoid);
   }
 
   /** Each subject's probability (softmax) for one embedding of `model`, in `subjects.ids` order; null without a subject head. */

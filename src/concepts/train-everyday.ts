@@ -139,6 +139,8 @@ export async function trainEveryday(opts: {
   const prior = thresholdPrior(settings);
   const isPhoto = (r: number): boolean => set.source[r] === 'photos';
   const headOnReal = reportCrossValidation(ex, cv, settings.folds, undefined, prior);
+  // The logistic head's own thresholds (without the memory's vote): the people cues are its scores over them.
+  const logisticOnReal = cv.logistic === cv.scores ? headOnReal : reportCrossValidation(ex, { ...cv, scores: cv.logistic }, settings.folds, undefined, prior);
   // People decided by detection, as `classify` and ingest output them (rows of real photos only): a photo's turned
   // look counts where its out-of-fold person cue (score over threshold) reaches the turn rule, as in the product.
   const people = new Map<number, Set<string>>();
@@ -146,7 +148,7 @@ export async function trainEveryday(opts: {
   cv.rows.forEach((r, i) => {
     const d = detections?.[i];
     if (!d) return;
-    const cue = personColumn < 0 ? null : cv.scores[i * ex.k + personColumn] / Math.max(1e-6, headOnReal[personColumn].threshold);
+    const cue = personColumn < 0 ? null : cv.logistic[i * ex.k + personColumn] / Math.max(1e-6, logisticOnReal[personColumn].threshold);
     const seen = d.turned && wantsTurn(d.faces, { animalScore: animal.get(r) ?? 0, personCue: cue, groupCue: null, portraitCue: null }) ? d.turned : d;
     people.set(r, new Set(decidePeople({ ...seen, animalScore: animal.get(r) ?? 0 }).tags.map((t) => t.id)));
   });
@@ -193,6 +195,7 @@ export async function trainEveryday(opts: {
     wnid: c.wnid,
     subject: c.subject,
     threshold: round(onReal[j].threshold),
+    ...(logisticOnReal !== headOnReal ? { cueThreshold: round(logisticOnReal[j].threshold) } : {}),
     validation: { ...roundQ(onReal[j].heldOut), positives: onReal[j].positives, examples: onReal[j].examples },
   }));
   const examples = { photos: 0, 'photos-train': 0, 'imagenet-calib': 0, feedback: extra.length };

@@ -125,15 +125,20 @@ function stack(rows: readonly Float32Array[]): Float32Array {
 
 /** Scores of `rows` by a fit (n x k): the logistic head's, blended with the memory's votes when it has one. */
 export function scoreRows(f: Fit, embeddings: readonly Float32Array[], rows: number[]): Float32Array {
+  return scoreRowsBoth(f, embeddings, rows).scores;
+}
+
+/** The blended scores of `rows` and the logistic head's alone (the same array without a memory), n x k each. */
+export function scoreRowsBoth(f: Fit, embeddings: readonly Float32Array[], rows: number[]): { scores: Float32Array; logistic: Float32Array } {
   const x = featureMatrix(rows.map((r) => embeddings[r] as Float32Array), f.mean);
-  const scores = predict(f.linear, x, rows.length);
+  const logistic = predict(f.linear, x, rows.length);
   const memory = f.memory;
-  if (memory) {
-    const dim = f.mean.length;
-    const k = f.linear.outputs;
-    rows.forEach((_, i) => blendScores(scores.subarray(i * k, (i + 1) * k), memoryVotes(memory, x.subarray(i * dim, (i + 1) * dim)), memory.settings.blend));
-  }
-  return scores;
+  if (!memory) return { scores: logistic, logistic };
+  const scores = logistic.slice();
+  const dim = f.mean.length;
+  const k = f.linear.outputs;
+  rows.forEach((_, i) => blendScores(scores.subarray(i * k, (i + 1) * k), memoryVotes(memory, x.subarray(i * dim, (i + 1) * dim)), memory.settings.blend));
+  return { scores, logistic };
 }
 
 /** Subject probabilities of `rows` by a fit's subject head (n x subjects). */
@@ -150,6 +155,8 @@ export interface CrossValidation {
   fold: Int32Array;
   /** Out-of-fold scores, rows.length x k. */
   scores: Float32Array;
+  /** Out-of-fold scores of the logistic head alone (without the memory's vote; `scores` itself without a memory). */
+  logistic: Float32Array;
   /** Validation curves of each fold. */
   curves: TrainingCurve[];
   /** Out-of-fold subject probabilities, rows.length x subjects (when the examples have subjects). */
@@ -163,6 +170,7 @@ export interface CrossValidation {
 export function crossValidate(ex: Examples, settings: TrainSettings, cvRows: number[]): CrossValidation {
   const fold = assignFolds(cvRows.length, settings.folds, settings.seed);
   const scores = new Float32Array(cvRows.length * ex.k);
+  const logistic = settings.memory ? new Float32Array(cvRows.length * ex.k) : scores;
   const s = ex.subjects ?? 0;
   const subjects = ex.subject && s > 0 ? new Float32Array(cvRows.length * s) : undefined;
   const curves: TrainingCurve[] = [];
@@ -173,17 +181,18 @@ export function crossValidate(ex: Examples, settings: TrainSettings, cvRows: num
     const train = ex.embeddings.map((_, i) => i).filter((i) => !heldSet.has(i));
     const model = fit(ex, settings, train, held);
     curves.push(model.curve);
-    const got = scoreRows(model, ex.embeddings, held);
+    const got = scoreRowsBoth(model, ex.embeddings, held);
     const gotSubjects = subjects ? subjectRows(model, ex.embeddings, held) : undefined;
     let h = 0;
     cvRows.forEach((_, i) => {
       if (fold[i] !== f) return;
-      scores.set(got.subarray(h * ex.k, (h + 1) * ex.k), i * ex.k);
+      scores.set(got.scores.subarray(h * ex.k, (h + 1) * ex.k), i * ex.k);
+      if (logistic !== scores) logistic.set(got.logistic.subarray(h * ex.k, (h + 1) * ex.k), i * ex.k);
       if (subjects && gotSubjects) subjects.set(gotSubjects.subarray(h * s, (h + 1) * s), i * s);
       h++;
     });
   }
-  return { rows: cvRows, fold, scores, curves, ...(subjects ? { subjects } : {}) };
+  return { rows: cvRows, fold, scores, logistic, curves, ...(subjects ? { subjects } : {}) };
 }
 
 export interface ConceptReport {

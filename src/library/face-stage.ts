@@ -46,10 +46,11 @@ export function faceStage(detector: FaceDetector, hierarchy: Hierarchy): FaceSta
 /** The classifier's and the everyday heads' cues about people in one analysis. */
 export async function peopleCues(analysis: PhotoAnalysis): Promise<PeopleCues> {
   const head = await loadEverydayHead(analysis.model).catch(() => null);
-  const scores = head && head.model.sha256 === analysis.model.sha256 ? head.score(analysis.embedding, analysis.model) : null;
+  // the logistic head alone: the people rules were chosen on its scores (the memory's vote is for tags)
+  const scores = head && head.model.sha256 === analysis.model.sha256 ? head.logisticScore(analysis.embedding, analysis.model) : null;
   const cue = (id: string): number | null => {
     const j = head && scores ? head.concepts.findIndex((c) => c.id === id) : -1;
-    return j < 0 ? null : scores![j]! / Math.max(1e-6, head!.concepts[j]!.threshold);
+    return j < 0 ? null : scores![j]! / Math.max(1e-6, head!.concepts[j]!.cueThreshold ?? head!.concepts[j]!.threshold);
   };
   return { animalScore: animalScoreOf(analysis), personCue: cue('person'), groupCue: cue('group'), portraitCue: cue('portrait') };
 }

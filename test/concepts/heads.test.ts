@@ -199,6 +199,8 @@ describe('heads', () => {
           // the vote is a share of neighbours: the blend lies within half a unit of the logistic probability
           assert.ok(b! >= 0.5 * p! - 1e-6 && b! <= 0.5 * p! + 0.5 + 1e-6, `${b} from ${p}`);
           assert.deepEqual(back.score(e, MODEL), blended.score(e, MODEL));
+          // the logistic head alone (people cues) is the head without a memory
+          assert.deepEqual(blended.logisticScore(e, MODEL), plain.score(e, MODEL));
         }),
         { numRuns: 50 },
       );
