@@ -76,6 +76,11 @@ export interface PeopleCues {
   portraitCue: number | null;
 }
 
+/** Whether a face is confident enough to count at all (box and mesh): the first half of `isHumanFace`. */
+export function faceCanCount(face: Pick<DetectedFace, 'boxScore' | 'meshScore'>): boolean {
+  return face.boxScore >= PEOPLE_RULES.faceBox && face.meshScore >= PEOPLE_RULES.faceMesh;
+}
+
 /** Whether a photo's classification leaves room for people, so the face stage should look at it (pure). */
 export function wantsFaces(cues: PeopleCues): boolean {
   const all = [cues.personCue, cues.groupCue, cues.portraitCue];
@@ -85,7 +90,7 @@ export function wantsFaces(cues: PeopleCues): boolean {
 
 /** Whether a face-stage result needs the object detector's person bodies to decide people (pure). */
 export function wantsBodies(faces: readonly DetectedFace[], cues: PeopleCues): boolean {
-  const candidates = faces.filter((f) => f.boxScore >= PEOPLE_RULES.faceBox && f.meshScore >= PEOPLE_RULES.faceMesh);
+  const candidates = faces.filter(faceCanCount);
   // A face in a photo the classifier calls an animal counts only inside a person body.
   if (candidates.length > 0 && cues.animalScore >= PEOPLE_RULES.animal) return true;
   if (candidates.length >= PEOPLE_RULES.group) return false;
@@ -98,7 +103,7 @@ export function wantsBodies(faces: readonly DetectedFace[], cues: PeopleCues): b
  * person cue at TURN_RULES (never without an everyday head: turning every faceless photo would triple the stage).
  */
 export function wantsTurn(faces: readonly DetectedFace[], cues: PeopleCues): boolean {
-  if (faces.some((f) => f.boxScore >= PEOPLE_RULES.faceBox && f.meshScore >= PEOPLE_RULES.faceMesh)) return false;
+  if (faces.some(faceCanCount)) return false;
   return cues.personCue !== null && cues.personCue >= TURN_RULES.personCue;
 }
 
@@ -132,7 +137,7 @@ export interface PeopleInput {
 
 /** Whether one detected face is a human face (see the module comment). */
 export function isHumanFace(face: DetectedFace, animalScore = 0): boolean {
-  if (face.boxScore < PEOPLE_RULES.faceBox || face.meshScore < PEOPLE_RULES.faceMesh) return false;
+  if (!faceCanCount(face)) return false;
   if (animalScore >= PEOPLE_RULES.animal && face.personScore <= 0) return false;
   return true;
 }
