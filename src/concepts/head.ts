@@ -75,10 +75,10 @@ export class HeadError extends Error {
 }
 
 const equalTo = (a: Float32Array, b: Float32Array): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
-const bytesToBase64 = (a: Int8Array | Uint8Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
-const toBase64 = (a: Float32Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+const toBase64 = (a: Float32Array | Int8Array | Uint8Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+const bytesFromBase64 = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'base64'));
 function fromBase64(s: string): Float32Array {
-  const bytes = Uint8Array.from(Buffer.from(s, 'base64'));
+  const bytes = bytesFromBase64(s);
   return new Float32Array(bytes.buffer, 0, bytes.byteLength >> 2);
 }
 
@@ -119,14 +119,15 @@ export class Head {
 
   /** Each concept's score for one embedding of `model` (concept order): the logistic probability, blended with the memory's vote. */
   score(embedding: Float32Array, model: ModelId): Float32Array {
-    // A photo is often scored twice in a row (its tags, then its people cues): the memory's vote costs ~1 ms.
+    const memory = this.memory;
+    if (!memory) return this.logisticScore(embedding, model);
+    // A photo is often scored twice in a row (its tags, then its consumer category): the memory's vote costs ~1 ms.
     const last = this.last;
     if (last && last.embedding === embedding && last.model.id === model.id && last.model.sha256 === model.sha256 && equalTo(last.values, embedding)) return last.scores.slice();
-    const z = this.logitsOf(this.linear, embedding, model);
-    const scores = Float32Array.from(z, sigmoid);
-    // logitsOf left this embedding's features in the scratch vector
-    if (this.memory) blendScores(scores, memoryVotes(this.memory, this.scratch), this.memory.settings.blend);
-    if (this.memory) this.last = { embedding, values: embedding.slice(), model: { id: model.id, sha256: model.sha256 }, scores: scores.slice() };
+    const scores = this.logisticScore(embedding, model);
+    // logisticScore left this embedding's features in the scratch vector
+    blendScores(scores, memoryVotes(memory, this.scratch), memory.settings.blend);
+    this.last = { embedding, values: embedding.slice(), model: { id: model.id, sha256: model.sha256 }, scores: scores.slice() };
     return scores;
   }
 
@@ -182,10 +183,10 @@ export class Head {
             memory: {
               ...this.memory.settings,
               n: this.memory.n,
-              vectors: bytesToBase64(this.memory.vectors),
+              vectors: toBase64(this.memory.vectors),
               scales: toBase64(this.memory.scales),
-              y: bytesToBase64(this.memory.y),
-              known: bytesToBase64(this.memory.known),
+              y: toBase64(this.memory.y),
+              known: toBase64(this.memory.known),
             },
           }
         : {}),
@@ -209,10 +210,10 @@ export class Head {
     let memory: ExampleMemory | undefined;
     if (file.memory) {
       const m = file.memory;
-      const vectors = new Int8Array(Uint8Array.from(Buffer.from(m.vectors, 'base64')).buffer);
+      const vectors = new Int8Array(bytesFromBase64(m.vectors).buffer);
       const scales = fromBase64(m.scales);
-      const y = Uint8Array.from(Buffer.from(m.y, 'base64'));
-      const known = Uint8Array.from(Buffer.from(m.known, 'base64'));
+      const y = bytesFromBase64(m.y);
+      const known = bytesFromBase64(m.known);
       if (vectors.length !== m.n * file.dim || scales.length !== m.n || y.length !== m.n * k || known.length !== m.n * k) throw new HeadError('bad_head', 'head: example memory sizes do not match dim and concepts');
       memory = { settings: { k: m.k, temperature: m.temperature, blend: m.blend }, dim: file.dim, n: m.n, k, vectors, scales, y, known };
     }
