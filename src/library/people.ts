@@ -46,6 +46,16 @@ export async function writeFaceScan(tx: Transaction<LibrarySchema> | LibraryDb, 
   }
 }
 
+/** A stored face's landmarks (`faces.landmarks`, written by writeFaceScan as [[x, y], ...] JSON); none when unreadable. */
+export function storedLandmarks(text: string): Array<[number, number]> {
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) ? v.filter((p): p is [number, number] => Array.isArray(p) && typeof p[0] === 'number' && typeof p[1] === 'number') : [];
+  } catch {
+    return [];
+  }
+}
+
 /** Whether face detection is on for an owner (and whether their public photos show names). */
 export async function ownerFaceSettings(db: LibraryDb, ownerId: number): Promise<{ enabled: boolean; public: boolean }> {
   const row = await db.selectFrom('owners').select(['faces_enabled', 'faces_public']).where('id', '=', ownerId).executeTakeFirst();

@@ -4,23 +4,13 @@
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { photoDetail } from '../../library/photos.js';
-import { listPeople, mergePeople, namePerson, photoFaces, photosOfPerson, rejectFace, type PersonSummary } from '../../library/people.js';
+import { listPeople, mergePeople, namePerson, photoFaces, photosOfPerson, rejectFace, storedLandmarks, type PersonSummary } from '../../library/people.js';
 import { requireOwner } from '../auth.js';
 import { ApiError, errorBodySchema } from '../errors.js';
 import { photoSummary } from '../presenters.js';
 import { bearer, idParamsSchema, photoSummarySchema } from '../schemas.js';
 import { insideMedia } from './photos.js';
 import { uprightTurn } from '../../vision/faces/turn.js';
-
-/** A face's stored landmarks ([[x, y], ...] JSON); none when unreadable. */
-function parseLandmarks(text: string): Array<[number, number]> {
-  try {
-    const v: unknown = JSON.parse(text);
-    return Array.isArray(v) ? v.filter((p): p is [number, number] => Array.isArray(p) && typeof p[0] === 'number' && typeof p[1] === 'number') : [];
-  } catch {
-    return [];
-  }
-}
 
 const errors = { '4xx': errorBodySchema, '5xx': errorBodySchema };
 const boxSchema = { type: 'array', items: { type: 'number' }, minItems: 4, maxItems: 4 } as const;
@@ -171,7 +161,7 @@ export function registerPeopleRoutes(app: FastifyInstance): void {
     const width = Math.max(1, Math.min(side, (meta.width ?? 1) - left));
     const height = Math.max(1, Math.min(side, (meta.height ?? 1) - top));
     // Upright, also for a face found in a photo stored sideways (its eye line says which way it is turned).
-    const turn = uprightTurn(parseLandmarks(face.landmarks));
+    const turn = uprightTurn(storedLandmarks(face.landmarks));
     // (sharp turns before it extracts within one pipeline, so the crop is turned in a second one)
     const square = await image.extract({ left, top, width, height }).resize(128, 128, { fit: 'cover' }).raw().toBuffer({ resolveWithObject: true });
     const webp = await sharp(square.data, { raw: { width: square.info.width, height: square.info.height, channels: square.info.channels } }).rotate(turn).webp({ quality: 80 }).toBuffer();
