@@ -8,7 +8,9 @@ export interface PhotoExif {
   gps: { lat: number; lon: number } | null;
 }
 
-const NONE: PhotoExif = { takenAt: null, camera: null, orientation: null, gps: null };
+/** The facts of a photo without EXIF. */
+export const NO_EXIF: PhotoExif = Object.freeze({ takenAt: null, camera: null, orientation: null, gps: null });
+const NONE = NO_EXIF;
 
 /** EXIF facts of an image file's bytes; missing or unreadable EXIF gives nulls, never an error. */
 export async function readExif(bytes: Buffer, keepGps: boolean): Promise<PhotoExif> {

@@ -30,12 +30,20 @@ export function stagedPath(target: string): string {
   return `${target}.${process.pid}-${RUN}.${randomBytes(4).toString('hex')}.tmp`;
 }
 
-/** Writes `data` to a staged file for `target` (folders created as needed). */
+/**
+ * Writes `data` to a staged file for `target` (folders created as needed: only when the write finds none, so the
+ * usual write into an existing folder costs no mkdir).
+ */
 export async function stageFile(target: string, data: Buffer): Promise<Staged> {
-  await mkdir(dirname(target), { recursive: true });
   const tmp = stagedPath(target);
   try {
-    await writeFile(tmp, data);
+    try {
+      await writeFile(tmp, data);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(tmp, data);
+    }
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;

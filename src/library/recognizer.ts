@@ -62,6 +62,7 @@ export function recognizedFrom(decoded: DecodedPhoto, analysis: PhotoAnalysis): 
     height: decoded.height,
     format: decoded.format,
     orientation: decoded.orientation,
+    exif: decoded.exif !== undefined,
     thumbnails: (decoded.thumbnails ?? []).map((t) => ({ size: t.size, format: t.format, data: t.data })),
     analysis,
     detectImage: decoded.detectImage,

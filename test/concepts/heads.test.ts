@@ -166,6 +166,44 @@ describe('example memory', () => {
     );
   });
 
+  it('votes as a plain scan over every example would (the SIMD search changes nothing but the speed)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 9 }), (seed, k) => {
+        const n = 40;
+        const dim = 24;
+        let state = seed;
+        const rnd = (): number => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5;
+        const x = new Float32Array(n * dim).map(rnd);
+        const labels = new Float32Array(n * 3).map(() => (rnd() > 0 ? 1 : 0));
+        const known = new Uint8Array(n * 3).map(() => (rnd() > -0.3 ? 1 : 0));
+        const memory = buildMemory(x, labels, known, n, dim, 3, { k, temperature: 0.05, blend: 0.5 });
+        const query = new Float32Array(dim).map(rnd);
+        // the reference: float64 dot products over the stored rows, a full sort, the first k known voters
+        const sim = Array.from({ length: memory.n }, (_, r) => {
+          let s = 0;
+          for (let f = 0; f < dim; f++) s += memory.vectors[r * dim + f]! * memory.scales[r]! * query[f]!;
+          return s;
+        });
+        const order = sim.map((_, r) => r).sort((a, b) => sim[b]! - sim[a]! || a - b);
+        const votes = memoryVotes(memory, query);
+        for (let j = 0; j < 3; j++) {
+          let yes = 0;
+          let all = 0;
+          let counted = 0;
+          for (const r of order) {
+            if (memory.known[r * 3 + j] !== 1) continue;
+            const w = Math.exp((sim[r]! - sim[order[0]!]!) / 0.05);
+            all += w;
+            if (memory.y[r * 3 + j] === 1) yes += w;
+            if (++counted >= k) break;
+          }
+          assert.ok(Math.abs(votes[j]! - (all > 0 ? yes / all : 0)) < 1e-4, `concept ${j}: ${votes[j]} against ${yes / all}`);
+        }
+      }),
+      { numRuns: 50 },
+    );
+  });
+
   it('leaves out examples without any known label', () => {
     const memory = buildMemory(new Float32Array([1, 0, 0, 1]), [1, 0], [1, 0], 2, 2, 1, { k: 5, temperature: 0.1, blend: 0.5 });
     assert.equal(memory.n, 1);

@@ -1,6 +1,6 @@
 // EXIF capture on real camera photos: date taken, camera, orientation; GPS kept only when asked.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readExif } from '../../src/library/exif.js';
@@ -8,7 +8,7 @@ import { ingestFiles } from '../../src/library/ingest.js';
 import { photoDetail } from '../../src/library/photos.js';
 import { loadRecognizer, type LoadedRecognizer } from '../../src/library/recognizer.js';
 import { ADMIN } from '../../src/library/viewer.js';
-import { photosDir } from '../support/env.js';
+import { calibImages, photosDir } from '../support/env.js';
 import { backends } from './support.js';
 
 const TILES = join(photosDir, 'forensics_white-dog-tiles.jpg'); // Xiaomi, orientation 3, with GPS
@@ -48,6 +48,22 @@ describe('EXIF', () => {
       assert.equal(pb.visibility, 'public');
       assert.equal(pa.contentHash, pb.contentHash);
       assert.ok(pa.labels.length > 0);
+    });
+
+    it('reads the EXIF that libvips does not see (a PNG\'s), and a JPEG without EXIF stores none', async () => {
+      // ingest skips the EXIF reader only for JPEGs whose decoder found no EXIF block
+      const png = join(photosDir, 'jxl_sea-cliff.png');
+      const plainJpeg = join(calibImages, readdirSync(calibImages).filter((f) => f.endsWith('.JPEG')).sort()[0]!);
+      assert.equal((await readExif(readFileSync(plainJpeg), true)).takenAt, null);
+      const s = await ingestFiles([png, plainJpeg], { owner: 'cy', recognizer: rec, db: ctx.lib.db, env: ctx.env });
+      assert.equal(s.stored, 2);
+      const stored = await Promise.all(s.photoIds.map((id) => photoDetail(ctx.lib.db, ADMIN, id)));
+      const p = stored.find((d) => d.format === 'png');
+      const j = stored.find((d) => d.format === 'jpeg');
+      assert.equal(p!.takenAt, '2000-06-27T00:09:04');
+      assert.equal(p!.camera, 'NIKON CORPORATION NIKON D7100');
+      assert.equal(j!.takenAt, null);
+      assert.equal(j!.camera, null);
     });
   });
 });
