@@ -310,6 +310,17 @@ export function libraryMigrations(dialect: Dialect): Record<string, Migration> {
     // node scores lie together, as ingest and the bulk path write them (156,000 estimated for 1,000,000 photos),
     // and the planner then sizes a Memoize node for that many entries in the category page's join: 20-25 ms to set
     // up for 0.5 ms of index work. The setting outlives every later ANALYZE (autovacuum's too).
+    // SQLite: who may see each photo, in an index of its own (~13 bytes a photo: 13 MB at 1,000,000 where the photos
+    // table is ~270 MB). The similar photos' visibility check reads it for every candidate the ANN index proposes
+    // (240 a query); from the table those were random page reads on a cold cache (owner-viewer p95 80 ms at
+    // 1,000,000), from this index they are cached, the index being read once as the similar index opens.
+    // PostgreSQL answers the same check from its own indexes (index-only scans, see bulk.ts).
+    '0012_issue12_photo_access_idx': {
+      async up(db: Kysely<unknown>) {
+        if (dialect !== 'sqlite') return;
+        await sql`create index if not exists photos_access_idx on photos (id, owner_id, visibility)`.execute(db);
+      },
+    },
     '0012_issue12_scale_node_scores_ndistinct': {
       async up(db: Kysely<unknown>) {
         if (dialect !== 'postgres') return;

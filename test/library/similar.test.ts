@@ -3,6 +3,7 @@
 // near-duplicates of the query), agree with exact search, follow new photos, visibility changes and deletes,
 // and the saved index is reloaded, or rebuilt when missing.
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -124,6 +125,12 @@ for (const backend of backends) {
       const cyOwn = await similarPhotos(ctx.lib.db, ownerViewer(cy), ids[0]!, { limit: 12, index, owner: 'cy' });
       assert.deepEqual(cyOwn.map((s) => s.id).sort(), [ids[1]!, ids[2]!].sort());
     });
+
+    if (backend.name === 'sqlite')
+      it('checks who may see each candidate from the photo access index alone (the photos table stays unread)', async () => {
+        const plan = await sql<{ detail: string }>`explain query plan select id, owner_id, visibility from photos indexed by photos_access_idx where id in (${sql.join(ids.slice(0, 5))})`.execute(ctx.lib.db);
+        assert.ok(plan.rows.some((r) => /USING COVERING INDEX photos_access_idx/.test(r.detail)), JSON.stringify(plan.rows));
+      });
 
     it('a near-duplicate private photo of another owner is never returned, even as the best match', async () => {
       const index = newIndex();
