@@ -115,12 +115,42 @@ export interface AdmissionConfig {
   maxWaitMs: number;
   /** Longest wait for decoding room of a file whose upload was already admitted and received, ms. */
   maxUploadDecodeWaitMs: number;
+  /**
+   * Bytes per second read, all together, from the bodies of requests refused with 429 that the client sends
+   * anyway (no `Expect: 100-continue`); see RefusedDrain. Optional: 16 MiB/s when absent.
+   */
+  refusedDrainBytesPerSecond?: number;
+}
+
+/**
+ * The pace at which the bodies of refused requests are read and dropped, shared by all of them. A client that sends
+ * its body whatever the answer (no `Expect: 100-continue`) must have it read, or it gets a reset instead of its
+ * 429; read at full speed, every refusal of a camera photo costs both sides 6 MB over the same two cores, and 56
+ * such clients retrying at once took a third of the classification throughput (bench "overload", blind clients).
+ * Paced, the refused clients wait on their own uploads (TCP holds them back) while the admitted requests get the
+ * cores: a virtual clock advances by each chunk's share of the rate, and a reader ahead of it pauses until then.
+ */
+export class RefusedDrain {
+  private clock = 0;
+
+  constructor(
+    readonly bytesPerSecond: number,
+    /** Reading this far ahead of the pace (ms) is let through: small bodies are never held. */
+    private readonly burstMs = 250,
+  ) {}
+
+  /** Milliseconds the reader of `bytes` more should pause before reading on (0: read on). */
+  take(bytes: number, now = performance.now()): number {
+    this.clock = Math.max(this.clock, now - this.burstMs) + (bytes / this.bytesPerSecond) * 1000;
+    return Math.max(0, this.clock - now);
+  }
 }
 
 /** The server's two budgets. */
 export class Admission {
   readonly bytes: WorkBudget;
   readonly pixels: WorkBudget;
+  readonly refusedDrain: RefusedDrain;
 
   constructor(
     readonly config: AdmissionConfig,
@@ -128,6 +158,7 @@ export class Admission {
   ) {
     this.bytes = new WorkBudget('bytes', 'bytes of image bodies', config.maxBodyBytes, config.maxWaitMs, retryAfterSeconds);
     this.pixels = new WorkBudget('pixels', 'decoded pixels', config.maxDecodePixels, config.maxWaitMs, retryAfterSeconds);
+    this.refusedDrain = new RefusedDrain(config.refusedDrainBytesPerSecond ?? 16 * 1024 * 1024);
   }
 
   /** The decode gate of one photo (vision's `DecodeOptions.admit`). */

@@ -282,7 +282,8 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
     // Refused before its body was read: drain the rest so the client reads this answer rather than a reset
     // (the connection stays open for that: closing it would cut the client off mid-write); a client waiting for
     // 100 Continue never sends it, and its connection closes after the answer.
-    if (reply.statusCode >= 400) settleUnreadBody(req.raw, reply.raw, 2 * config.maxImageBytes);
+    // A 429's body is read at the shared pace of refused bodies (admission.ts, RefusedDrain).
+    if (reply.statusCode >= 400) settleUnreadBody(req.raw, reply.raw, 2 * config.maxImageBytes, reply.statusCode === 429 ? admission.refusedDrain : undefined);
   });
   app.addHook('onClose', async () => {
     await runtime.close();

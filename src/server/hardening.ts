@@ -150,13 +150,23 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
  * read and dropped so the client, still sending, gets the answer instead of a reset connection; the connection
  * stays usable. Past `maxBytes` more (or the request timeout) the connection is cut.
  */
-export function drainUnreadBody(req: IncomingMessage, maxBytes: number): boolean {
+export function drainUnreadBody(req: IncomingMessage, maxBytes: number, pace?: { take(bytes: number): number }): boolean {
   if (req.complete || req.destroyed || req.readableEnded) return false;
   let seen = 0;
   req.unpipe();
   req.on('data', (chunk: Buffer) => {
     seen += chunk.length;
-    if (seen > maxBytes) req.socket.destroy();
+    if (seen > maxBytes) {
+      req.socket.destroy();
+      return;
+    }
+    // Paced (bodies of refused requests): pause while ahead of the shared pace, at most a second at a time (a
+    // silent socket is cut after the keep-alive timeout, which would reset the client).
+    const wait = pace?.take(chunk.length) ?? 0;
+    if (wait >= 5) {
+      req.pause();
+      setTimeout(() => req.resume(), Math.min(wait, 1000)).unref();
+    }
   });
   req.on('error', () => undefined);
   req.resume();
@@ -216,12 +226,12 @@ const awaitingContinue = new WeakSet<IncomingMessage>();
  * Answering a request before its body was read: drains the rest (`drainUnreadBody`), or, when the client is still
  * waiting for 100 Continue, closes the connection after the answer instead.
  */
-export function settleUnreadBody(req: IncomingMessage, res: ServerResponse, maxBytes: number): void {
+export function settleUnreadBody(req: IncomingMessage, res: ServerResponse, maxBytes: number, pace?: { take(bytes: number): number }): void {
   if (awaitingContinue.delete(req)) {
     if (!res.headersSent) res.setHeader('connection', 'close');
     return;
   }
-  drainUnreadBody(req, maxBytes);
+  drainUnreadBody(req, maxBytes, pace);
 }
 
 /** A URL as logged: secrets in the query string (`token`, `access_token`) replaced with `[redacted]`. */

@@ -7,7 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { OverloadedError, WorkBudget } from '../../src/server/admission.js';
+import fc from 'fast-check';
+import { connect } from 'node:net';
+import { OverloadedError, RefusedDrain, WorkBudget } from '../../src/server/admission.js';
 import { createServer } from '../../src/server/app.js';
 import { openLibrary, type Library } from '../../src/library/db.js';
 import { ensureOwner } from '../../src/library/store.js';
@@ -60,6 +62,39 @@ describe('WorkBudget', () => {
   });
 });
 
+describe('RefusedDrain', () => {
+  test('readers that pause as told never read faster, all together, than the pace (plus its burst)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ reader: fc.nat(7), bytes: fc.integer({ min: 1, max: 256 * 1024 }), gap: fc.integer({ min: 0, max: 50 }) }), { minLength: 1, maxLength: 300 }),
+        (chunks) => {
+          const rate = 1024 * 1024;
+          const pace = new RefusedDrain(rate, 250);
+          // each reader reads its next chunk once its pause is over; time only moves forward
+          const free = new Array<number>(8).fill(0);
+          let now = 0;
+          let read = 0;
+          for (const c of chunks) {
+            now = Math.max(now + c.gap, free[c.reader]!);
+            read += c.bytes;
+            free[c.reader] = now + pace.take(c.bytes, now);
+            // what was read by now is at most the pace's share of the time so far, the burst and one chunk
+            // (each reader reads one chunk before it is told to pause)
+            assert.ok(read <= (rate * (now + 250)) / 1000 + 8 * 256 * 1024, `${read} bytes by ${now} ms`);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  test('a small refused body is never held', () => {
+    const pace = new RefusedDrain(16 * 1024 * 1024);
+    assert.equal(pace.take(64 * 1024, 1000), 0);
+    assert.equal(pace.take(64 * 1024, 1000), 0);
+  });
+});
+
 describe('the server under more work than its budgets', () => {
   let home: ReturnType<typeof tempHome>;
   let lib: Library;
@@ -80,7 +115,8 @@ describe('the server under more work than its budgets', () => {
       engine,
       taxonomy,
       env: home.env,
-      config: { webRoot: null, admission: { maxBodyBytes: 2 * camera.length + 1000, maxDecodePixels: 13_000_000, maxWaitMs: 150, maxUploadDecodeWaitMs: 60_000 } },
+      // (refused bodies read at 2 MiB/s, all together)
+      config: { webRoot: null, admission: { maxBodyBytes: 2 * camera.length + 1000, maxDecodePixels: 13_000_000, maxWaitMs: 150, maxUploadDecodeWaitMs: 60_000, refusedDrainBytesPerSecond: 2 * 1024 * 1024 } },
     });
     await app.ready();
     token = (await createToken(lib.db, { ownerId: await ensureOwner(lib.db, 'alice') })).token;
@@ -165,6 +201,45 @@ describe('the server under more work than its budgets', () => {
     hold2();
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(bytes.stats.inUse, 0, 'nothing held for a client that is gone');
+  });
+
+  test('a client that sends its body blind gets its 429 at once; the body is read at the refused pace, and the connection serves on', async () => {
+    if (!app.server.listening) await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    const { bytes } = app.pictograph.admission;
+    const hold = await bytes.acquire(bytes.capacity);
+    const socket = connect(port, '127.0.0.1');
+    const t0 = performance.now();
+    let text = '';
+    let answeredAt = 0;
+    let sentAt = 0;
+    const responses = new Promise<void>((resolve, reject) => {
+      socket.on('data', (d: Buffer) => {
+        text += d.toString('latin1');
+        if (!answeredAt && text.includes('\r\n\r\n')) answeredAt = performance.now() - t0;
+        if ((text.match(/HTTP\/1\.1 /g) ?? []).length === 2 && /\}\s*$/.test(text)) resolve();
+      });
+      socket.on('error', (e) => reject(new Error(`${e.message} after ${(performance.now() - t0).toFixed(0)} ms, having read: ${text.slice(0, 300)}`)));
+    });
+    const head = (n: number) => `POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: ${n}\r\n\r\n`;
+    socket.write(head(camera.length));
+    socket.write(camera, () => {
+      sentAt = performance.now() - t0;
+      hold();
+      // the same connection, once the refused body is read: the next request is admitted
+      socket.write(head(small.length));
+      socket.write(small);
+    });
+    await responses;
+    socket.destroy();
+    assert.match(text, /^HTTP\/1\.1 429 /);
+    assert.match(text, /retry-after: 1/i);
+    const second = text.slice(text.indexOf('HTTP/1.1 ', 1));
+    assert.match(second, /^HTTP\/1\.1 200 /);
+    // the answer came before the body was through; the 6 MB body took at least (6 MB - 0.5 MB burst) / 2 MiB/s
+    assert.ok(answeredAt < sentAt, `answered at ${answeredAt.toFixed(0)} ms, body sent at ${sentAt.toFixed(0)} ms`);
+    assert.ok(sentAt >= 2000, `the refused body was read in ${sentAt.toFixed(0)} ms, faster than its pace`);
+    assert.equal(bytes.stats.inUse, 0);
   });
 
   test('an upload of several camera photos waits for decoding room instead of failing its files', async () => {
