@@ -10,7 +10,6 @@ export interface PhotoExif {
 
 /** The facts of a photo without EXIF. */
 export const NO_EXIF: PhotoExif = Object.freeze({ takenAt: null, camera: null, orientation: null, gps: null });
-const NONE = NO_EXIF;
 
 /** EXIF facts of an image file's bytes; missing or unreadable EXIF gives nulls, never an error. */
 export async function readExif(bytes: Buffer, keepGps: boolean): Promise<PhotoExif> {
@@ -31,9 +30,9 @@ export async function readExif(bytes: Buffer, keepGps: boolean): Promise<PhotoEx
       translateValues: false,
     })) as Record<string, unknown> | undefined;
   } catch {
-    return NONE;
+    return NO_EXIF;
   }
-  if (!tags) return NONE;
+  if (!tags) return NO_EXIF;
   const date = [tags.DateTimeOriginal, tags.CreateDate, tags.DateTime].find((d) => d instanceof Date && !Number.isNaN(d.getTime())) as Date | undefined;
   const clean = (v: unknown) => (typeof v === 'string' ? v.replace(/[\u0000-\u001f]+/g, ' ').replace(/\s+/g, ' ').trim() : '');
   const make = clean(tags.Make);

@@ -152,6 +152,11 @@ async function findReusable(db: LibraryDb, contentHash: string, model: ModelRef,
   return { analysis: await analysisFromRow(db, row, { customTags: false }), row };
 }
 
+/** The photo row's EXIF columns. */
+function exifFacts(exif: PhotoExif): Pick<PhotoFacts, 'taken_at' | 'camera' | 'gps_lat' | 'gps_lon'> {
+  return { taken_at: exif.takenAt, camera: exif.camera, gps_lat: exif.gps?.lat ?? null, gps_lon: exif.gps?.lon ?? null };
+}
+
 /** A stored photo's analysis as it was written (custom tags included: the photo's owner is asking). */
 export async function storedAnalysis(db: LibraryDb, photoId: number): Promise<PhotoAnalysis | undefined> {
   const row = await db.selectFrom('analyses').selectAll().where('photo_id', '=', photoId).executeTakeFirst();
@@ -344,7 +349,6 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
       file_name: upload ? upload.name : basename(file),
       size: bytes.length,
     };
-    const exifFacts = (exif: PhotoExif) => ({ taken_at: exif.takenAt, camera: exif.camera, gps_lat: exif.gps?.lat ?? null, gps_lon: exif.gps?.lon ?? null });
     const reusable = reuse === false ? undefined : await findReusable(db, hash, model, reuse === true ? undefined : reuse);
     const original: Staged | undefined = upload ? { tmp: upload.file, target: upload.original } : undefined;
     // Detection runs on its own worker while the photo is classified; faces belong to this owner, so they are

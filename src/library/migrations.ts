@@ -305,15 +305,11 @@ export function libraryMigrations(dialect: Dialect): Record<string, Migration> {
           select owner_id, visibility, kind, key, photos, score_micros from (${expectedCountsSql(dialect)}) e where e.kind = 'tag'`.execute(db);
       },
     },
-    // PostgreSQL: the number of distinct photos among the node scores, fixed as a share of the rows (a photo has
-    // ~28 node scores, 1/28 = 0.036). ANALYZE's estimate from its 30,000-row sample falls far short when a photo's
-    // node scores lie together, as ingest and the bulk path write them (156,000 estimated for 1,000,000 photos),
-    // and the planner then sizes a Memoize node for that many entries in the category page's join: 20-25 ms to set
-    // up for 0.5 ms of index work. The setting outlives every later ANALYZE (autovacuum's too).
     // SQLite: who may see each photo, in an index of its own (~13 bytes a photo: 13 MB at 1,000,000 where the photos
     // table is ~270 MB). The similar photos' visibility check reads it for every candidate the ANN index proposes
-    // (240 a query); from the table those were random page reads on a cold cache (owner-viewer p95 80 ms at
-    // 1,000,000), from this index they are cached, the index being read once as the similar index opens.
+    // (240 a query); from the table those were random page reads on a cold cache, from this index they are cached,
+    // the index being read once as the similar index opens (1,000,000 photos, page cache dropped: the owner viewer's
+    // similar-photos p95 44-45 -> 28-29 ms).
     // PostgreSQL answers the same check from its own indexes (index-only scans, see bulk.ts).
     '0012_issue12_photo_access_idx': {
       async up(db: Kysely<unknown>) {
@@ -321,6 +317,11 @@ export function libraryMigrations(dialect: Dialect): Record<string, Migration> {
         await sql`create index if not exists photos_access_idx on photos (id, owner_id, visibility)`.execute(db);
       },
     },
+    // PostgreSQL: the number of distinct photos among the node scores, fixed as a share of the rows (a photo has
+    // ~28 node scores, 1/28 = 0.036). ANALYZE's estimate from its 30,000-row sample falls far short when a photo's
+    // node scores lie together, as ingest and the bulk path write them (156,000 estimated for 1,000,000 photos),
+    // and the planner then sizes a Memoize node for that many entries in the category page's join: 20-25 ms to set
+    // up for 0.5 ms of index work. The setting outlives every later ANALYZE (autovacuum's too).
     '0012_issue12_scale_node_scores_ndistinct': {
       async up(db: Kysely<unknown>) {
         if (dialect !== 'postgres') return;
