@@ -96,6 +96,8 @@ export async function runIngest(paths: string[], o: Omit<IngestCliOptions, 'json
       recognizer,
       db: lib.db,
       concurrency: o.concurrency ? Number(o.concurrency) : undefined,
+      // a batch job: files read and thumbnails written with blocking calls (less main-thread work a photo)
+      blockingFileIo: true,
       faces: detector ? faceStage(detector, recognizer.taxonomy.hierarchy) : undefined,
       onProgress: (p) => {
         const now = performance.now();

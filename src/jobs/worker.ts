@@ -33,6 +33,8 @@ export async function runIngestJob(deps: WorkerDeps, job: IngestJob): Promise<Jo
     db: deps.db,
     env: deps.env,
     concurrency: 1,
+    // a worker process answers no requests: blocking file calls cost its event loop nothing that matters
+    blockingFileIo: true,
   });
   const err = s.errors[0];
   if (err) {

@@ -3,6 +3,7 @@
 // original) renamed into place. Nothing reaches its final name uncommitted. Reading and decoding (cores + 2 at
 // once) overlap inference and the database write of the photos after them.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
@@ -116,6 +117,12 @@ export interface IngestOptions {
   onProgress?: (p: IngestProgress) => void;
   /** Face detection (skipped for owners who turned it off); new faces are clustered into people at the end. */
   faces?: FaceStage;
+  /**
+   * Read the originals and write the thumbnails with blocking calls: the event loop waits for each file, but the
+   * main thread is spared the asynchronous calls' bookkeeping (~0.7 ms a photo, of ~8 ms of main-thread work on
+   * small photos). For batch ingest (`pictograph ingest`, the job worker); never for a server answering requests.
+   */
+  blockingFileIo?: boolean;
 }
 
 /**
@@ -285,6 +292,7 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
   const model = recognizer.model;
   const visibility = opts.visibility ?? 'private';
   const keepGps = opts.keepGps ?? false;
+  const blocking = opts.blockingFileIo ?? false;
   const reuse = opts.reuse ?? true;
   const media = mediaDir(opts.env);
   const ownerId = await ensureOwner(db, opts.owner);
@@ -325,7 +333,7 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
     const upload = typeof input === 'string' ? undefined : input;
     let bytes: Buffer;
     try {
-      bytes = await readFile(upload ? upload.file : file);
+      bytes = blocking ? readFileSync(upload ? upload.file : file) : await readFile(upload ? upload.file : file);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not_found' : 'read_failed';
       throw Object.assign(new Error(`${file}: ${(err as Error).message}`), { code });
@@ -385,7 +393,7 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
     try {
       for (const t of seen.thumbnails) {
         const name = thumbnailName(hash, t.size, t.format);
-        staged.push(await stageFile(join(media, name), t.data));
+        staged.push(await stageFile(join(media, name), t.data, { blocking }));
         thumbs.set(t.size, name);
       }
       staged.push(...(await stageKeyframeThumbnails(media, hash, seen)));
@@ -410,7 +418,7 @@ export async function ingestFiles(inputs: Array<string | IngestUpload>, opts: In
       await Promise.all(staged.map((s) => discard(s)));
       throw err;
     }
-    for (const s of staged) await promote(s);
+    for (const s of staged) await promote(s, { blocking });
     if (original) await promote(original);
     summary.photoIds.push(photoId);
     summary.faces += withFaces?.scan.evidence.faces.length ?? 0;

@@ -5,6 +5,7 @@
 // when a stored photo references its final name, removed otherwise. `doctor` also finds media files no photo
 // references (orphans) and photos whose files are missing.
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { LibraryDb } from './db.js';
@@ -34,11 +35,12 @@ export function stagedPath(target: string): string {
  * Writes `data` to a staged file for `target` (folders created as needed: only when the write finds none, so the
  * usual write into an existing folder costs no mkdir).
  */
-export async function stageFile(target: string, data: Buffer): Promise<Staged> {
+export async function stageFile(target: string, data: Buffer, opts: { blocking?: boolean } = {}): Promise<Staged> {
   const tmp = stagedPath(target);
   try {
     try {
-      await writeFile(tmp, data);
+      if (opts.blocking) writeFileSync(tmp, data);
+      else await writeFile(tmp, data);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       await mkdir(dirname(target), { recursive: true });
@@ -52,8 +54,9 @@ export async function stageFile(target: string, data: Buffer): Promise<Staged> {
 }
 
 /** Moves a staged file into place (after its photo is committed). Identical content may already be there. */
-export async function promote(staged: Staged): Promise<void> {
-  await rename(staged.tmp, staged.target);
+export async function promote(staged: Staged, opts: { blocking?: boolean } = {}): Promise<void> {
+  if (opts.blocking) renameSync(staged.tmp, staged.target);
+  else await rename(staged.tmp, staged.target);
 }
 
 /** Removes a staged file that will not be committed (never throws). */

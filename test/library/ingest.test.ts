@@ -90,7 +90,8 @@ describe('ingest with the real model', () => {
       after(async () => ctx.cleanup());
 
       it('ingesting the calib set twice leaves exactly 500 complete photos', async () => {
-        const first = await ingestFiles([calibImages], { owner: 'ann', recognizer: rec, db: ctx.lib.db, env: ctx.env });
+        // the first time as `pictograph ingest` does, with blocking file calls, into folders that do not exist yet
+        const first = await ingestFiles([calibImages], { owner: 'ann', recognizer: rec, db: ctx.lib.db, env: ctx.env, blockingFileIo: true });
         assert.equal(first.total, 500);
         assert.equal(first.stored, 500, JSON.stringify(first.errors.slice(0, 3)));
         assert.equal(first.failed, 0);
