@@ -84,7 +84,7 @@ export function register(program: Command): void {
     .option('--max-body-mb <n>', 'MiB of image request bodies in flight before 429', '24')
     .option('--max-decode-mp <n>', 'megapixels being decoded at once before 429', '40')
     .option('--max-wait-ms <n>', 'longest wait for room under those limits before 429', '1000')
-    .option('--refused-drain-mb <n>', 'MiB per second read (all together) from the bodies of requests refused with 429 that clients send anyway', '16')
+    .option('--refused-drain-mb <n>', 'MiB per second read (all together) from the bodies of requests refused with 429 that clients send anyway', String(d.admission.refusedDrainBytesPerSecond / MiB))
     .option('--threads <n>', 'inference threads (default: all cores)')
     .option('--web <dir>', 'folder of the built web app (default: dist/web when present)')
     .option('--no-web', 'serve the API only')
@@ -136,7 +136,7 @@ export async function serve(opts: ServeOptions): Promise<string> {
       maxBodyBytes: parseIntOption('--max-body-mb', opts.maxBodyMb ?? '24', 1, 100000) * 1024 * 1024,
       maxDecodePixels: parseIntOption('--max-decode-mp', opts.maxDecodeMp ?? '40', 1, 100000) * 1_000_000,
       maxWaitMs: parseIntOption('--max-wait-ms', opts.maxWaitMs ?? '1000', 0, 600000),
-      refusedDrainBytesPerSecond: parseIntOption('--refused-drain-mb', opts.refusedDrainMb ?? '16', 1, 100000) * 1024 * 1024,
+      refusedDrainBytesPerSecond: parseIntOption('--refused-drain-mb', opts.refusedDrainMb ?? String(d.admission.refusedDrainBytesPerSecond / MiB), 1, 100000) * MiB,
     },
     logger: { level: opts.logLevel },
     maxImageBytes: parseIntOption('--max-upload-bytes', opts.maxUploadBytes ?? String(d.maxImageBytes), 1024, 2 ** 31),

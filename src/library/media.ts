@@ -37,14 +37,15 @@ export function stagedPath(target: string): string {
  */
 export async function stageFile(target: string, data: Buffer, opts: { blocking?: boolean } = {}): Promise<Staged> {
   const tmp = stagedPath(target);
+  const write = async (): Promise<void> => (opts.blocking ? writeFileSync(tmp, data) : writeFile(tmp, data));
   try {
     try {
-      if (opts.blocking) writeFileSync(tmp, data);
-      else await writeFile(tmp, data);
+      await write();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(tmp, data);
+      if (opts.blocking) mkdirSync(dirname(target), { recursive: true });
+      else await mkdir(dirname(target), { recursive: true });
+      await write();
     }
   } catch (err) {
     await rm(tmp, { force: true });

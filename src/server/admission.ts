@@ -117,9 +117,9 @@ export interface AdmissionConfig {
   maxUploadDecodeWaitMs: number;
   /**
    * Bytes per second read, all together, from the bodies of requests refused with 429 that the client sends
-   * anyway (no `Expect: 100-continue`); see RefusedDrain. Optional: 16 MiB/s when absent.
+   * anyway (no `Expect: 100-continue`); see RefusedDrain.
    */
-  refusedDrainBytesPerSecond?: number;
+  refusedDrainBytesPerSecond: number;
 }
 
 /**
@@ -158,7 +158,7 @@ export class Admission {
   ) {
     this.bytes = new WorkBudget('bytes', 'bytes of image bodies', config.maxBodyBytes, config.maxWaitMs, retryAfterSeconds);
     this.pixels = new WorkBudget('pixels', 'decoded pixels', config.maxDecodePixels, config.maxWaitMs, retryAfterSeconds);
-    this.refusedDrain = new RefusedDrain(config.refusedDrainBytesPerSecond ?? 16 * 1024 * 1024);
+    this.refusedDrain = new RefusedDrain(config.refusedDrainBytesPerSecond);
   }
 
   /** The decode gate of one photo (vision's `DecodeOptions.admit`). */
