@@ -24,6 +24,7 @@ export interface ServeOptions {
   maxDecodeMp?: string;
   maxWaitMs?: string;
   refusedDrainMb?: string;
+  collectEveryMb?: string;
   threads?: string;
   web?: string | false;
   logLevel: string;
@@ -85,6 +86,7 @@ export function register(program: Command): void {
     .option('--max-decode-mp <n>', 'megapixels being decoded at once before 429', '40')
     .option('--max-wait-ms <n>', 'longest wait for room under those limits before 429', '1000')
     .option('--refused-drain-mb <n>', 'MiB per second read (all together) from the bodies of requests refused with 429 that clients send anyway', String(d.admission.refusedDrainBytesPerSecond / MiB))
+    .option('--collect-every-mb <n>', 'MiB of request bodies received between two young-generation collections, which free their read buffers (0: leave it to V8)', String(d.admission.collectEveryBodyBytes / MiB))
     .option('--threads <n>', 'inference threads (default: all cores)')
     .option('--web <dir>', 'folder of the built web app (default: dist/web when present)')
     .option('--no-web', 'serve the API only')
@@ -137,6 +139,7 @@ export async function serve(opts: ServeOptions): Promise<string> {
       maxDecodePixels: parseIntOption('--max-decode-mp', opts.maxDecodeMp ?? '40', 1, 100000) * 1_000_000,
       maxWaitMs: parseIntOption('--max-wait-ms', opts.maxWaitMs ?? '1000', 0, 600000),
       refusedDrainBytesPerSecond: parseIntOption('--refused-drain-mb', opts.refusedDrainMb ?? String(d.admission.refusedDrainBytesPerSecond / MiB), 1, 100000) * MiB,
+      collectEveryBodyBytes: parseIntOption('--collect-every-mb', opts.collectEveryMb ?? String(d.admission.collectEveryBodyBytes / MiB), 0, 100000) * MiB,
     },
     logger: { level: opts.logLevel },
     maxImageBytes: parseIntOption('--max-upload-bytes', opts.maxUploadBytes ?? String(d.maxImageBytes), 1024, 2 ** 31),

@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
+import { BodyGarbage, youngCollection } from './body-garbage.js';
 
 /** 429: a budget stayed full for longer than a request may wait. */
 export class OverloadedError extends ApiError {
@@ -120,6 +121,11 @@ export interface AdmissionConfig {
    * anyway (no `Expect: 100-continue`); see RefusedDrain.
    */
   refusedDrainBytesPerSecond: number;
+  /**
+   * Body bytes received (admitted or refused) between two young-generation collections, which free the read
+   * buffers they leave (see body-garbage.ts); 0 leaves collection to V8 alone.
+   */
+  collectEveryBodyBytes: number;
 }
 
 /**
@@ -151,6 +157,7 @@ export class Admission {
   readonly bytes: WorkBudget;
   readonly pixels: WorkBudget;
   readonly refusedDrain: RefusedDrain;
+  readonly bodyGarbage: BodyGarbage;
 
   constructor(
     readonly config: AdmissionConfig,
@@ -159,6 +166,7 @@ export class Admission {
     this.bytes = new WorkBudget('bytes', 'bytes of image bodies', config.maxBodyBytes, config.maxWaitMs, retryAfterSeconds);
     this.pixels = new WorkBudget('pixels', 'decoded pixels', config.maxDecodePixels, config.maxWaitMs, retryAfterSeconds);
     this.refusedDrain = new RefusedDrain(config.refusedDrainBytesPerSecond);
+    this.bodyGarbage = new BodyGarbage(config.collectEveryBodyBytes, config.collectEveryBodyBytes > 0 ? youngCollection() : null);
   }
 
   /** The decode gate of one photo (vision's `DecodeOptions.admit`). */

@@ -22,6 +22,7 @@ import {
   contentSecurityPolicy,
   installExpectContinue,
   settleUnreadBody,
+  keepPausedSocketsStopped,
   installJsonParser,
   logSerializers,
   validatorCompiler,
@@ -132,6 +133,8 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
     return detector;
   };
   app.setValidatorCompiler(validatorCompiler);
+  // A paused connection stays paused (a Node race would read a waiting request's whole body into memory).
+  keepPausedSocketsStopped(app.server);
   // Clients that wait for 100 Continue have classify's body bytes reserved before routing, so refusing the
   // excess costs a few header lines each.
   installExpectContinue(app, {
@@ -283,7 +286,9 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
     // (the connection stays open for that: closing it would cut the client off mid-write); a client waiting for
     // 100 Continue never sends it, and its connection closes after the answer.
     // A 429's body is read at the shared pace of refused bodies (admission.ts, RefusedDrain).
-    if (reply.statusCode >= 400) settleUnreadBody(req.raw, reply.raw, 2 * config.maxImageBytes, reply.statusCode === 429 ? admission.refusedDrain : undefined);
+    if (reply.statusCode >= 400) {
+      settleUnreadBody(req.raw, reply.raw, 2 * config.maxImageBytes, reply.statusCode === 429 ? admission.refusedDrain : undefined, admission.bodyGarbage);
+    }
   });
   app.addHook('onClose', async () => {
     await runtime.close();

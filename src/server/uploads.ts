@@ -98,6 +98,7 @@ async function receiveFile(ctx: ServerContext, part: MultipartFile, clientName: 
     transform(chunk: Buffer, _enc, done) {
       hash.update(chunk);
       size += chunk.length;
+      ctx.admission.bodyGarbage.received(chunk.length);
       done(null, chunk);
     },
   });
@@ -179,6 +180,7 @@ export async function receiveImage(ctx: ServerContext, body: Readable): Promise<
     if (!memory) file = await open(path, 'wx').catch(async (err: unknown) => (await toMemory(err, []), undefined));
     for await (const chunk of body as AsyncIterable<Buffer>) {
       size += chunk.length;
+      ctx.admission.bodyGarbage.received(chunk.length);
       if (size > ctx.config.maxImageBytes) throw imageTooLarge(ctx);
       if (memory) {
         memory.push(chunk);

@@ -116,7 +116,7 @@ describe('the server under more work than its budgets', () => {
       taxonomy,
       env: home.env,
       // (refused bodies read at 2 MiB/s, all together)
-      config: { webRoot: null, admission: { maxBodyBytes: 2 * camera.length + 1000, maxDecodePixels: 13_000_000, maxWaitMs: 150, maxUploadDecodeWaitMs: 60_000, refusedDrainBytesPerSecond: 2 * 1024 * 1024 } },
+      config: { webRoot: null, admission: { maxBodyBytes: 2 * camera.length + 1000, maxDecodePixels: 13_000_000, maxWaitMs: 150, maxUploadDecodeWaitMs: 60_000, refusedDrainBytesPerSecond: 2 * 1024 * 1024, collectEveryBodyBytes: 8 * 1024 * 1024 } },
     });
     await app.ready();
     token = (await createToken(lib.db, { ownerId: await ensureOwner(lib.db, 'alice') })).token;
