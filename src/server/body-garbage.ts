@@ -3,7 +3,7 @@
 // collects that object. V8 collects when its own young generation fills, or once memory outside its heap grew by
 // 64 MB, so a server receiving camera photos (or reading refused ones at their slow pace, with little else to do)
 // held up to ~120 MB of dead read buffers: the peaks of bench "overload". A young-generation collection after
-// every few MB received frees them while they are still young (a scavenge of the 1 MB young generation the
+// every few MB received frees them while they are still young (a scavenge of the 4 MB young generation the
 // `pictograph` executable runs with: ~0.1-0.5 ms).
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
