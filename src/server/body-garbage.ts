@@ -13,26 +13,32 @@ export type Collect = () => void;
 
 type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => void;
 
+/** V8's `gc`, looked up once (each lookup without `--expose-gc` makes a context); null where unavailable. */
+let gcFunction: GcFunction | null | undefined;
+
+function reachGc(): GcFunction | null {
+  const exposed = (globalThis as { gc?: GcFunction }).gc;
+  if (typeof exposed === 'function') return exposed;
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as GcFunction | undefined;
+    return typeof gc === 'function' ? gc : null;
+  } catch {
+    return null;
+  } finally {
+    setFlagsFromString('--no-expose-gc');
+  }
+}
+
 /**
  * V8's young-generation collection: the global `gc` when Node runs with `--expose-gc`, else V8's `gc` reached
  * through a fresh context (the flag, set at run time, exposes it to new contexts only, and is unset again at
  * once). Null where neither is available.
  */
 export function youngCollection(): Collect | null {
-  let gc = (globalThis as { gc?: GcFunction }).gc;
-  if (typeof gc !== 'function') {
-    try {
-      setFlagsFromString('--expose-gc');
-      gc = runInNewContext('gc') as GcFunction | undefined;
-    } catch {
-      gc = undefined;
-    } finally {
-      setFlagsFromString('--no-expose-gc');
-    }
-  }
-  if (typeof gc !== 'function') return null;
-  const run = gc;
-  return () => run({ type: 'minor' });
+  if (gcFunction === undefined) gcFunction = reachGc();
+  const gc = gcFunction;
+  return gc ? () => gc({ type: 'minor' }) : null;
 }
 
 /** Counts received body bytes and collects the young generation after every `everyBytes` of them. */
