@@ -1,4 +1,4 @@
-#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072 node --max-semi-space-size=1
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072 node --max-semi-space-size=4
 // Entry point of the `pictograph` command: runs the compiled CLI (built by `npm ci` via `prepare`).
 // Runtime settings for memory (measured with `serve` under 8 concurrent 6 MB camera photos, bench "overload"):
 // a 4 MB young generation (Node's default grows to 16 MB per semi-space) and two malloc arenas (glibc makes

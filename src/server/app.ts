@@ -287,7 +287,8 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
     // 100 Continue never sends it, and its connection closes after the answer.
     // A 429's body is read at the shared pace of refused bodies (admission.ts, RefusedDrain).
     if (reply.statusCode >= 400) {
-      settleUnreadBody(req.raw, reply.raw, 2 * config.maxImageBytes, reply.statusCode === 429 ? admission.refusedDrain : undefined, admission.bodyGarbage);
+      const pace = reply.statusCode === 429 ? admission.refusedDrain : undefined;
+      settleUnreadBody(req.raw, reply.raw, 2 * config.maxImageBytes, { pace, garbage: admission.bodyGarbage });
     }
   });
   app.addHook('onClose', async () => {

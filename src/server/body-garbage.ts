@@ -44,7 +44,7 @@ export function youngCollection(): Collect | null {
 /** Counts received body bytes and collects the young generation after every `everyBytes` of them. */
 export class BodyGarbage {
   private since = 0;
-  /** Collections run so far (metrics, tests). */
+  /** Collections run so far (tests). */
   collections = 0;
 
   constructor(

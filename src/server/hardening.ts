@@ -145,18 +145,21 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
   socket.destroy();
 }
 
+/** How an unread body is drained. */
+export interface DrainOptions {
+  /** The shared pace of refused bodies (admission.ts, RefusedDrain): the reader pauses while ahead of it. */
+  pace?: { take(bytes: number): number };
+  /** Counts the dropped bytes, whose read buffers are collected young (body-garbage.ts). */
+  garbage?: { received(bytes: number): void };
+}
+
 /**
  * An error answered before the request body was read (413, 507, a bad multipart part): the rest of the body is
  * read and dropped so the client, still sending, gets the answer instead of a reset connection; the connection
- * stays usable. Past `maxBytes` more (or the request timeout) the connection is cut. `garbage` counts the dropped
- * bytes (their read buffers are collected young: body-garbage.ts).
+ * stays usable. Past `maxBytes` more (or the request timeout) the connection is cut.
  */
-export function drainUnreadBody(
-  req: IncomingMessage,
-  maxBytes: number,
-  pace?: { take(bytes: number): number },
-  garbage?: { received(bytes: number): void },
-): boolean {
+export function drainUnreadBody(req: IncomingMessage, maxBytes: number, opts: DrainOptions = {}): boolean {
+  const { pace, garbage } = opts;
   if (req.complete || req.destroyed || req.readableEnded) return false;
   let seen = 0;
   req.unpipe();
@@ -187,7 +190,7 @@ export function drainUnreadBody(
  * read, pauses it again for the new body's backpressure; the 'resume' event of the first call comes after (it is
  * emitted on the next tick) and restarts the socket's reads while the stream stays paused. Every later pause is
  * then a no-op, so the whole body is read into memory, however long the request waits: with 64 such clients
- * waiting for admission the server held 23 complete 6 MB bodies (bench "overload", blind clients, RSS 340-400
+ * waiting for admission the server held 23 complete 6 MB bodies (bench "overload", blind clients, RSS 340-420
  * MB). A 'resume' that finds the stream paused again is answered with the 'pause' Node's server listens for,
  * which stops the reads; Node's own backpressure works from there.
  */
@@ -252,18 +255,12 @@ const awaitingContinue = new WeakSet<IncomingMessage>();
  * Answering a request before its body was read: drains the rest (`drainUnreadBody`), or, when the client is still
  * waiting for 100 Continue, closes the connection after the answer instead.
  */
-export function settleUnreadBody(
-  req: IncomingMessage,
-  res: ServerResponse,
-  maxBytes: number,
-  pace?: { take(bytes: number): number },
-  garbage?: { received(bytes: number): void },
-): void {
+export function settleUnreadBody(req: IncomingMessage, res: ServerResponse, maxBytes: number, opts: DrainOptions = {}): void {
   if (awaitingContinue.delete(req)) {
     if (!res.headersSent) res.setHeader('connection', 'close');
     return;
   }
-  drainUnreadBody(req, maxBytes, pace, garbage);
+  drainUnreadBody(req, maxBytes, opts);
 }
 
 /** A URL as logged: secrets in the query string (`token`, `access_token`) replaced with `[redacted]`. */
