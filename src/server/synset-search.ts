@@ -2,29 +2,6 @@
 // model's hierarchy knows (so photos can be under them) before others, then WordNet's sense order.
 import type { WordNet } from '../taxonomy/wordnet.js';
 
-interface LemmaEntry {
-  lemma: string;
-  synsets: number[];
-}
-
-const indexes = new WeakMap<WordNet, LemmaEntry[]>();
-
-/** Every lemma of WordNet's noun index, sorted (built once per WordNet). */
-function lemmaIndex(wordnet: WordNet): LemmaEntry[] {
-  let entries = indexes.get(wordnet);
-  if (!entries) {
-    entries = [];
-    for (const line of wordnet.data.index.split('\n')) {
-      const space = line.indexOf(' ');
-      if (space <= 0) continue;
-      entries.push({ lemma: line.slice(0, space), synsets: line.slice(space + 1).split(',').map(Number) });
-    }
-    entries.sort((a, b) => (a.lemma < b.lemma ? -1 : a.lemma > b.lemma ? 1 : 0));
-    indexes.set(wordnet, entries);
-  }
-  return entries;
-}
-
 /** Synset indexes whose lemmas start with `prefix` (case-insensitive, spaces as underscores), best first. */
 export function searchSynsetsByPrefix(
   wordnet: WordNet,
@@ -34,19 +11,11 @@ export function searchSynsetsByPrefix(
 ): number[] {
   const p = prefix.trim().toLowerCase().replace(/[\s-]+/g, '_');
   if (p === '') return [];
-  const entries = lemmaIndex(wordnet);
-  let lo = 0;
-  let hi = entries.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (entries[mid]!.lemma < p) lo = mid + 1;
-    else hi = mid;
-  }
   type Hit = { synset: number; exact: boolean; known: boolean; length: number; sense: number; order: number };
   const hits = new Map<number, Hit>();
   let order = 0;
-  for (let i = lo; i < entries.length && entries[i]!.lemma.startsWith(p) && order < 5000; i++) {
-    const e = entries[i]!;
+  for (const e of wordnet.lemmasFrom(p)) {
+    if (order >= 5000) break;
     e.synsets.forEach((s, sense) => {
       const hit: Hit = { synset: s, exact: e.lemma === p, known: inHierarchy(wordnet.wnid(s)), length: e.lemma.length, sense, order: order++ };
       const prev = hits.get(s);

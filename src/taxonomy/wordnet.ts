@@ -82,20 +82,57 @@ export function normaliseLemma(word: string): string {
   return word.trim().toLowerCase().replace(/\s+/g, '_');
 }
 
-/** Read-only view over WordNetData with lookups by wnid and by word. */
+/** Start of each '\n'-separated line of `text`, plus one past the end (so line i is [at[i], at[i + 1] - 1)). */
+function lineStarts(text: string): Int32Array {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  const at = new Int32Array(n + 1);
+  let line = 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) at[line++] = i + 1;
+  at[n] = text.length + 1;
+  return at;
+}
+
+/** One lemma of the noun index: the lemma (lower case, underscores) and its synset indexes in sense order. */
+export interface LemmaEntry {
+  lemma: string;
+  synsets: number[];
+}
+
+/**
+ * Read-only view over WordNetData with lookups by wnid and by word. Kept compact, since every server and worker
+ * holds one: the joined strings stay whole and are read through line offsets (typed arrays), not split into
+ * ~80,000 strings each, and the lemma index is searched in place (sorted lines), not turned into a Map.
+ */
 export class WordNet {
   readonly size: number;
   private readonly offsets: Int32Array;
-  private readonly lemmaRows: string[];
-  private glossRows?: string[];
-  private lemmaIndex?: Map<string, number[]>;
+  private readonly hyperStart: Int32Array;
+  private readonly hyperList: Int32Array;
+  private readonly instStart: Int32Array;
+  private readonly instList: Int32Array;
+  private readonly lemmaText: string;
+  private readonly lemmaAt: Int32Array;
+  private readonly glossText: string;
+  private glossAt?: Int32Array;
+  private indexText: string;
+  private indexAt?: Int32Array;
+  private readonly exceptions: Record<string, string[]>;
   private childStart?: Int32Array;
   private childList?: Int32Array;
 
-  constructor(readonly data: WordNetData) {
+  constructor(data: WordNetData) {
     this.size = data.offsets.length;
     this.offsets = Int32Array.from(data.offsets);
-    this.lemmaRows = data.lemmas.split('\n');
+    this.hyperStart = Int32Array.from(data.hyperStart);
+    this.hyperList = Int32Array.from(data.hyperList);
+    this.instStart = Int32Array.from(data.instStart);
+    this.instList = Int32Array.from(data.instList);
+    this.lemmaText = data.lemmas;
+    this.lemmaAt = lineStarts(data.lemmas);
+    this.glossText = data.glosses;
+    this.indexText = data.index;
+    this.exceptions = data.exceptions;
   }
 
   /** Synset index of a wnid, or undefined. */
@@ -123,27 +160,27 @@ export class WordNet {
   }
 
   lemmas(i: number): string[] {
-    return this.lemmaRows[i].split(' ').map((l) => l.replace(/_/g, ' '));
+    return this.lemmaRow(i).split(' ').map((l) => l.replace(/_/g, ' '));
   }
 
   name(i: number): string {
-    const raw = this.lemmaRows[i];
+    const raw = this.lemmaRow(i);
     const space = raw.indexOf(' ');
     return (space < 0 ? raw : raw.slice(0, space)).replace(/_/g, ' ');
   }
 
   gloss(i: number): string {
-    this.glossRows ??= this.data.glosses.split('\n');
-    return this.glossRows[i];
+    const at = (this.glossAt ??= lineStarts(this.glossText));
+    return this.glossText.slice(at[i], at[i + 1] - 1);
   }
 
   /** `@` hypernym indexes, primary first. */
   hypernyms(i: number): number[] {
-    return this.data.hyperList.slice(this.data.hyperStart[i], this.data.hyperStart[i + 1]);
+    return Array.from(this.hyperList.subarray(this.hyperStart[i], this.hyperStart[i + 1]));
   }
 
   instanceHypernyms(i: number): number[] {
-    return this.data.instList.slice(this.data.instStart[i], this.data.instStart[i + 1]);
+    return Array.from(this.instList.subarray(this.instStart[i], this.instStart[i + 1]));
   }
 
   /** All parents in the DAG: hypernyms then instance hypernyms. */
@@ -174,19 +211,28 @@ export class WordNet {
    * irregular plurals (noun.exc), then regular plural endings.
    */
   lookup(word: string): number[] {
-    const index = this.index();
     const lemma = normaliseLemma(word);
-    const direct = index.get(lemma) ?? index.get(lemma.replace(/-/g, '_'));
-    if (direct) return [...direct];
-    const bases = [...(this.data.exceptions[lemma] ?? [])];
+    const direct = this.senses(lemma) ?? this.senses(lemma.replace(/-/g, '_'));
+    if (direct) return direct;
+    const bases = [...(this.exceptions[lemma] ?? [])];
     for (const [suffix, replacement] of [['ies', 'y'], ['es', ''], ['s', '']] as const) {
       if (lemma.endsWith(suffix)) bases.push(lemma.slice(0, -suffix.length) + replacement);
     }
     for (const base of bases) {
-      const found = index.get(base);
-      if (found) return [...found];
+      const found = this.senses(base);
+      if (found) return found;
     }
     return [];
+  }
+
+  /** The index's lemmas that start with `prefix` (lower case, underscores), in sorted order. */
+  *lemmasFrom(prefix: string): Generator<LemmaEntry> {
+    const at = this.lemmaIndex();
+    for (let line = this.firstLineAtLeast(prefix); line < at.length - 1; line++) {
+      const entry = this.entry(line);
+      if (!entry.lemma.startsWith(prefix)) return;
+      yield entry;
+    }
   }
 
   /** Primary hypernym chain from a synset up to the root (the synset itself first). */
@@ -201,15 +247,65 @@ export class WordNet {
     }
   }
 
-  private index(): Map<string, number[]> {
-    if (!this.lemmaIndex) {
-      this.lemmaIndex = new Map();
-      for (const line of this.data.index.split('\n')) {
-        const space = line.lastIndexOf(' ');
-        this.lemmaIndex.set(line.slice(0, space), line.slice(space + 1).split(',').map(Number));
-      }
+  private lemmaRow(i: number): string {
+    return this.lemmaText.slice(this.lemmaAt[i], this.lemmaAt[i + 1] - 1);
+  }
+
+  /** Synset indexes of exactly this lemma, or undefined. */
+  private senses(lemma: string): number[] | undefined {
+    const at = this.lemmaIndex();
+    const line = this.firstLineAtLeast(lemma);
+    if (line >= at.length - 1) return undefined;
+    const entry = this.entry(line);
+    return entry.lemma === lemma ? entry.synsets : undefined;
+  }
+
+  private entry(line: number): LemmaEntry {
+    const text = this.indexText.slice(this.indexAt![line], this.indexAt![line + 1] - 1);
+    const space = text.lastIndexOf(' ');
+    return { lemma: text.slice(0, space), synsets: text.slice(space + 1).split(',').map(Number) };
+  }
+
+  private lemmaAtLine(line: number): string {
+    const from = this.indexAt![line];
+    return this.indexText.slice(from, this.indexText.indexOf(' ', from));
+  }
+
+  /** The first index line whose lemma is not below `lemma` (binary search). */
+  private firstLineAtLeast(lemma: string): number {
+    let lo = 0;
+    let hi = this.lemmaIndex().length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.lemmaAtLine(mid) < lemma) lo = mid + 1;
+      else hi = mid;
     }
-    return this.lemmaIndex;
+    return lo;
+  }
+
+  /**
+   * Line offsets of the lemma index, made on first use. WordNet's index file is sorted by lemma, and so is the
+   * compiled index; an index that is not (another source) is sorted once here.
+   */
+  private lemmaIndex(): Int32Array {
+    if (this.indexAt) return this.indexAt;
+    if (this.indexText === '') return (this.indexAt = Int32Array.of(0));
+    let at = lineStarts(this.indexText);
+    const lemmaOf = (line: number) => {
+      const text = this.indexText.slice(at[line], at[line + 1] - 1);
+      return text.slice(0, text.lastIndexOf(' '));
+    };
+    let sorted = true;
+    for (let line = 1; line < at.length - 1 && sorted; line++) sorted = lemmaOf(line - 1) < lemmaOf(line);
+    if (!sorted) {
+      const lines = Array.from({ length: at.length - 1 }, (_, line) => this.indexText.slice(at[line], at[line + 1] - 1));
+      const key = (l: string) => l.slice(0, l.lastIndexOf(' '));
+      lines.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+      this.indexText = lines.join('\n');
+      at = lineStarts(this.indexText);
+    }
+    this.indexAt = at;
+    return at;
   }
 
   private buildChildren(): void {

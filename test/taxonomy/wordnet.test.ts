@@ -86,3 +86,47 @@ test("a home without a cache reads the build's compiled nouns and compiles nothi
     rmSync(home, { recursive: true, force: true });
   }
 });
+
+test('the in-place lemma index answers as a Map of every index line would, and prefix runs come in sorted order', async () => {
+  const wn = await loadWordNet({ env });
+  const data = JSON.parse(readFileSync(prebuiltWordnetFile(), 'utf8')) as { index: string };
+  const reference = new Map<string, number[]>();
+  for (const line of data.index.split('\n')) {
+    const space = line.lastIndexOf(' ');
+    reference.set(line.slice(0, space), line.slice(space + 1).split(',').map(Number));
+  }
+  for (const [lemma, synsets] of reference) assert.deepEqual(wn.lookup(lemma), synsets, lemma);
+  for (const prefix of ['dog', 'golden_', "'", 'zz', 'a']) {
+    const expected = [...reference.keys()].filter((l) => l.startsWith(prefix)).sort();
+    assert.deepEqual([...wn.lemmasFrom(prefix)].map((e) => e.lemma), expected, prefix);
+  }
+  assert.deepEqual([...wn.lemmasFrom('qwxzzy')], []);
+  // glosses and lemmas are read through line offsets: first, last and a middle synset agree with the joined text
+  const glosses = (JSON.parse(readFileSync(prebuiltWordnetFile(), 'utf8')) as { glosses: string }).glosses.split('\n');
+  for (const i of [0, 41_000, wn.size - 1]) assert.equal(wn.gloss(i), glosses[i]);
+});
+
+test('an index that is not sorted is sorted once before the first lookup', () => {
+  const wn = new WordNet({
+    format: 2,
+    source: 'test',
+    offsets: [1740, 2084071],
+    lemmas: 'entity\ndog domestic_dog',
+    glosses: 'that which exists\na domesticated canid',
+    hyperStart: [0, 0, 1],
+    hyperList: [0],
+    instStart: [0, 0, 0],
+    instList: [],
+    index: 'entity 0\ndog 1\ndomestic_dog 1',
+    exceptions: {},
+  });
+  assert.deepEqual(wn.lookup('dogs'), [1]);
+  assert.deepEqual(wn.lookup('entity'), [0]);
+  assert.deepEqual([...wn.lemmasFrom('do')].map((e) => e.lemma), ['dog', 'domestic_dog']);
+  assert.equal(wn.gloss(1), 'a domesticated canid');
+  assert.deepEqual(wn.lemmas(1), ['dog', 'domestic dog']);
+  assert.deepEqual(wn.hypernyms(1), [0]);
+  const empty = new WordNet({ format: 2, source: 'test', offsets: [], lemmas: '', glosses: '', hyperStart: [0], hyperList: [], instStart: [0], instList: [], index: '', exceptions: {} });
+  assert.deepEqual(empty.lookup(''), []);
+  assert.deepEqual([...empty.lemmasFrom('a')], []);
+});
