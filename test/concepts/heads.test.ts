@@ -204,6 +204,18 @@ describe('example memory', () => {
     );
   });
 
+  it('votes the same when its rows are a view into a larger buffer (as a head read from disk holds them)', () => {
+    const { x, y } = twoClusters(12, 6, 7);
+    const memory = buildMemory(x, y, new Uint8Array(12).fill(1), 12, 6, 1, { k: 3, temperature: 0.1, blend: 0.5 });
+    const padded = new Int8Array(memory.vectors.length + 16);
+    padded.set(memory.vectors, 8);
+    const viewed = { ...memory, vectors: padded.subarray(8, 8 + memory.vectors.length) };
+    for (let i = 0; i < 12; i++) {
+      const q = x.subarray(i * 6, (i + 1) * 6);
+      assert.deepEqual(Array.from(memoryVotes(viewed, q)), Array.from(memoryVotes(memory, q)));
+    }
+  });
+
   it('leaves out examples without any known label', () => {
     const memory = buildMemory(new Float32Array([1, 0, 0, 1]), [1, 0], [1, 0], 2, 2, 1, { k: 5, temperature: 0.1, blend: 0.5 });
     assert.equal(memory.n, 1);
