@@ -83,7 +83,7 @@ export function register(program: Command): void {
     .option('--max-queue <n>', 'most images waiting for inference before 429', '256')
     .option('--max-batch <n>', 'largest inference batch', '16')
     .option('--max-body-mb <n>', 'MiB of image request bodies in flight before 429', '24')
-    .option('--max-decode-mp <n>', 'megapixels being decoded at once before 429', '40')
+    .option('--max-decode-mp <n>', 'megapixels being decoded at once before 429 (two 12-15 MP camera photos)', '30')
     .option('--max-wait-ms <n>', 'longest wait for room under those limits before 429', '1000')
     .option('--refused-drain-mb <n>', 'MiB per second read (all together) from the bodies of requests refused with 429 that clients send anyway', String(d.admission.refusedDrainBytesPerSecond / MiB))
     .option('--collect-every-mb <n>', 'MiB of request bodies received between two young-generation collections, which free their read buffers (0: leave it to V8)', String(d.admission.collectEveryBodyBytes / MiB))
@@ -136,7 +136,7 @@ export async function serve(opts: ServeOptions): Promise<string> {
     },
     admission: {
       maxBodyBytes: parseIntOption('--max-body-mb', opts.maxBodyMb ?? '24', 1, 100000) * 1024 * 1024,
-      maxDecodePixels: parseIntOption('--max-decode-mp', opts.maxDecodeMp ?? '40', 1, 100000) * 1_000_000,
+      maxDecodePixels: parseIntOption('--max-decode-mp', opts.maxDecodeMp ?? '30', 1, 100000) * 1_000_000,
       maxWaitMs: parseIntOption('--max-wait-ms', opts.maxWaitMs ?? '1000', 0, 600000),
       refusedDrainBytesPerSecond: parseIntOption('--refused-drain-mb', opts.refusedDrainMb ?? String(d.admission.refusedDrainBytesPerSecond / MiB), 1, 100000) * MiB,
       collectEveryBodyBytes: parseIntOption('--collect-every-mb', opts.collectEveryMb ?? String(d.admission.collectEveryBodyBytes / MiB), 0, 100000) * MiB,

@@ -70,7 +70,7 @@ export const defaultServerConfig: ServerConfig = {
   // About 4 camera JPEGs received and 2-3 decoded at once: enough to keep 2 cores busy, bounded memory.
   // Refused bodies that clients send anyway are read at 16 MiB/s all together (admission.ts, RefusedDrain), and
   // the read buffers of every 8 MiB received are collected young (body-garbage.ts).
-  admission: { maxBodyBytes: 24 * 1024 * 1024, maxDecodePixels: 40_000_000, maxWaitMs: 1000, maxUploadDecodeWaitMs: 30_000, refusedDrainBytesPerSecond: 16 * 1024 * 1024, collectEveryBodyBytes: 8 * 1024 * 1024 },
+  admission: { maxBodyBytes: 24 * 1024 * 1024, maxDecodePixels: 30_000_000, maxWaitMs: 1000, maxUploadDecodeWaitMs: 30_000, refusedDrainBytesPerSecond: 16 * 1024 * 1024, collectEveryBodyBytes: 8 * 1024 * 1024 },
   retryAfterSeconds: 1,
   webRoot: join(projectRoot, 'dist', 'web'),
   logger: false,
