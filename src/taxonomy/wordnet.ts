@@ -260,9 +260,10 @@ export class WordNet {
     return entry.lemma === lemma ? entry.synsets : undefined;
   }
 
+  // An index line is 'lemma i,j,...': WordNet lemmas never contain spaces (they are written with underscores).
   private entry(line: number): LemmaEntry {
     const text = this.indexText.slice(this.indexAt![line], this.indexAt![line + 1] - 1);
-    const space = text.lastIndexOf(' ');
+    const space = text.indexOf(' ');
     return { lemma: text.slice(0, space), synsets: text.slice(space + 1).split(',').map(Number) };
   }
 
@@ -291,15 +292,12 @@ export class WordNet {
     if (this.indexAt) return this.indexAt;
     if (this.indexText === '') return (this.indexAt = Int32Array.of(0));
     let at = lineStarts(this.indexText);
-    const lemmaOf = (line: number) => {
-      const text = this.indexText.slice(at[line], at[line + 1] - 1);
-      return text.slice(0, text.lastIndexOf(' '));
-    };
+    const lemmaOf = (line: number) => this.indexText.slice(at[line], this.indexText.indexOf(' ', at[line]));
     let sorted = true;
     for (let line = 1; line < at.length - 1 && sorted; line++) sorted = lemmaOf(line - 1) < lemmaOf(line);
     if (!sorted) {
       const lines = Array.from({ length: at.length - 1 }, (_, line) => this.indexText.slice(at[line], at[line + 1] - 1));
-      const key = (l: string) => l.slice(0, l.lastIndexOf(' '));
+      const key = (l: string) => l.slice(0, l.indexOf(' '));
       lines.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
       this.indexText = lines.join('\n');
       at = lineStarts(this.indexText);
