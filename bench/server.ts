@@ -47,9 +47,9 @@ export async function startServe(env: NodeJS.ProcessEnv, extraArgs: string[] = [
   const port = process.env.PICTOGRAPH_BENCH_PORT ? Number(process.env.PICTOGRAPH_BENCH_PORT) : await freePort();
   const args = ['serve', '--port', String(port), '--host', '127.0.0.1', '--no-web', '--log-level', 'warn', ...extraArgs];
   // The built CLI runs as an installed `pictograph` does: the executable itself, so its runtime settings (the
-  // `#!` line's memory flags) apply.
+  // memory settings for `serve`) apply.
   const proc = runsBuilt(opts.preferBuilt)
-    ? spawn(join(repoRoot, 'bin', 'pictograph.js'), args, { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] })
+    ? spawn(join(repoRoot, 'bin', 'pictograph'), args, { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] })
     : spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (d) => (stderr += d));
