@@ -92,8 +92,8 @@ function quantise(x: ArrayLike<number>): { q: Int8Array; scale: number; rest: Fl
 /**
  * Every example by similarity to `x`, most similar first: indexes and cosine similarities (the features are
  * centred and unit-length, so the inner product). The rows stay int8 (1.2 MB for 939 x 1280; float32 copies of
- * them took 4.8 MB in every process): the query is split into two int8 parts, x ~ a * q1 + b * q2 (within
- * ~1/32,000 of its largest value), and usearch's exact integer search (SIMD, one thread) runs once for each part.
+ * them took 4.8 MB in every process): the query is split into two int8 parts, x ~ a * q1 + b * q2 (each value
+ * within 1/64,000 of the largest), and usearch's exact integer search (SIMD, one thread) runs once for each part.
  */
 function bySimilarity(memory: ExampleMemory, x: ArrayLike<number>): { order: Uint32Array; similarity: Float32Array } {
   const { n, dim, scales } = memory;
