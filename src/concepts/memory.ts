@@ -92,20 +92,26 @@ function quantise(x: ArrayLike<number>): { q: Int8Array; scale: number; rest: Fl
 /**
  * Every example by similarity to `x`, most similar first: indexes and cosine similarities (the features are
  * centred and unit-length, so the inner product). The rows stay int8 (1.2 MB for 939 x 1280; float32 copies of
- * them took 4.8 MB in every process): the query is split into two int8 parts, x ~ a * q1 + b * q2 (each value
- * within 1/64,000 of the largest), and usearch's exact integer search (SIMD, one thread) runs once for each part.
+ * them took 4.8 MB in every process): the query is split into three int8 parts, x ~ a * q1 + b * q2 + c * q3 (each
+ * value within 1/8,000,000 of the largest), and usearch's exact integer search (SIMD, one thread) runs once for
+ * each part.
  */
 function bySimilarity(memory: ExampleMemory, x: ArrayLike<number>): { order: Uint32Array; similarity: Float32Array } {
   const { n, dim, scales } = memory;
   const rows = rowsOf(memory);
   const first = quantise(x);
-  const second = quantise(first.rest);
   type Found = { keys: BigUint64Array; distances: Float32Array };
   // usearch's integer inner-product distance is 1 - q.row
   const coarse = usearch.exactSearch(rows, first.q, dim, n, usearch.MetricKind.IP, 1) as Found;
-  const fine = usearch.exactSearch(rows, second.q, dim, n, usearch.MetricKind.IP, 1) as Found;
+  // What the first part left out, in two more int8 parts (each part is ~127x finer than the one before).
   const residual = new Float64Array(n);
-  for (let i = 0; i < n; i++) residual[Number(fine.keys[i])] = second.scale * (1 - fine.distances[i]!);
+  let rest = first.rest;
+  for (let part = 0; part < 2; part++) {
+    const finer = quantise(rest);
+    const fine = usearch.exactSearch(rows, finer.q, dim, n, usearch.MetricKind.IP, 1) as Found;
+    for (let i = 0; i < n; i++) residual[Number(fine.keys[i])]! += finer.scale * (1 - fine.distances[i]!);
+    rest = finer.rest;
+  }
   const order = new Uint32Array(n);
   const similarity = new Float32Array(n);
   for (let i = 0; i < n; i++) {

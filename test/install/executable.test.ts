@@ -30,7 +30,7 @@ test('runs the built CLI through a link', () => {
   assert.equal(execFileSync(link, ['--version'], { env, encoding: 'utf8' }).trim(), version);
 });
 
-test('the server keeps the fixed mmap threshold; batch commands keep glibc's adaptive one', () => {
+test("the server keeps the fixed mmap threshold; batch commands keep glibc's adaptive one", () => {
   const server = 'glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072';
   assert.equal(settings(['serve', '--port', '1']), server);
   assert.equal(settings(['up', 'photos', '--owner', 'me']), server);
