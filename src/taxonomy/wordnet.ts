@@ -228,8 +228,8 @@ export class WordNet {
   /** The index's lemmas that start with `prefix` (lower case, underscores), in sorted order. */
   *lemmasFrom(prefix: string): Generator<LemmaEntry> {
     const at = this.lemmaIndex();
-    for (let line = this.firstLineAtLeast(prefix); line < at.length - 1; line++) {
-      const entry = this.entry(line);
+    for (let line = this.firstLineAtLeast(at, prefix); line < at.length - 1; line++) {
+      const entry = this.entry(at, line);
       if (!entry.lemma.startsWith(prefix)) return;
       yield entry;
     }
@@ -251,34 +251,31 @@ export class WordNet {
     return this.lemmaText.slice(this.lemmaAt[i], this.lemmaAt[i + 1] - 1);
   }
 
-  /** Synset indexes of exactly this lemma, or undefined. */
+  /** Synset indexes of exactly this lemma, or undefined: the first lemma from it, when that is the lemma itself. */
   private senses(lemma: string): number[] | undefined {
-    const at = this.lemmaIndex();
-    const line = this.firstLineAtLeast(lemma);
-    if (line >= at.length - 1) return undefined;
-    const entry = this.entry(line);
-    return entry.lemma === lemma ? entry.synsets : undefined;
+    const first = this.lemmasFrom(lemma).next();
+    return !first.done && first.value.lemma === lemma ? first.value.synsets : undefined;
   }
 
-  // An index line is 'lemma i,j,...': WordNet lemmas never contain spaces (they are written with underscores).
-  private entry(line: number): LemmaEntry {
-    const text = this.indexText.slice(this.indexAt![line], this.indexAt![line + 1] - 1);
+  // An index line is 'lemma i,j,...' (`at`: the index's line offsets): WordNet lemmas never contain spaces (they
+  // are written with underscores).
+  private entry(at: Int32Array, line: number): LemmaEntry {
+    const text = this.indexText.slice(at[line], at[line + 1] - 1);
     const space = text.indexOf(' ');
     return { lemma: text.slice(0, space), synsets: text.slice(space + 1).split(',').map(Number) };
   }
 
-  private lemmaAtLine(line: number): string {
-    const from = this.indexAt![line];
-    return this.indexText.slice(from, this.indexText.indexOf(' ', from));
+  private lemmaAtLine(at: Int32Array, line: number): string {
+    return this.indexText.slice(at[line], this.indexText.indexOf(' ', at[line]));
   }
 
   /** The first index line whose lemma is not below `lemma` (binary search). */
-  private firstLineAtLeast(lemma: string): number {
+  private firstLineAtLeast(at: Int32Array, lemma: string): number {
     let lo = 0;
-    let hi = this.lemmaIndex().length - 1;
+    let hi = at.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.lemmaAtLine(mid) < lemma) lo = mid + 1;
+      if (this.lemmaAtLine(at, mid) < lemma) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -292,14 +289,12 @@ export class WordNet {
     if (this.indexAt) return this.indexAt;
     if (this.indexText === '') return (this.indexAt = Int32Array.of(0));
     let at = lineStarts(this.indexText);
-    const lemmaOf = (line: number) => this.indexText.slice(at[line], this.indexText.indexOf(' ', at[line]));
     let sorted = true;
-    for (let line = 1; line < at.length - 1 && sorted; line++) sorted = lemmaOf(line - 1) < lemmaOf(line);
+    for (let line = 1; line < at.length - 1 && sorted; line++) sorted = this.lemmaAtLine(at, line - 1) < this.lemmaAtLine(at, line);
     if (!sorted) {
-      const lines = Array.from({ length: at.length - 1 }, (_, line) => this.indexText.slice(at[line], at[line + 1] - 1));
-      const key = (l: string) => l.slice(0, l.indexOf(' '));
-      lines.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-      this.indexText = lines.join('\n');
+      const lines = Array.from({ length: at.length - 1 }, (_, line) => this.entry(at, line));
+      lines.sort((a, b) => (a.lemma < b.lemma ? -1 : a.lemma > b.lemma ? 1 : 0));
+      this.indexText = lines.map((e) => `${e.lemma} ${e.synsets.join(',')}`).join('\n');
       at = lineStarts(this.indexText);
     }
     this.indexAt = at;
