@@ -46,6 +46,7 @@ export interface ServeOptions {
 }
 
 const MiB = 1024 * 1024;
+const MP = 1_000_000;
 const d = defaultServerConfig;
 
 /** The limits `serve` enforces, for `--help` (kept in step with README.md and the OpenAPI description). */
@@ -82,8 +83,8 @@ export function register(program: Command): void {
     .option('--target <p>', 'accuracy target of hedged labels', '0.9')
     .option('--max-queue <n>', 'most images waiting for inference before 429', '256')
     .option('--max-batch <n>', 'largest inference batch', '16')
-    .option('--max-body-mb <n>', 'MiB of image request bodies in flight before 429', '24')
-    .option('--max-decode-mp <n>', 'megapixels being decoded at once before 429 (two 12-15 MP camera photos)', '30')
+    .option('--max-body-mb <n>', 'MiB of image request bodies in flight before 429', String(d.admission.maxBodyBytes / MiB))
+    .option('--max-decode-mp <n>', 'megapixels being decoded at once before 429 (the default: two 12-15 MP camera photos)', String(d.admission.maxDecodePixels / MP))
     .option('--max-wait-ms <n>', 'longest wait for room under those limits before 429', '1000')
     .option('--refused-drain-mb <n>', 'MiB per second read (all together) from the bodies of requests refused with 429 that clients send anyway', String(d.admission.refusedDrainBytesPerSecond / MiB))
     .option('--collect-every-mb <n>', 'MiB of request bodies received between two young-generation collections, which free their read buffers (0: leave it to V8)', String(d.admission.collectEveryBodyBytes / MiB))
@@ -135,8 +136,8 @@ export async function serve(opts: ServeOptions): Promise<string> {
       maxWaitMs: 3,
     },
     admission: {
-      maxBodyBytes: parseIntOption('--max-body-mb', opts.maxBodyMb ?? '24', 1, 100000) * 1024 * 1024,
-      maxDecodePixels: parseIntOption('--max-decode-mp', opts.maxDecodeMp ?? '30', 1, 100000) * 1_000_000,
+      maxBodyBytes: parseIntOption('--max-body-mb', opts.maxBodyMb ?? String(d.admission.maxBodyBytes / MiB), 1, 100000) * MiB,
+      maxDecodePixels: parseIntOption('--max-decode-mp', opts.maxDecodeMp ?? String(d.admission.maxDecodePixels / MP), 1, 100000) * MP,
       maxWaitMs: parseIntOption('--max-wait-ms', opts.maxWaitMs ?? '1000', 0, 600000),
       refusedDrainBytesPerSecond: parseIntOption('--refused-drain-mb', opts.refusedDrainMb ?? String(d.admission.refusedDrainBytesPerSecond / MiB), 1, 100000) * MiB,
       collectEveryBodyBytes: parseIntOption('--collect-every-mb', opts.collectEveryMb ?? String(d.admission.collectEveryBodyBytes / MiB), 0, 100000) * MiB,

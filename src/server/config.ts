@@ -67,7 +67,8 @@ export const defaultServerConfig: ServerConfig = {
   feedbackPerMinute: 30,
   metricsAccess: 'open',
   batch: { maxBatch: 16, maxWaitMs: 3, maxQueue: 256 },
-  // About 4 camera JPEGs received and 2-3 decoded at once: enough to keep 2 cores busy, bounded memory.
+  // About 4 camera JPEGs received and 2 decoded at once: enough to keep 2 cores busy, bounded memory (a third
+  // decode at once took bench overload's peak RSS over 300 MB).
   // Refused bodies that clients send anyway are read at 16 MiB/s all together (admission.ts, RefusedDrain), and
   // the read buffers of every 8 MiB received are collected young (body-garbage.ts).
   admission: { maxBodyBytes: 24 * 1024 * 1024, maxDecodePixels: 30_000_000, maxWaitMs: 1000, maxUploadDecodeWaitMs: 30_000, refusedDrainBytesPerSecond: 16 * 1024 * 1024, collectEveryBodyBytes: 8 * 1024 * 1024 },
