@@ -6,7 +6,7 @@ import { createServer } from '../server/app.js';
 import { createModelServer, defaultModelLoader } from '../server/model-server.js';
 import { JobQueue, queueOptionsFromEnv } from '../jobs/queue.js';
 import { modelServersFromEnv, remoteRecognizer } from '../library/remote-recognizer.js';
-import { defaultServerConfig, serverConfig, type ClassifyAccess } from '../server/config.js';
+import { defaultServerConfig, serverConfig, type ClassifyAccess, type ServerConfig } from '../server/config.js';
 import { FaceDetector } from '../vision/faces/detector.js';
 import { loadTaxonomy } from '../taxonomy/analysis.js';
 import { Engine } from '../vision/engine.js';
@@ -127,36 +127,7 @@ export async function serve(opts: ServeOptions): Promise<string> {
   const env = process.env;
   const lib = await openLibrary({ env });
   const threads = opts.threads !== undefined ? parseIntOption('--threads', opts.threads, 1, 1024) : undefined;
-  const config = serverConfig({
-    classifyAccess,
-    defaultTarget: target,
-    batch: {
-      maxQueue: parseIntOption('--max-queue', opts.maxQueue ?? '256', 1, 100000),
-      maxBatch: parseIntOption('--max-batch', opts.maxBatch ?? '16', 1, 256),
-      maxWaitMs: 3,
-    },
-    admission: {
-      maxBodyBytes: parseIntOption('--max-body-mb', opts.maxBodyMb ?? String(d.admission.maxBodyBytes / MiB), 1, 100000) * MiB,
-      maxDecodePixels: parseIntOption('--max-decode-mp', opts.maxDecodeMp ?? String(d.admission.maxDecodePixels / MP), 1, 100000) * MP,
-      maxWaitMs: parseIntOption('--max-wait-ms', opts.maxWaitMs ?? '1000', 0, 600000),
-      refusedDrainBytesPerSecond: parseIntOption('--refused-drain-mb', opts.refusedDrainMb ?? String(d.admission.refusedDrainBytesPerSecond / MiB), 1, 100000) * MiB,
-      collectEveryBodyBytes: parseIntOption('--collect-every-mb', opts.collectEveryMb ?? String(d.admission.collectEveryBodyBytes / MiB), 0, 100000) * MiB,
-    },
-    logger: { level: opts.logLevel },
-    maxImageBytes: parseIntOption('--max-upload-bytes', opts.maxUploadBytes ?? String(d.maxImageBytes), 1024, 2 ** 31),
-    maxImagePixels: parseIntOption('--max-image-mp', opts.maxImageMp ?? String(d.maxImagePixels / 1e6), 1, 10_000) * 1_000_000,
-    maxUploadFiles: parseIntOption('--max-upload-files', opts.maxUploadFiles ?? String(d.maxUploadFiles), 1, 10000),
-    maxJsonBytes: parseIntOption('--max-json-bytes', opts.maxJsonBytes ?? String(d.maxJsonBytes), 1024, 64 * MiB),
-    timeouts: {
-      headersMs: parseSeconds('--headers-timeout', opts.headersTimeout ?? String(d.timeouts.headersMs / 1000)),
-      requestMs: parseSeconds('--request-timeout', opts.requestTimeout ?? String(d.timeouts.requestMs / 1000)),
-      idleMs: parseSeconds('--idle-timeout', opts.idleTimeout ?? String(d.timeouts.idleMs / 1000)),
-    },
-    maxConnections: parseIntOption('--max-connections', opts.maxConnections ?? String(d.maxConnections), 1, 1_000_000),
-    feedbackPerMinute: parseIntOption('--feedback-per-minute', opts.feedbackPerMinute ?? String(d.feedbackPerMinute), 1, 1_000_000),
-    metricsAccess: opts.privateMetrics ? 'admin' : 'open',
-    ...(opts.web === false ? { webRoot: null } : typeof opts.web === 'string' ? { webRoot: opts.web } : {}),
-  });
+  const config = serverConfigFrom(opts, { classifyAccess, defaultTarget: target });
   const queueOptions = opts.queue ? queueOptionsFromEnv(env) : undefined;
   if (opts.queue && !queueOptions) throw new Error('--queue needs PostgreSQL: set DATABASE_URL');
   const queue = queueOptions ? await JobQueue.open(queueOptions) : undefined;
@@ -200,8 +171,8 @@ export async function serve(opts: ServeOptions): Promise<string> {
 }
 
 /**
- * `serve --role model`: classification only (POST /v1/analyze, /v1/classify), no database. SIGTERM drains it
- * (readyz 503), lets requests in flight finish, then exits.
+ * `serve --role model`: classification only (POST /v1/analyze, /v1/classify), no database, admitted by work with
+ * the library server's limits and options. SIGTERM drains it (readyz 503), lets requests in flight finish, then exits.
  */
 export async function serveModel(opts: ServeOptions): Promise<string> {
   const port = parseIntOption('--port', opts.port, 0, 65535);
@@ -209,16 +180,18 @@ export async function serveModel(opts: ServeOptions): Promise<string> {
   if (!(target > 0 && target < 1)) throw new Error('--target must be between 0 and 1 (e.g. 0.9)');
   const env = process.env;
   const threads = opts.threads !== undefined ? parseIntOption('--threads', opts.threads, 1, 1024) : undefined;
+  const config = serverConfigFrom(opts);
   const { app } = await createModelServer({
     modelId: opts.model ?? env.PICTOGRAPH_MODEL,
     env,
     load: defaultModelLoader(env, { threads, target }),
     adminToken: opts.adminToken ?? (env.PICTOGRAPH_ADMIN_TOKEN || undefined),
-    batch: {
-      maxQueue: parseIntOption('--max-queue', opts.maxQueue ?? '256', 1, 100000),
-      maxBatch: parseIntOption('--max-batch', opts.maxBatch ?? '16', 1, 256),
-      maxWaitMs: 3,
-    },
+    batch: config.batch,
+    maxImageBytes: config.maxImageBytes,
+    maxImagePixels: config.maxImagePixels,
+    admission: config.admission,
+    timeouts: config.timeouts,
+    maxConnections: config.maxConnections,
     logger: { level: opts.logLevel },
   });
   let closing = false;
@@ -236,6 +209,39 @@ export async function serveModel(opts: ServeOptions): Promise<string> {
   const address = await app.listen({ port, host: opts.host });
   app.log.info('pictograph model server listening; the model loads in the background');
   return address;
+}
+
+/** The server settings the options give (every role reads the ones it has: the model role no web app or JSON). */
+function serverConfigFrom(opts: ServeOptions, base: Partial<ServerConfig> = {}): ServerConfig {
+  return serverConfig({
+    ...base,
+    batch: {
+      maxQueue: parseIntOption('--max-queue', opts.maxQueue ?? '256', 1, 100000),
+      maxBatch: parseIntOption('--max-batch', opts.maxBatch ?? '16', 1, 256),
+      maxWaitMs: 3,
+    },
+    admission: {
+      maxBodyBytes: parseIntOption('--max-body-mb', opts.maxBodyMb ?? String(d.admission.maxBodyBytes / MiB), 1, 100000) * MiB,
+      maxDecodePixels: parseIntOption('--max-decode-mp', opts.maxDecodeMp ?? String(d.admission.maxDecodePixels / MP), 1, 100000) * MP,
+      maxWaitMs: parseIntOption('--max-wait-ms', opts.maxWaitMs ?? '1000', 0, 600000),
+      refusedDrainBytesPerSecond: parseIntOption('--refused-drain-mb', opts.refusedDrainMb ?? String(d.admission.refusedDrainBytesPerSecond / MiB), 1, 100000) * MiB,
+      collectEveryBodyBytes: parseIntOption('--collect-every-mb', opts.collectEveryMb ?? String(d.admission.collectEveryBodyBytes / MiB), 0, 100000) * MiB,
+    },
+    logger: { level: opts.logLevel },
+    maxImageBytes: parseIntOption('--max-upload-bytes', opts.maxUploadBytes ?? String(d.maxImageBytes), 1024, 2 ** 31),
+    maxImagePixels: parseIntOption('--max-image-mp', opts.maxImageMp ?? String(d.maxImagePixels / 1e6), 1, 10_000) * 1_000_000,
+    maxUploadFiles: parseIntOption('--max-upload-files', opts.maxUploadFiles ?? String(d.maxUploadFiles), 1, 10000),
+    maxJsonBytes: parseIntOption('--max-json-bytes', opts.maxJsonBytes ?? String(d.maxJsonBytes), 1024, 64 * MiB),
+    timeouts: {
+      headersMs: parseSeconds('--headers-timeout', opts.headersTimeout ?? String(d.timeouts.headersMs / 1000)),
+      requestMs: parseSeconds('--request-timeout', opts.requestTimeout ?? String(d.timeouts.requestMs / 1000)),
+      idleMs: parseSeconds('--idle-timeout', opts.idleTimeout ?? String(d.timeouts.idleMs / 1000)),
+    },
+    maxConnections: parseIntOption('--max-connections', opts.maxConnections ?? String(d.maxConnections), 1, 1_000_000),
+    feedbackPerMinute: parseIntOption('--feedback-per-minute', opts.feedbackPerMinute ?? String(d.feedbackPerMinute), 1, 1_000_000),
+    metricsAccess: opts.privateMetrics ? 'admin' : 'open',
+    ...(opts.web === false ? { webRoot: null } : typeof opts.web === 'string' ? { webRoot: opts.web } : {}),
+  });
 }
 
 function parseSeconds(name: string, value: string): number {

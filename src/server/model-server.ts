@@ -2,10 +2,16 @@
 // POST /v1/analyze answers the PhotoAnalysis the library stores (what workers and the library server call);
 // POST /v1/classify answers like the library server's. /readyz names the model (id + sha256) and turns 503
 // while draining; work in flight finishes. The admin routes drain it and swap its model for a rollout; a
-// model that fails to load leaves the old one serving.
+// model that fails to load leaves the old one serving. Image requests are admitted by work as on the library
+// server (admission.ts): body bytes before the body is read, decoded pixels before the decode; past the limits 429
+// with Retry-After, which the library's model-server client waits out (remote-recognizer.ts).
 import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { Admission, admitAtContinue, admitBody, type AdmissionConfig } from './admission.js';
+import { defaultServerConfig, type ServerConfig } from './config.js';
+import { clientErrorHandler, installExpectContinue, keepPausedSocketsStopped, settleUnreadBody } from './hardening.js';
 import { analyzePrediction, loadTaxonomy, type Taxonomy } from '../taxonomy/analysis.js';
 import { MicroBatcher } from '../vision/batcher.js';
 import { decodePhoto } from '../vision/decode.js';
@@ -36,6 +42,13 @@ export interface ModelServerOptions {
   adminToken?: string;
   batch?: { maxBatch?: number; maxWaitMs?: number; maxQueue?: number };
   maxImageBytes?: number;
+  /** Most pixels in one image, from its header (default: the library server's). */
+  maxImagePixels?: number;
+  /** Work in flight (body bytes, decoded pixels), merged over the library server's defaults. */
+  admission?: Partial<AdmissionConfig>;
+  /** Request and connection timeouts, merged over the library server's defaults. */
+  timeouts?: Partial<ServerConfig['timeouts']>;
+  maxConnections?: number;
   logger?: boolean | Record<string, unknown>;
 }
 
@@ -52,10 +65,24 @@ export class ModelHost {
   private serving: Serving | null = null;
   private idleWaiters: Array<() => void> = [];
 
+  /** Body bytes and decoded pixels in flight. */
+  readonly admission: Admission;
+
   constructor(
     private readonly opts: ModelServerOptions,
     private readonly loader: (modelId: string | undefined) => Promise<LoadedModel>,
-  ) {}
+  ) {
+    this.admission = new Admission({ ...defaultServerConfig.admission, ...opts.admission }, defaultServerConfig.retryAfterSeconds);
+  }
+
+  /** The one decode of a request's photo, within the pixel budget. */
+  private decode(bytes: Buffer, model: LoadedModel) {
+    return decodePhoto(bytes, model.engine.model.spec, {
+      maxBytes: this.opts.maxImageBytes,
+      maxPixels: this.opts.maxImagePixels ?? defaultServerConfig.maxImagePixels,
+      admit: this.admission.decodeGate(),
+    });
+  }
 
   private serve(model: LoadedModel): Serving {
     const b = this.opts.batch ?? {};
@@ -136,7 +163,7 @@ export class ModelHost {
   async analyze(bytes: Buffer): Promise<PhotoAnalysis> {
     return this.admit(async ({ model, batcher }) => {
       const { engine, taxonomy } = model;
-      const decoded = await decodePhoto(bytes, engine.model.spec, { maxBytes: this.opts.maxImageBytes });
+      const decoded = await this.decode(bytes, model);
       const prediction = await batcher.submit(decoded.tensor);
       // Exactly what the in-process recognizer computes (library/recognizer.ts).
       return {
@@ -149,7 +176,7 @@ export class ModelHost {
   async classify(bytes: Buffer, top: number) {
     return this.admit(async ({ model, batcher }) => {
       const { engine, taxonomy } = model;
-      const decoded = await decodePhoto(bytes, engine.model.spec, { maxBytes: this.opts.maxImageBytes });
+      const decoded = await this.decode(bytes, model);
       const prediction = await batcher.submit(decoded.tensor);
       const analysis = analyzePrediction(prediction, { ...taxonomy, top });
       return classificationOf(engine.model, analysis, taxonomy, tagsOf(model, prediction));
@@ -187,6 +214,46 @@ export function defaultModelLoader(env: NodeJS.ProcessEnv, opts: { threads?: num
   };
 }
 
+/**
+ * An image body, read into one buffer of its declared size as it arrives (a body without a length grows by
+ * doubling). Fastify's buffer parser keeps every chunk until the end and then copies them, twice the body at once;
+ * here the chunks are garbage as soon as they are copied, and counted for the young collection that frees them
+ * (body-garbage.ts). A body over `max` bytes is refused with 413.
+ */
+export function readImageBody(req: IncomingMessage, max: number, garbage?: { received(bytes: number): void }): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  const known = Number.isInteger(declared) && declared >= 0;
+  const tooLarge = () => new ApiError(413, 'payload_too_large', `The image is larger than this server accepts (${max} bytes).`);
+  if (known && declared > max) return Promise.reject(tooLarge());
+  // Events rather than an async iterator, which would destroy the request on a refusal: a refused body is left
+  // unread for the answer's hook to drain, so the client reads its 413 instead of a reset.
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.allocUnsafe(known ? declared : 64 * 1024);
+    let size = 0;
+    const stop = (err?: Error) => {
+      req.off('data', data).off('end', end).off('error', stop).off('close', closed);
+      if (err) {
+        req.pause();
+        reject(err);
+      } else resolve(size === buf.length ? buf : buf.subarray(0, size));
+    };
+    const data = (chunk: Buffer) => {
+      garbage?.received(chunk.length);
+      if (size + chunk.length > max) return stop(tooLarge());
+      if (size + chunk.length > buf.length) {
+        const grown = Buffer.allocUnsafe(Math.min(max, Math.max(2 * buf.length, size + chunk.length)));
+        buf.copy(grown, 0, 0, size);
+        buf = grown;
+      }
+      chunk.copy(buf, size);
+      size += chunk.length;
+    };
+    const end = () => stop();
+    const closed = () => stop(new ApiError(400, 'bad_request', 'The request body ended before it was complete.'));
+    req.on('data', data).on('end', end).on('error', stop).on('close', closed);
+  });
+}
+
 function sameToken(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
@@ -197,11 +264,32 @@ function sameToken(given: string, expected: string): boolean {
 export async function createModelServer(opts: ModelServerOptions = {}): Promise<{ app: FastifyInstance; host: ModelHost }> {
   const env = opts.env ?? process.env;
   const host = new ModelHost(opts, opts.load ?? defaultModelLoader(env));
-  const maxImageBytes = opts.maxImageBytes ?? 32 * 1024 * 1024;
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 64 * 1024, forceCloseConnections: 'idle', return503OnClosing: true });
-  const raw = (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body);
-  app.addContentTypeParser(/^image\/[\w.+-]+$/i, { parseAs: 'buffer', bodyLimit: maxImageBytes }, raw);
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: maxImageBytes }, raw);
+  const maxImageBytes = opts.maxImageBytes ?? defaultServerConfig.maxImageBytes;
+  const { admission } = host;
+  const t = { ...defaultServerConfig.timeouts, ...opts.timeouts };
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: 64 * 1024,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    connectionTimeout: t.idleMs,
+    keepAliveTimeout: t.keepAliveMs,
+    requestTimeout: t.requestMs,
+    http: { headersTimeout: t.headersMs, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(Math.min(t.headersMs, t.requestMs) / 4))) },
+    clientErrorHandler,
+  });
+  app.server.maxConnections = opts.maxConnections ?? defaultServerConfig.maxConnections;
+  // The image routes' bodies are buffered, so their bytes are reserved before the body is read (a refused request
+  // costs no memory); clients that wait for 100 Continue are admitted before routing (hardening.ts).
+  const imageRoute = (req: { method?: string; url?: string }) => req.method === 'POST' && ['/v1/analyze', '/v1/classify'].includes((req.url ?? '').split('?')[0]!);
+  keepPausedSocketsStopped(app.server);
+  installExpectContinue(app, {
+    admit: (req, res) => (imageRoute(req) ? admitAtContinue(admission, req, res, maxImageBytes) : undefined),
+    refused: () => undefined,
+  });
+  const body = (_req: FastifyRequest, payload: IncomingMessage) => readImageBody(payload, maxImageBytes, admission.bodyGarbage);
+  app.addContentTypeParser(/^image\/[\w.+-]+$/i, body);
+  app.addContentTypeParser('application/octet-stream', body);
   app.setErrorHandler((err, _req, reply) => {
     const e = toApiError(err, 1);
     void reply.code(e.statusCode).headers(e.headers).send(errorBody(e));
@@ -228,13 +316,16 @@ export async function createModelServer(opts: ModelServerOptions = {}): Promise<
     state: host.state,
     model: host.model(),
     inflight: host.inflight,
+    // work in flight against its limits, and how many requests each limit refused (429)
+    admission: { bytes: host.admission.bytes.stats, pixels: host.admission.pixels.stats },
     ...(host.lastError ? { error: host.lastError } : {}),
   });
 
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_req, reply: FastifyReply) => reply.code(host.state === 'ready' ? 200 : 503).send(status()));
-  app.post('/v1/analyze', async (req) => analysisToWire(await host.analyze(image(req))));
-  app.post<{ Querystring: { top?: string } }>('/v1/classify', async (req) => {
+  const admitted = { onRequest: admitBody(admission, maxImageBytes) };
+  app.post('/v1/analyze', admitted, async (req) => analysisToWire(await host.analyze(image(req))));
+  app.post<{ Querystring: { top?: string } }>('/v1/classify', admitted, async (req) => {
     const top = req.query.top === undefined ? 5 : Number(req.query.top);
     if (!Number.isInteger(top) || top < 1 || top > 100) throw new ApiError(400, 'bad_request', '`top` must be an integer from 1 to 100.');
     return host.classify(image(req), top);
@@ -260,8 +351,12 @@ export async function createModelServer(opts: ModelServerOptions = {}): Promise<
   let closing = false;
   app.addHook('onSend', async (req, reply) => {
     // Which server answered (behind a balancer): host name and port.
-    reply.header('x-served-by', `${hostname()}:${req.socket.localPort ?? ''}`);
+    reply.header('x-served-by', `${hostname()}:${req.socket?.localPort ?? ''}`);
     if (closing) reply.header('connection', 'close');
+    // Answered before its body was read (429, 413): the rest is drained, a 429's at the shared refused pace.
+    if (reply.statusCode >= 400) {
+      settleUnreadBody(req.raw, reply.raw, 2 * maxImageBytes, { pace: reply.statusCode === 429 ? admission.refusedDrain : undefined, garbage: admission.bodyGarbage });
+    }
   });
   app.addHook('preClose', async () => {
     closing = true;
