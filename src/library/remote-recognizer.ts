@@ -1,6 +1,8 @@
 // A PhotoRecognizer over model servers (`pictograph serve --role model`): the photo is decoded here for its
 // thumbnails while a model server classifies the same bytes; servers are tried round-robin, the next one on a
-// refused connection or a 502/503/504 (draining, restarting). The analysis crosses the wire losslessly.
+// refused connection or a 502/503/504 (draining, restarting). When every server answers 429 (at its limits of work
+// in flight), the photo waits as their Retry-After says and tries again, until its deadline: a busy cluster slows an
+// ingest down rather than failing its photos. The analysis crosses the wire losslessly.
 import { decodePhoto } from '../vision/decode.js';
 import { modelSpec } from '../vision/manifest.js';
 import type { ModelRef, PhotoAnalysis } from './analysis.js';
@@ -32,9 +34,12 @@ export class ModelServerError extends Error {
 export interface RemoteRecognizerOptions {
   /** Model server base URLs (or one load balancer's). */
   urls: string[];
-  /** Rounds over every server before giving up (default 3); waits 0.5 s, 1 s, ... between rounds. */
+  /**
+   * Rounds over every server before giving up (default 3); waits 0.5 s, 1 s, ... between rounds. A round in which
+   * some server answered 429 (busy) does not count: the photo waits its Retry-After instead.
+   */
   rounds?: number;
-  /** Per-request timeout in ms (default 60 s). */
+  /** Per-request timeout in ms (default 60 s); also how long a photo waits, all told, for busy servers. */
   timeoutMs?: number;
   maxBytes?: number;
 }
@@ -46,6 +51,14 @@ export interface RemoteRecognizer extends PhotoRecognizer {
   /** A model server's POST /v1/classify answer (the library server's classify shape). */
   classify(bytes: Buffer, top?: number): Promise<unknown>;
   close(): Promise<void>;
+}
+
+/** A Retry-After header (seconds or an HTTP date) in ms: 1 s when absent or unreadable, at most 30 s. */
+export function retryAfterMs(header: string | null, now = Date.now()): number {
+  if (header === null || header.trim() === '') return 1000;
+  const seconds = Number(header);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - now;
+  return Number.isFinite(ms) ? Math.min(30_000, Math.max(0, ms)) : 1000;
 }
 
 /** The model servers from PICTOGRAPH_MODEL_SERVERS (comma-separated URLs); empty when unset. */
@@ -83,11 +96,15 @@ export async function remoteRecognizer(opts: RemoteRecognizerOptions): Promise<R
   }
   const thumbSpec = modelSpec();
 
-  /** POSTs the photo to `path` on the next server, moving on past refusals and 429/502/503/504. */
+  /**
+   * POSTs the photo to `path` on the next server, moving on past refusals and 429/502/503/504; after a round in
+   * which a server was busy (429), waits what it asked (Retry-After, with jitter) until the photo's deadline.
+   */
   async function postRemote(path: string, bytes: Buffer): Promise<unknown> {
     let last = 'no answer';
-    for (let round = 0; round < rounds; round++) {
-      if (round > 0) await new Promise((r) => setTimeout(r, 500 * round));
+    const deadline = performance.now() + timeoutMs;
+    for (let round = 0; round < rounds; ) {
+      let busyMs = -1;
       for (let i = 0; i < urls.length; i++) {
         const url = urls[next++ % urls.length]!;
         let res: Response;
@@ -115,10 +132,17 @@ export async function remoteRecognizer(opts: RemoteRecognizerOptions): Promise<R
         }
         if (RETRY_STATUS.has(res.status)) {
           last = `${url}: ${res.status} ${code}`;
+          if (res.status === 429) busyMs = Math.max(busyMs, retryAfterMs(res.headers.get('retry-after')));
           continue;
         }
         throw Object.assign(new ModelServerError(code, `model server ${url}: ${message}`), { status: res.status });
       }
+      // Busy servers: wait as asked (0-50% more, so that refused photos do not all come back at once).
+      const busy = busyMs >= 0;
+      const wait = busy ? Math.max(100, busyMs) * (1 + Math.random() / 2) : 500 * (round + 1);
+      if (!busy && ++round >= rounds) break;
+      if (performance.now() + wait > deadline) break;
+      await new Promise((r) => setTimeout(r, wait));
     }
     throw new ModelServerError('model_unavailable', `no model server could classify the photo (${last})`);
   }

@@ -1,16 +1,18 @@
 // Model servers (`serve --role model`) with the real models: answers identical to the in-process recognizer,
 // /readyz naming model id + sha256, draining (503 on /readyz and to new work while work in flight finishes),
-// and rollouts: one server at a time, aborted and rolled back when a model fails to load.
+// rollouts: one server at a time, aborted and rolled back when a model fails to load; and admission by work
+// (429 + Retry-After past its limits, which the library's client waits out).
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { loadRecognizer, type LoadedRecognizer } from '../../src/library/recognizer.js';
-import { remoteRecognizer } from '../../src/library/remote-recognizer.js';
+import { remoteRecognizer, retryAfterMs } from '../../src/library/remote-recognizer.js';
 import { createModelServer, defaultModelLoader, type ModelHost } from '../../src/server/model-server.js';
 import { rollout, serverStatus } from '../../src/server/rollout.js';
-import { calibImages, repoRoot, tempHome } from '../support/env.js';
+import { calibImages, photosDir, repoRoot, tempHome } from '../support/env.js';
+import type { AdmissionConfig } from '../../src/server/admission.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { openLibrary } from '../../src/library/db.js';
@@ -22,11 +24,13 @@ import { multipart } from './images.js';
 const exec = promisify(execFile);
 const photos = readdirSync(calibImages).sort().slice(0, 4).map((f) => readFileSync(join(calibImages, f)));
 
-async function startModelServer(env: NodeJS.ProcessEnv, opts: { batch?: { maxWaitMs?: number; maxBatch?: number }; refuse?: string } = {}) {
+async function startModelServer(env: NodeJS.ProcessEnv, opts: { batch?: { maxWaitMs?: number; maxBatch?: number }; refuse?: string; admission?: Partial<AdmissionConfig>; maxImageBytes?: number } = {}) {
   const load = defaultModelLoader(env);
   const { app, host } = await createModelServer({
     env,
     batch: opts.batch,
+    admission: opts.admission,
+    maxImageBytes: opts.maxImageBytes,
     load: async (id) => {
       if (id !== undefined && id === opts.refuse) throw new Error(`${id}: checksum mismatch (a broken file)`);
       return load(id);
@@ -171,5 +175,77 @@ describe('model server', () => {
       await app.close();
       await lib.close();
     }
+  });
+
+  it('admits by work: past its limits 429 with Retry-After, none 5xx, nothing leaks; the client waits out a busy server', async () => {
+    const camera = readFileSync(join(photosDir, 'forensics_christmas-table.jpg')); // 12 MP, 6 MB
+    // Room for two camera photos' bodies and one camera photo's decode at a time; short waits.
+    const s = await startModelServer(h.env, { admission: { maxBodyBytes: 2 * camera.length + 1000, maxDecodePixels: 13_000_000, maxWaitMs: 150 } });
+    servers.push(s);
+    const codes: number[] = [];
+    await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        const r = await post(`${s.url}/v1/analyze`, camera);
+        codes.push(r.status);
+        const body = (await r.json()) as { error?: { code: string } };
+        if (r.status === 429) {
+          assert.equal(body.error?.code, 'overloaded');
+          assert.equal(r.headers.get('retry-after'), '1');
+        }
+      }),
+    );
+    assert.ok(codes.every((c) => c === 200 || c === 429), `statuses ${codes.join(' ')}`);
+    assert.ok(codes.includes(200) && codes.includes(429), `some admitted, some refused: ${codes.join(' ')}`);
+    const st = (await serverStatus(s.url)) as { admission: Record<'bytes' | 'pixels', { inUse: number; refused: number }> };
+    assert.deepEqual([st.admission.bytes.inUse, st.admission.pixels.inUse], [0, 0], 'every reservation returned');
+    assert.ok(st.admission.bytes.refused + st.admission.pixels.refused >= codes.filter((c) => c === 429).length);
+
+    // A busy server (its body budget held for 2.5 s): the client waits as Retry-After says and gets its answer,
+    // where three quick rounds (1.5 s) would have failed the photo.
+    const remote = await remoteRecognizer({ urls: [s.url] });
+    const hold = await s.host.admission.bytes.acquire(s.host.admission.bytes.capacity);
+    const released = new Promise<void>((r) => setTimeout(() => (hold(), r()), 2500));
+    const t0 = performance.now();
+    const seen = await remote.recognize(photos[0]!);
+    assert.ok(performance.now() - t0 >= 2000, `answered after ${(performance.now() - t0).toFixed(0)} ms, while the server was busy`);
+    assert.deepEqual(seen.analysis, (await local.recognize(photos[0]!)).analysis);
+    await released;
+    // ... but not past the photo's deadline: then it fails with the servers' answer.
+    const impatient = await remoteRecognizer({ urls: [s.url], timeoutMs: 1200 });
+    const hold2 = await s.host.admission.bytes.acquire(s.host.admission.bytes.capacity);
+    try {
+      await assert.rejects(impatient.recognize(photos[0]!), (e: Error & { code?: string }) => e.code === 'model_unavailable' && /429 overloaded/.test(e.message));
+    } finally {
+      hold2();
+    }
+  });
+
+  it('reads Retry-After as seconds or an HTTP date, 1 s when absent or unreadable, at most 30 s', () => {
+    const now = Date.parse('2026-12-05T12:00:00Z');
+    assert.deepEqual(
+      [null, '', '2', '0', 'soon', '3600', 'Sat, 05 Dec 2026 12:00:05 GMT', 'Sat, 05 Dec 2026 11:00:00 GMT'].map((h) => retryAfterMs(h, now)),
+      [1000, 1000, 2000, 0, 1000, 30_000, 5000, 0],
+    );
+  });
+
+  it('reads a body sent in chunks without a length as one sent whole; refuses one over the limit with 413 and serves on', async () => {
+    const s = await startModelServer(h.env, { maxImageBytes: 200_000 });
+    servers.push(s);
+    const bytes = photos[1]!;
+    assert.ok(bytes.length < 200_000);
+    const whole = (await (await post(`${s.url}/v1/analyze`, bytes)).json()) as unknown;
+    // a stream body: fetch sends it chunked (no Content-Length)
+    const chunks = [bytes.subarray(0, 1000), bytes.subarray(1000, 70_000), bytes.subarray(70_000)];
+    const stream = new ReadableStream({ pull: (c) => (chunks.length ? c.enqueue(chunks.shift()!) : c.close()) });
+    const chunked = await fetch(`${s.url}/v1/analyze`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: stream, duplex: 'half' } as RequestInit);
+    assert.equal(chunked.status, 200);
+    assert.deepEqual(await chunked.json(), whole);
+    const big = readFileSync(join(photosDir, 'forensics_christmas-table.jpg'));
+    for (const res of [await post(`${s.url}/v1/analyze`, big), await fetch(`${s.url}/v1/analyze`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: new Blob([big]).stream(), duplex: 'half' } as RequestInit)]) {
+      assert.equal(res.status, 413);
+      const text = await res.text();
+      assert.equal((JSON.parse(text) as { error: { code: string } }).error?.code, 'payload_too_large', text);
+    }
+    assert.equal((await post(`${s.url}/v1/analyze`, bytes)).status, 200);
   });
 });
