@@ -3,7 +3,7 @@
 // refused connection or a 502/503/504 (draining, restarting). When every server answers 429 (at its limits of work
 // in flight), the photo waits as their Retry-After says and tries again, until its deadline: a busy cluster slows an
 // ingest down rather than failing its photos. The analysis crosses the wire losslessly.
-import { decodePhoto } from '../vision/decode.js';
+import { decodePhoto, type DecodeOptions } from '../vision/decode.js';
 import { modelSpec } from '../vision/manifest.js';
 import type { ModelRef, PhotoAnalysis } from './analysis.js';
 import { bytesToEmbedding, embeddingToBytes } from './embedding.js';
@@ -50,6 +50,11 @@ export interface RemoteRecognizer extends PhotoRecognizer {
   urls: readonly string[];
   /** A model server's POST /v1/classify answer (the library server's classify shape). */
   classify(bytes: Buffer, top?: number): Promise<unknown>;
+  /**
+   * The same recognizer with the caller's limits on its local decode (for thumbnails): a server passes its decode
+   * gate and pixel limit, so uploads classified remotely are decoded within its budget like the others.
+   */
+  withDecodeLimits(limits: Pick<DecodeOptions, 'admit' | 'maxPixels'>): PhotoRecognizer;
   close(): Promise<void>;
 }
 
@@ -153,17 +158,25 @@ export async function remoteRecognizer(opts: RemoteRecognizerOptions): Promise<R
     return a;
   }
 
+  const recognize = async (bytes: Buffer, limits: Pick<DecodeOptions, 'admit' | 'maxPixels'> = {}): Promise<RecognizedPhoto> => {
+    // Decode here first: a bad file fails with its own code without a round trip, and the thumbnails come from it.
+    const decoded = await decodePhoto(bytes, thumbSpec, { thumbnails: [...THUMBNAIL_SIZES], omitUnreduced: true, maxBytes: opts.maxBytes, ...limits });
+    const analysis = await analyzeRemote(bytes);
+    return recognizedFrom(decoded, analysis);
+  };
+
   return {
     urls,
     get model() {
       return model;
     },
-    async recognize(bytes: Buffer): Promise<RecognizedPhoto> {
-      // Decode here first: a bad file fails with its own code without a round trip, and the thumbnails come from it.
-      const decoded = await decodePhoto(bytes, thumbSpec, { thumbnails: [...THUMBNAIL_SIZES], omitUnreduced: true, maxBytes: opts.maxBytes });
-      const analysis = await analyzeRemote(bytes);
-      return recognizedFrom(decoded, analysis);
-    },
+    recognize: (bytes: Buffer) => recognize(bytes),
+    withDecodeLimits: (limits) => ({
+      get model() {
+        return model;
+      },
+      recognize: (bytes: Buffer) => recognize(bytes, limits),
+    }),
     async classify(bytes: Buffer, top = 5): Promise<unknown> {
       return postRemote(`/v1/classify?top=${top}`, bytes);
     },

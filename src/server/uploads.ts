@@ -232,7 +232,10 @@ export async function ingestUploads(
   received: ReceivedUploads,
   log?: FastifyBaseLogger,
 ): Promise<UploadResult[]> {
-  const recognizer = ctx.modelServers ?? ctx.runtime.recognizer();
+  // Through model servers the thumbnails' decode is still this server's: within its pixel budget and limit.
+  const recognizer =
+    ctx.modelServers?.withDecodeLimits({ admit: ctx.admission.decodeGate(ctx.config.admission.maxUploadDecodeWaitMs), maxPixels: ctx.config.maxImagePixels }) ??
+    ctx.runtime.recognizer();
   const viewer = ownerViewer(owner.id);
   // The detector starts only for an owner who has face detection on.
   const detector = (await ownerFaceSettings(ctx.db, owner.id)).enabled ? await ctx.faces() : undefined;

@@ -167,8 +167,13 @@ describe('model server', () => {
       const owner = await ensureOwner(lib.db, 'dee');
       const token = (await createToken(lib.db, { ownerId: owner })).token;
       const form = multipart([{ name: 'file', filename: 'x.jpg', type: 'image/jpeg', data: photos[2]! }]);
+      const { pixels } = app.pictograph.admission;
+      const before = pixels.stats.admitted;
       const up = await app.inject({ method: 'POST', url: '/v1/photos', headers: { authorization: `Bearer ${token}`, 'content-type': form.contentType }, payload: form.body });
       assert.equal(up.statusCode, 200, up.body);
+      // The upload's own decode (its thumbnails) went through this server's pixel budget.
+      assert.equal(pixels.stats.admitted, before + 1);
+      assert.equal(pixels.stats.inUse, 0);
       const stored = await lib.db.selectFrom('analyses').select('model_id').execute();
       assert.deepEqual(stored.map((r) => r.model_id), ['shufflenet-v2-12-qdq']);
     } finally {
