@@ -391,6 +391,23 @@ async function storeBatch(lib: Library, photos: BulkPhoto[], counts: boolean): P
   }
 }
 
+/** The indexes a large load defers: the two node-score indexes and the photos' content-hash index. */
+const DEFERRED_INDEXES = ['node_scores_wnid_score_idx', 'node_scores_owner_idx', 'photos_hash_idx'];
+
+/** The named indexes that exist, with the statement that creates each (SQLite: as created; PostgreSQL: as it reads it back). */
+export async function indexDefinitions(lib: Library, names: readonly string[]): Promise<Array<{ name: string; def: string }>> {
+  const rows =
+    lib.dialect === 'sqlite'
+      ? await sql<{ name: string; def: string }>`select name, sql as def from sqlite_master where type = 'index' and name in (${sql.join([...names])})`.execute(lib.db)
+      : await sql<{ name: string; def: string }>`select indexname as name, indexdef as def from pg_indexes where schemaname = current_schema() and indexname in (${sql.join([...names])})`.execute(lib.db);
+  return rows.rows.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name));
+}
+
+/** `CREATE [UNIQUE] INDEX name ...` as `CREATE [UNIQUE] INDEX IF NOT EXISTS name ...`. */
+function ifNotExists(def: string): string {
+  return def.replace(/^\s*create\s+(unique\s+)?index\s+(?!if\s+not\s+exists\s)/i, (_m, unique: string | undefined) => `CREATE ${unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS `);
+}
+
 /**
  * Runs a large load with the node-score indexes `(wnid, score desc, photo_id)` and `(wnid, owner_id, ...)`, the
  * photos' content-hash index (and on PostgreSQL the word-search GIN index) dropped, and builds them once at
@@ -401,14 +418,14 @@ async function storeBatch(lib: Library, photos: BulkPhoto[], counts: boolean): P
  * load may need the load again).
  */
 export async function withDeferredIndexes<T>(lib: Library, load: () => Promise<T>): Promise<T> {
-  await sql`drop index if exists node_scores_wnid_score_idx`.execute(lib.db);
-  await sql`drop index if exists node_scores_owner_idx`.execute(lib.db);
-  await sql`drop index if exists photos_hash_idx`.execute(lib.db);
-  // PostgreSQL: the word-search GIN index too (built once from the loaded terms), and the foreign keys of the
-  // tables that take rows per photo (a trigger per row while loading; checked once, set-wise, when added back)
+  // Each index is built again from its definition as the database holds it (the migrations' DDL, not a copy of
+  // it here). PostgreSQL: the word-search GIN index too (built once from the loaded terms).
+  const indexes = await indexDefinitions(lib, lib.dialect === 'postgres' ? [...DEFERRED_INDEXES, 'photo_terms_gin'] : DEFERRED_INDEXES);
+  for (const i of indexes) await sql`drop index ${sql.id(i.name)}`.execute(lib.db);
+  // PostgreSQL: the foreign keys of the tables that take rows per photo (a trigger per row while loading; checked
+  // once, set-wise, when added back)
   let foreignKeys: Array<{ table: string; name: string; def: string }> = [];
   if (lib.dialect === 'postgres') {
-    await sql`drop index if exists photo_terms_gin`.execute(lib.db);
     foreignKeys = (
       await sql<{ table: string; name: string; def: string }>`select c.conrelid::regclass::text as table, c.conname as name, pg_get_constraintdef(c.oid) as def
         from pg_constraint c where c.contype = 'f' and c.confrelid = 'photos'::regclass
@@ -429,13 +446,8 @@ export async function withDeferredIndexes<T>(lib: Library, load: () => Promise<T
     // SQLite sorts an index's entries in runs of its page cache's size, then merges them: small runs that stay
     // in the CPU's caches sort ~3x faster than one run the size of the large load cache
     sqlite?.pragma(`cache_size = ${-INDEX_SORT_CACHE_KIB}`);
-    await sql`create index if not exists node_scores_wnid_score_idx on node_scores (wnid, score desc, photo_id)`.execute(lib.db);
-    await sql`create index if not exists node_scores_owner_idx on node_scores (wnid, owner_id, score desc, photo_id)`.execute(lib.db);
-    await sql`create index if not exists photos_hash_idx on photos (content_hash)`.execute(lib.db);
-    if (lib.dialect === 'postgres') {
-      await sql`create index if not exists photo_terms_gin on photo_terms using gin (terms)`.execute(lib.db);
-      for (const k of foreignKeys) await sql`alter table ${sql.id(k.table)} add constraint ${sql.id(k.name)} ${sql.raw(k.def)}`.execute(lib.db);
-    }
+    for (const i of indexes) await sql.raw(ifNotExists(i.def)).execute(lib.db);
+    for (const k of foreignKeys) await sql`alter table ${sql.id(k.table)} add constraint ${sql.id(k.name)} ${sql.raw(k.def)}`.execute(lib.db);
     if (sqlite && typeof sync === 'number') sqlite.pragma(`synchronous = ${sync}`);
     if (sqlite && typeof cache === 'number') sqlite.pragma(`cache_size = ${cache}`);
   }
@@ -491,7 +503,7 @@ export async function buildNewLibrary<T>(lib: Library, load: () => Promise<T>, o
   } finally {
     pendingCounts.delete(lib);
   }
-  for (const i of indexes) await sql.raw(i.def.replace(/^CREATE (UNIQUE )?INDEX /, 'CREATE $1INDEX IF NOT EXISTS ')).execute(lib.db);
+  for (const i of indexes) await sql.raw(ifNotExists(i.def)).execute(lib.db);
   for (const k of keys) await sql`alter table ${sql.id(k.table)} add constraint ${sql.id(k.name)} ${sql.raw(k.def)}`.execute(lib.db);
   // PostgreSQL: the rows just copied are not yet marked all-visible, so every index-only scan (category pages, the
   // similar photos' visibility filter) would visit the table until autovacuum gets there: VACUUM them now

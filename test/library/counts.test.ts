@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { bulkStorePhotos, buildNewLibrary, withDeferredIndexes } from '../../src/library/bulk.js';
+import { bulkStorePhotos, buildNewLibrary, indexDefinitions, withDeferredIndexes } from '../../src/library/bulk.js';
 import { bulkBuildMarker, openLibrary, type Library } from '../../src/library/db.js';
 import { categoryCounts } from '../../src/library/categories.js';
 import { compactEmbedding, isCompactEmbedding } from '../../src/library/embedding.js';
@@ -113,11 +113,20 @@ for (const backend of backends) {
           ? (await sql<{ k: string }>`select conrelid::regclass::text || ' ' || pg_get_constraintdef(oid) as k from pg_constraint where contype = 'f' order by 1`.execute(db)).rows.map((r) => r.k)
           : [];
       const keysBefore = await foreignKeys();
+      // the deferred indexes come back exactly as the migrations made them
+      const deferred = ['node_scores_wnid_score_idx', 'node_scores_owner_idx', 'photos_hash_idx', 'photo_terms_gin'];
+      const indexesBefore = await indexDefinitions(ctx.lib, deferred);
+      assert.equal(indexesBefore.length, ctx.lib.dialect === 'postgres' ? 4 : 3);
       await withDeferredIndexes(ctx.lib, async () => {
+        assert.deepEqual(await indexDefinitions(ctx.lib, deferred), [], 'no deferred index while loading');
         ids.push(...(await bulkStorePhotos(ctx.lib, batch(0, 70))));
         ids.push(...(await bulkStorePhotos(ctx.lib, batch(70, 90))));
       });
       assert.deepEqual(await foreignKeys(), keysBefore);
+      const indexesAfter = await indexDefinitions(ctx.lib, deferred);
+      assert.deepEqual(indexesAfter.map((i) => i.name), indexesBefore.map((i) => i.name));
+      // (SQLite keeps the statement as written: the IF NOT EXISTS of the rebuild; PostgreSQL reads it back)
+      assert.deepEqual(indexesAfter.map((i) => i.def.replace(/ IF NOT EXISTS/i, '')), indexesBefore.map((i) => i.def));
       ids.push(...(await bulkStorePhotos(ctx.lib, batch(160, 25))));
       assert.equal(new Set(ids).size, 185);
       assert.deepEqual((await recountAll(db, ctx.lib.dialect)).drift, []);
