@@ -1,5 +1,5 @@
-// The nginx file in deploy/ with two real model servers: round-robin, a draining server's requests go to the
-// other, and a rollout under load (drain, finish, load, ready, next) loses no request.
+// The nginx file in deploy/ with two real model servers: round-robin, a draining or busy (429) server's requests go
+// to the other, and a rollout under load (drain, finish, load, ready, next) loses no request.
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -50,6 +50,28 @@ describe('nginx in front of model servers', { skip: NGINX ? false : 'nginx is no
     assert.deepEqual(drained.map((r) => r.status), photos.map(() => 200));
     assert.equal(new Set(drained.map((r) => r.by)).size, 1);
     await fetch(`${servers[0]!.url}/admin/resume`, { method: 'POST' });
+    assert.equal(new Set((await Promise.all(photos.map(classify))).map((r) => r.by)).size, 2);
+  });
+
+  it('sends a busy server\'s requests (429) to the other; when both are busy the client gets the 429 and its Retry-After', async () => {
+    const hold = async (i: number) => servers[i]!.host.admission.bytes.acquire(servers[i]!.host.admission.bytes.capacity);
+    const release0 = await hold(0);
+    try {
+      const busy = await Promise.all(photos.slice(0, 4).map(classify));
+      assert.deepEqual(busy.map((r) => r.status), [200, 200, 200, 200]);
+      assert.equal(new Set(busy.map((r) => r.by)).size, 1, 'all answered by the server with room');
+      const release1 = await hold(1);
+      try {
+        const r = await fetch(`${nginx.url}/v1/classify`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: photos[0]! });
+        assert.equal(r.status, 429);
+        assert.equal(r.headers.get('retry-after'), '1');
+        assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'overloaded');
+      } finally {
+        release1();
+      }
+    } finally {
+      release0();
+    }
     assert.equal(new Set((await Promise.all(photos.map(classify))).map((r) => r.by)).size, 2);
   });
 
