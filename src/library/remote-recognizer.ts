@@ -48,7 +48,10 @@ export interface RemoteRecognizer extends PhotoRecognizer {
   /** The model of the latest answer (or of the first server's /readyz). */
   readonly model: ModelRef;
   urls: readonly string[];
-  /** A model server's POST /v1/classify answer (the library server's classify shape). */
+  /**
+   * A model server's POST /v1/classify answer (the library server's classify shape). Someone is waiting for it:
+   * when every server is busy it fails at once (ModelServerError `overloaded`, status 429, `retryAfterMs`).
+   */
   classify(bytes: Buffer, top?: number): Promise<unknown>;
   /**
    * The same recognizer with the caller's limits on its local decode (for thumbnails): a server passes its decode
@@ -105,7 +108,7 @@ export async function remoteRecognizer(opts: RemoteRecognizerOptions): Promise<R
    * POSTs the photo to `path` on the next server, moving on past refusals and 429/502/503/504; after a round in
    * which a server was busy (429), waits what it asked (Retry-After, with jitter) until the photo's deadline.
    */
-  async function postRemote(path: string, bytes: Buffer): Promise<unknown> {
+  async function postRemote(path: string, bytes: Buffer, opts: { waitForBusy?: boolean } = {}): Promise<unknown> {
     let last = 'no answer';
     const deadline = performance.now() + timeoutMs;
     for (let round = 0; round < rounds; ) {
@@ -144,6 +147,10 @@ export async function remoteRecognizer(opts: RemoteRecognizerOptions): Promise<R
       }
       // Busy servers: wait as asked (0-50% more, so that refused photos do not all come back at once).
       const busy = busyMs >= 0;
+      // A caller that cannot wait (a person's classification) hears at once that the servers are busy.
+      if (busy && opts.waitForBusy === false) {
+        throw Object.assign(new ModelServerError('overloaded', `every model server is at its limits (${last})`), { status: 429, retryAfterMs: busyMs });
+      }
       const wait = busy ? Math.max(100, busyMs) * (1 + Math.random() / 2) : 500 * (round + 1);
       if (!busy && ++round >= rounds) break;
       if (performance.now() + wait > deadline) break;
@@ -178,7 +185,7 @@ export async function remoteRecognizer(opts: RemoteRecognizerOptions): Promise<R
       recognize: (bytes: Buffer) => recognize(bytes, limits),
     }),
     async classify(bytes: Buffer, top = 5): Promise<unknown> {
-      return postRemote(`/v1/classify?top=${top}`, bytes);
+      return postRemote(`/v1/classify?top=${top}`, bytes, { waitForBusy: false });
     },
     async close() {},
   };

@@ -164,6 +164,18 @@ describe('model server', () => {
       assert.equal(body.concepts.length, 3);
       const direct = await (await post(`${a.url}/v1/classify?top=3`, photos[1]!)).json();
       assert.deepEqual(body, direct);
+      // Every model server busy: the person classifying hears so at once (429 + Retry-After), not after a minute.
+      const hold = await a.host.admission.bytes.acquire(a.host.admission.bytes.capacity);
+      try {
+        const t0 = performance.now();
+        const busy = await app.inject({ method: 'POST', url: '/v1/classify?top=3', headers: { 'content-type': 'image/jpeg' }, payload: photos[1]! });
+        assert.equal(busy.statusCode, 429, busy.body);
+        assert.equal(busy.headers['retry-after'], '1');
+        assert.equal(busy.json().error.code, 'overloaded');
+        assert.ok(performance.now() - t0 < 5000, `answered after ${(performance.now() - t0).toFixed(0)} ms`);
+      } finally {
+        hold();
+      }
       const owner = await ensureOwner(lib.db, 'dee');
       const token = (await createToken(lib.db, { ownerId: owner })).token;
       const form = multipart([{ name: 'file', filename: 'x.jpg', type: 'image/jpeg', data: photos[2]! }]);

@@ -86,8 +86,9 @@ export function registerClassifyRoutes(app: FastifyInstance): void {
             return (await remote.classify(typeof image.input === 'string' ? await readFile(image.input) : image.input, req.query.top)) as Record<string, unknown>;
           } catch (err) {
             if (err instanceof ModelServerError) {
-              const status = (err as { status?: number }).status ?? 503;
-              throw new ApiError(status, err.code, err.message.replace(/^model server \S+: /, ''), status === 503 ? { 'retry-after': '1' } : {});
+              const { status = 503, retryAfterMs } = err as { status?: number; retryAfterMs?: number };
+              const retry: Record<string, string> = status === 503 || status === 429 ? { 'retry-after': String(Math.max(1, Math.ceil((retryAfterMs ?? 1000) / 1000))) } : {};
+              throw new ApiError(status, err.code, err.message.replace(/^model server \S+: /, ''), retry);
             }
             throw err;
           }
