@@ -14,7 +14,7 @@ import { mediaDir, similarDir } from '../config/paths.js';
 import { SimilarIndex } from '../library/similar-index.js';
 import { enforceCsrf, resolveCaller, SESSION_COOKIE } from './auth.js';
 import { Admission, admitAtContinue, OverloadedError } from './admission.js';
-import { serverConfig, type ServerConfig, type ServerConfigInput } from './config.js';
+import { serverConfig, timeoutOptions, type ServerConfig, type ServerConfigInput } from './config.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
 import {
   checkUrl,
@@ -100,22 +100,15 @@ export async function createServer(opts: CreateServerOptions): Promise<FastifyIn
   const metrics = createMetrics();
   const admission = new Admission(config.admission, config.retryAfterSeconds);
   const runtime = new ModelRuntime(opts, config, metrics, env, admission);
-  const t = config.timeouts;
+  const timeouts = timeoutOptions(config.timeouts);
   const app = Fastify({
     logger: config.logger === false ? false : { ...(config.logger === true ? {} : config.logger), serializers: logSerializers },
     bodyLimit: config.maxJsonBytes,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     routerOptions: { maxParamLength: config.maxParamLength },
-    connectionTimeout: t.idleMs,
-    keepAliveTimeout: t.keepAliveMs,
-    requestTimeout: t.requestMs,
-    http: {
-      headersTimeout: t.headersMs,
-      maxHeaderSize: config.maxHeaderBytes,
-      // How often Node checks the header and request timeouts (its default, 30 s, would let them overrun).
-      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(Math.min(t.headersMs, t.requestMs) / 4))),
-    },
+    ...timeouts,
+    http: { ...timeouts.http, maxHeaderSize: config.maxHeaderBytes },
     clientErrorHandler,
     frameworkErrors: (err, _req, reply) => {
       const apiErr = toApiError(err);

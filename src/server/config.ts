@@ -95,3 +95,17 @@ export function serverConfig(partial: ServerConfigInput = {}): ServerConfig {
     admission: { ...defaultServerConfig.admission, ...(partial.admission ?? {}) },
   };
 }
+
+/** Fastify's timeout options for these timeouts (the library and the model server alike). */
+export function timeoutOptions(t: ServerConfig['timeouts']) {
+  return {
+    connectionTimeout: t.idleMs,
+    keepAliveTimeout: t.keepAliveMs,
+    requestTimeout: t.requestMs,
+    http: {
+      headersTimeout: t.headersMs,
+      // How often Node checks the header and request timeouts (its default, 30 s, would let them overrun).
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(Math.min(t.headersMs, t.requestMs) / 4))),
+    },
+  };
+}

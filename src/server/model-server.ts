@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Admission, admitAtContinue, admitBody, type AdmissionConfig } from './admission.js';
-import { defaultServerConfig, type ServerConfig } from './config.js';
+import { defaultServerConfig, timeoutOptions, type ServerConfig } from './config.js';
 import { clientErrorHandler, installExpectContinue, keepPausedSocketsStopped, settleUnreadBody } from './hardening.js';
 import { analyzePrediction, loadTaxonomy, type Taxonomy } from '../taxonomy/analysis.js';
 import { MicroBatcher } from '../vision/batcher.js';
@@ -234,6 +234,7 @@ export function readImageBody(req: IncomingMessage, max: number, garbage?: { rec
       req.off('data', data).off('end', end).off('error', stop).off('close', closed);
       if (err) {
         req.pause();
+        req.on('error', () => undefined); // (the client may still go away before the rest is drained)
         reject(err);
       } else resolve(size === buf.length ? buf : buf.subarray(0, size));
     };
@@ -266,16 +267,12 @@ export async function createModelServer(opts: ModelServerOptions = {}): Promise<
   const host = new ModelHost(opts, opts.load ?? defaultModelLoader(env));
   const maxImageBytes = opts.maxImageBytes ?? defaultServerConfig.maxImageBytes;
   const { admission } = host;
-  const t = { ...defaultServerConfig.timeouts, ...opts.timeouts };
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: 64 * 1024,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    connectionTimeout: t.idleMs,
-    keepAliveTimeout: t.keepAliveMs,
-    requestTimeout: t.requestMs,
-    http: { headersTimeout: t.headersMs, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(Math.min(t.headersMs, t.requestMs) / 4))) },
+    ...timeoutOptions({ ...defaultServerConfig.timeouts, ...opts.timeouts }),
     clientErrorHandler,
   });
   app.server.maxConnections = opts.maxConnections ?? defaultServerConfig.maxConnections;
