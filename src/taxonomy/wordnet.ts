@@ -22,7 +22,7 @@ export interface WordNetData {
   offsets: number[];
   /** Lemmas per synset joined with ' ' (WordNet lemmas never contain spaces), synsets joined with '\n'. */
   lemmas: string;
-  /** Glosses joined with '\n' (split on first use). */
+  /** Glosses joined with '\n' (read through line offsets). Stored beside the JSON rather than in it (see GlossReader). */
   glosses: string;
   /** CSR adjacency of `@` hypernyms (synset indexes): row i is hyperList[hyperStart[i] .. hyperStart[i+1]). */
   hyperStart: number[];
@@ -35,7 +35,15 @@ export interface WordNetData {
   exceptions: Record<string, string[]>;
 }
 
-export const WORDNET_FORMAT = 2;
+export const WORDNET_FORMAT = 3;
+
+/**
+ * Where a WordNet reads its glosses when they are not in memory: the 6 MB of them are shown only on concept pages
+ * and in word search, so a loaded WordNet leaves them in their file and reads the few it is asked for.
+ */
+export interface GlossReader {
+  gloss(i: number): string;
+}
 
 /** Builds the compact form from parsed records. */
 export function compileWordNet(
@@ -115,13 +123,15 @@ export class WordNet {
   private readonly lemmaAt: Int32Array;
   private readonly glossText: string;
   private glossAt?: Int32Array;
+  private readonly glossReader?: GlossReader;
   private indexText: string;
   private indexAt?: Int32Array;
   private readonly exceptions: Record<string, string[]>;
   private childStart?: Int32Array;
   private childList?: Int32Array;
 
-  constructor(data: WordNetData) {
+  /** `glossReader`: where the glosses are read instead of `data.glosses` (then left empty). */
+  constructor(data: WordNetData, glossReader?: GlossReader) {
     this.size = data.offsets.length;
     this.offsets = Int32Array.from(data.offsets);
     this.hyperStart = Int32Array.from(data.hyperStart);
@@ -131,6 +141,7 @@ export class WordNet {
     this.lemmaText = data.lemmas;
     this.lemmaAt = lineStarts(data.lemmas);
     this.glossText = data.glosses;
+    this.glossReader = glossReader;
     this.indexText = data.index;
     this.exceptions = data.exceptions;
   }
@@ -170,6 +181,7 @@ export class WordNet {
   }
 
   gloss(i: number): string {
+    if (this.glossReader) return this.glossReader.gloss(i);
     const at = (this.glossAt ??= lineStarts(this.glossText));
     return this.glossText.slice(at[i], at[i + 1] - 1);
   }

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, statSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDataLine, parseIndexNoun, wnidOf, offsetOf } from '../../src/taxonomy/wordnet-parse.js';
-import { loadWordNet, prebuiltWordnetFile, wordnetCacheFile, writePrebuiltWordNet } from '../../src/taxonomy/wordnet-store.js';
+import { compileFromPackage, glossesFile, loadWordNet, prebuiltWordnetFile, wordnetCacheFile, writePrebuiltWordNet } from '../../src/taxonomy/wordnet-store.js';
 import { WordNet } from '../../src/taxonomy/wordnet.js';
 import { env } from './fixtures.js';
 
@@ -101,9 +101,32 @@ test('the in-place lemma index answers as a Map of every index line would, and p
     assert.deepEqual([...wn.lemmasFrom(prefix)].map((e) => e.lemma), expected, prefix);
   }
   assert.deepEqual([...wn.lemmasFrom('qwxzzy')], []);
-  // glosses and lemmas are read through line offsets: first, last and a middle synset agree with the joined text
-  const glosses = (JSON.parse(readFileSync(prebuiltWordnetFile(), 'utf8')) as { glosses: string }).glosses.split('\n');
-  for (const i of [0, 41_000, wn.size - 1]) assert.equal(wn.gloss(i), glosses[i]);
+});
+
+test('glosses stay in their file and are read one at a time, every one as compiled; a glosses file that does not match is not trusted', async () => {
+  const compiled = await compileFromPackage();
+  const expected = compiled.glosses.split('\n');
+  const wn = await loadWordNet({ env, fresh: true });
+  assert.equal(wn.size, expected.length);
+  // the loaded JSON holds none of them
+  assert.equal('glosses' in JSON.parse(readFileSync(prebuiltWordnetFile(), 'utf8')), false);
+  for (let i = 0; i < wn.size; i++) if (wn.gloss(i) !== expected[i]) assert.equal(wn.gloss(i), expected[i], `synset ${i}`);
+  assert.equal(wn.synset(wn.indexOf('n02084071')!).gloss, expected[wn.indexOf('n02084071')!]);
+  // a glosses file that does not match its JSON (cut short) is not trusted: the home compiles its own
+  const home = mkdtempSync(join(tmpdir(), 'pictograph-wordnet-glosses-'));
+  try {
+    const henv = { ...process.env, PICTOGRAPH_HOME: home };
+    const file = wordnetCacheFile(henv);
+    await loadWordNet({ env: henv, fresh: true, prebuilt: null });
+    const glosses = glossesFile(file);
+    const full = readFileSync(glosses);
+    writeFileSync(glosses, full.subarray(0, full.length - 100));
+    const again = await loadWordNet({ env: henv, fresh: true, prebuilt: null });
+    assert.equal(again.gloss(again.size - 1), expected[expected.length - 1]);
+    assert.equal(statSync(glosses).size, full.length);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 });
 
 test('an index that is not sorted is sorted once before the first lookup', () => {
