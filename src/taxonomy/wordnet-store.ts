@@ -71,14 +71,23 @@ export function glossesFile(file: string): string {
   return file.replace(/\.json$/, '') + '.glosses.txt';
 }
 
+/** Where each line of the glosses file starts: int32 byte offsets in this machine's byte order, plus one past the end. */
+function glossIndexFile(file: string): string {
+  return file.replace(/\.json$/, '') + '.glosses.idx';
+}
+
 /** The compiled form on disk: the JSON without the glosses, which are in `glossesFile` (`glossBytes` long). */
 type StoredWordNet = Omit<WordNetData, 'glosses'> & { glossBytes: number };
 
-/** Writes compiled nouns as `file` and its glosses file (the glosses first: the JSON, written last, commits them). */
+/** Writes compiled nouns as `file` and its glosses files (the glosses first: the JSON, written last, commits them). */
 function writeCompiled(file: string, data: WordNetData): void {
   const { glosses, ...rest } = data;
   const text = Buffer.from(glosses, 'utf8');
+  const at = new Int32Array(data.offsets.length + 1);
+  for (let i = 0, line = 1; i < text.length; i++) if (text[i] === 10) at[line++] = i + 1;
+  at[data.offsets.length] = text.length + 1;
   writeAtomically(glossesFile(file), text);
+  writeAtomically(glossIndexFile(file), Buffer.from(at.buffer));
   writeAtomically(file, JSON.stringify({ ...rest, glossBytes: text.length } satisfies StoredWordNet));
 }
 
@@ -89,34 +98,30 @@ export async function writePrebuiltWordNet(file = prebuiltWordnetFile()): Promis
 }
 
 /**
- * Glosses read from their file a line at a time: the line offsets are found on the first read (one pass over the
- * file, 4 bytes a synset kept), then each gloss is one positioned read. The file stays open; one replaced by a
- * rebuild (renamed over) keeps being read as it was.
+ * Glosses read from their file a gloss at a time: the line offsets (4 bytes a synset) are read on first use, then
+ * each gloss is one positioned read. The file stays open; one replaced by a rebuild (renamed over) keeps being read
+ * as it was.
  */
 class FileGlosses implements GlossReader {
   private at?: Int32Array;
   private fd?: number;
-  constructor(private readonly file: string) {}
+  constructor(
+    private readonly file: string,
+    private readonly index: string,
+  ) {}
 
   gloss(i: number): string {
-    const at = (this.at ??= byteLineStarts(readFileSync(this.file)));
+    if (!this.at) {
+      const raw = readFileSync(this.index);
+      this.at = new Int32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
+    }
+    const at = this.at;
     if (!(i >= 0 && i < at.length - 1)) return '';
     this.fd ??= openSync(this.file, 'r');
     const buf = Buffer.allocUnsafe(at[i + 1]! - 1 - at[i]!);
     readSync(this.fd, buf, 0, buf.length, at[i]!);
     return buf.toString('utf8');
   }
-}
-
-/** Byte offset of each '\n'-separated line, plus one past the end (line i is [at[i], at[i + 1] - 1)). */
-function byteLineStarts(text: Buffer): Int32Array {
-  let n = 1;
-  for (let i = text.indexOf(10); i >= 0; i = text.indexOf(10, i + 1)) n++;
-  const at = new Int32Array(n + 1);
-  let line = 1;
-  for (let i = text.indexOf(10); i >= 0; i = text.indexOf(10, i + 1)) at[line++] = i + 1;
-  at[n] = text.length + 1;
-  return at;
 }
 
 export interface LoadWordNetOptions {
@@ -154,9 +159,11 @@ function readCompiled(file: string, source: string): WordNet | null {
     const stored = JSON.parse(readFileSync(file, 'utf8')) as StoredWordNet;
     if (stored.format !== WORDNET_FORMAT || stored.source !== source) return null;
     const glosses = glossesFile(file);
+    const index = glossIndexFile(file);
     if (!existsSync(glosses) || statSync(glosses).size !== stored.glossBytes) return null;
+    if (!existsSync(index) || statSync(index).size !== 4 * (stored.offsets.length + 1)) return null;
     const { glossBytes: _, ...data } = stored;
-    return new WordNet({ ...data, glosses: '' }, new FileGlosses(glosses));
+    return new WordNet({ ...data, glosses: '' }, new FileGlosses(glosses, index));
   } catch {
     return null; // unreadable: compile again
   }
