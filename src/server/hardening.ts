@@ -253,10 +253,17 @@ const awaitingContinue = new WeakSet<IncomingMessage>();
 
 /**
  * Answering a request before its body was read: drains the rest (`drainUnreadBody`), or, when the client is still
- * waiting for 100 Continue, closes the connection after the answer instead.
+ * waiting for 100 Continue or the body's stream was given up part-way, closes the connection after the answer.
  */
 export function settleUnreadBody(req: IncomingMessage, res: ServerResponse, maxBytes: number, opts: DrainOptions = {}): void {
   if (awaitingContinue.delete(req)) {
+    if (!res.headersSent) res.setHeader('connection', 'close');
+    return;
+  }
+  // Reading stopped part-way (a body found too large as it streamed in; its stream was destroyed): the rest cannot
+  // be drained, so the connection closes after the answer. Kept open, it would wait for the rest until the request
+  // timeout, and hold up a graceful shutdown that long.
+  if (req.destroyed && !req.complete) {
     if (!res.headersSent) res.setHeader('connection', 'close');
     return;
   }

@@ -241,6 +241,17 @@ describe('sockets: huge headers, huge bodies, slow clients, garbage', () => {
     answers.push({ what: 'raw too large', status, body });
     expectError({ statusCode: status, body }, 413, 'payload_too_large');
   });
+  test('a chunked raw body (no length) found over the limit as it streams in: 413, and the connection closes after it', async () => {
+    // 5 MB in 64 KB chunks, never terminated: the server stops reading at its 4 MB limit and cannot drain the rest,
+    // so it must close the connection rather than wait for the rest until the request timeout
+    const head = `POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nTransfer-Encoding: chunked\r\n\r\n`;
+    const chunk = Buffer.concat([Buffer.from(`${(64 * 1024).toString(16)}\r\n`), Buffer.alloc(64 * 1024, 1), Buffer.from('\r\n')]);
+    const res = parseRaw(await rawExchange(Buffer.concat([Buffer.from(head), ...Array.from({ length: 80 }, () => chunk)])));
+    answers.push({ what: 'chunked too large', status: res.status, body: res.body });
+    expectError(res, 413, 'payload_too_large');
+    assert.match(res.headers, /^connection: close$/im);
+  });
+
   test('connections past the cap are refused at once; the server keeps answering', async () => {
     const url = new URL(base);
     const server = f.app.server;
