@@ -186,6 +186,23 @@ export async function sweepMedia(db: LibraryDb, media: string): Promise<SweepRes
   return result;
 }
 
+/**
+ * Removes the left-over temporary files of one folder whose writers are gone (no photo can reference them: a
+ * server's received classification bodies). For processes without a library, such as a model server.
+ */
+export async function sweepTemporaryFolder(dir: string): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const file = join(dir, name);
+    const t = parseTemporary(file);
+    if (t && (await isLeftOver(file, t))) {
+      await rm(file, { force: true });
+      removed++;
+    }
+  }
+  return removed;
+}
+
 export interface DoctorReport {
   /** Media files no stored photo references (relative to the media folder). */
   orphans: string[];

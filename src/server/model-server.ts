@@ -4,9 +4,11 @@
 // while draining; work in flight finishes. The admin routes drain it and swap its model for a rollout; a
 // model that fails to load leaves the old one serving. Image requests are admitted by work as on the library
 // server (admission.ts): body bytes before the body is read, decoded pixels before the decode; past the limits 429
-// with Retry-After, which the library's model-server client waits out (remote-recognizer.ts).
+// with Retry-After, which the library's model-server client waits out (remote-recognizer.ts). Bodies stream to
+// temporary files under media/tmp/, as the library server's classify does.
 import { timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { hostname } from 'node:os';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Admission, admitAtContinue, admitBody, type AdmissionConfig } from './admission.js';
@@ -20,7 +22,10 @@ import type { Head } from '../concepts/head.js';
 import { loadEverydayHead, tagEmbedding } from '../concepts/tags.js';
 import type { PhotoAnalysis } from '../library/analysis.js';
 import { analysisToWire } from '../library/remote-recognizer.js';
+import { sweepTemporaryFolder } from '../library/media.js';
+import { mediaDir } from '../config/paths.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
+import { imageTooLarge, receiveImageInto, type ReceivedImage } from './uploads.js';
 import { classificationOf } from './runtime.js';
 
 export type ModelServerState = 'loading' | 'ready' | 'draining' | 'reloading' | 'failed';
@@ -76,8 +81,8 @@ export class ModelHost {
   }
 
   /** The one decode of a request's photo, within the pixel budget. */
-  private decode(bytes: Buffer, model: LoadedModel) {
-    return decodePhoto(bytes, model.engine.model.spec, {
+  private decode(input: string | Buffer, model: LoadedModel) {
+    return decodePhoto(input, model.engine.model.spec, {
       maxBytes: this.opts.maxImageBytes,
       maxPixels: this.opts.maxImagePixels ?? defaultServerConfig.maxImagePixels,
       admit: this.admission.decodeGate(),
@@ -160,10 +165,11 @@ export class ModelHost {
     }
   }
 
-  async analyze(bytes: Buffer): Promise<PhotoAnalysis> {
+  /** `input`: the photo's bytes, or the file they were received into. */
+  async analyze(input: string | Buffer): Promise<PhotoAnalysis> {
     return this.admit(async ({ model, batcher }) => {
       const { engine, taxonomy } = model;
-      const decoded = await this.decode(bytes, model);
+      const decoded = await this.decode(input, model);
       const prediction = await batcher.submit(decoded.tensor);
       // Exactly what the in-process recognizer computes (library/recognizer.ts).
       return {
@@ -173,10 +179,10 @@ export class ModelHost {
     });
   }
 
-  async classify(bytes: Buffer, top: number) {
+  async classify(input: string | Buffer, top: number) {
     return this.admit(async ({ model, batcher }) => {
       const { engine, taxonomy } = model;
-      const decoded = await this.decode(bytes, model);
+      const decoded = await this.decode(input, model);
       const prediction = await batcher.submit(decoded.tensor);
       const analysis = analyzePrediction(prediction, { ...taxonomy, top });
       return classificationOf(engine.model, analysis, taxonomy, tagsOf(model, prediction));
@@ -214,47 +220,6 @@ export function defaultModelLoader(env: NodeJS.ProcessEnv, opts: { threads?: num
   };
 }
 
-/**
- * An image body, read into one buffer of its declared size as it arrives (a body without a length grows by
- * doubling). Fastify's buffer parser keeps every chunk until the end and then copies them, twice the body at once;
- * here the chunks are garbage as soon as they are copied, and counted for the young collection that frees them
- * (body-garbage.ts). A body over `max` bytes is refused with 413.
- */
-export function readImageBody(req: IncomingMessage, max: number, garbage?: { received(bytes: number): void }): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  const known = Number.isInteger(declared) && declared >= 0;
-  const tooLarge = () => new ApiError(413, 'payload_too_large', `The image is larger than this server accepts (${max} bytes).`);
-  if (known && declared > max) return Promise.reject(tooLarge());
-  // Events rather than an async iterator, which would destroy the request on a refusal: a refused body is left
-  // unread for the answer's hook to drain, so the client reads its 413 instead of a reset.
-  return new Promise((resolve, reject) => {
-    let buf = Buffer.allocUnsafe(known ? declared : 64 * 1024);
-    let size = 0;
-    const stop = (err?: Error) => {
-      req.off('data', data).off('end', end).off('error', stop).off('close', closed);
-      if (err) {
-        req.pause();
-        req.on('error', () => undefined); // (the client may still go away before the rest is drained)
-        reject(err);
-      } else resolve(size === buf.length ? buf : buf.subarray(0, size));
-    };
-    const data = (chunk: Buffer) => {
-      garbage?.received(chunk.length);
-      if (size + chunk.length > max) return stop(tooLarge());
-      if (size + chunk.length > buf.length) {
-        const grown = Buffer.allocUnsafe(Math.min(max, Math.max(2 * buf.length, size + chunk.length)));
-        buf.copy(grown, 0, 0, size);
-        buf = grown;
-      }
-      chunk.copy(buf, size);
-      size += chunk.length;
-    };
-    const end = () => stop();
-    const closed = () => stop(new ApiError(400, 'bad_request', 'The request body ended before it was complete.'));
-    req.on('data', data).on('end', end).on('error', stop).on('close', closed);
-  });
-}
-
 function sameToken(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
@@ -284,9 +249,13 @@ export async function createModelServer(opts: ModelServerOptions = {}): Promise<
     admit: (req, res) => (imageRoute(req) ? admitAtContinue(admission, req, res, maxImageBytes) : undefined),
     refused: () => undefined,
   });
-  const body = (_req: FastifyRequest, payload: IncomingMessage) => readImageBody(payload, maxImageBytes, admission.bodyGarbage);
-  app.addContentTypeParser(/^image\/[\w.+-]+$/i, body);
-  app.addContentTypeParser('application/octet-stream', body);
+  // Image bodies are handed over unread and streamed to a temporary file as on the library server
+  // (uploads.ts), so no whole body sits in memory; left-overs of a process that died are removed at start.
+  const tmpDir = join(mediaDir(env), 'tmp');
+  await sweepTemporaryFolder(tmpDir);
+  const unread = (_req: FastifyRequest, payload: Readable, done: (err: Error | null, body?: unknown) => void) => done(null, payload);
+  app.addContentTypeParser(/^image\/[\w.+-]+$/i, unread);
+  app.addContentTypeParser('application/octet-stream', unread);
   app.setErrorHandler((err, _req, reply) => {
     const e = toApiError(err, 1);
     void reply.code(e.statusCode).headers(e.headers).send(errorBody(e));
@@ -295,9 +264,18 @@ export async function createModelServer(opts: ModelServerOptions = {}): Promise<
     void reply.code(404).send(errorBody(new ApiError(404, 'not_found', `There is no ${req.method} ${req.url.split('?')[0]} on a model server.`)));
   });
 
-  const image = (req: FastifyRequest): Buffer => {
-    if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw new ApiError(400, 'empty_body', 'Send the image as the request body (image/* or application/octet-stream).');
-    return req.body;
+  /** Receives the request's image, runs `work` on it and removes it. */
+  const withImage = async <T>(req: FastifyRequest, work: (input: string | Buffer) => Promise<T>): Promise<T> => {
+    const body = req.body as Readable | undefined;
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > maxImageBytes) throw imageTooLarge(maxImageBytes); // refused before reading it
+    const image: ReceivedImage | undefined = body && typeof body.pipe === 'function' ? await receiveImageInto({ tmpDir, maxImageBytes, garbage: admission.bodyGarbage }, body) : undefined;
+    if (!image) throw new ApiError(400, 'empty_body', 'Send the image as the request body (image/* or application/octet-stream).');
+    try {
+      return await work(image.input);
+    } finally {
+      await image.discard();
+    }
   };
   const admin = (req: FastifyRequest): void => {
     if (opts.adminToken) {
@@ -321,11 +299,11 @@ export async function createModelServer(opts: ModelServerOptions = {}): Promise<
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_req, reply: FastifyReply) => reply.code(host.state === 'ready' ? 200 : 503).send(status()));
   const admitted = { onRequest: admitBody(admission, maxImageBytes) };
-  app.post('/v1/analyze', admitted, async (req) => analysisToWire(await host.analyze(image(req))));
+  app.post('/v1/analyze', admitted, async (req) => analysisToWire(await withImage(req, (input) => host.analyze(input))));
   app.post<{ Querystring: { top?: string } }>('/v1/classify', admitted, async (req) => {
     const top = req.query.top === undefined ? 5 : Number(req.query.top);
     if (!Number.isInteger(top) || top < 1 || top > 100) throw new ApiError(400, 'bad_request', '`top` must be an integer from 1 to 100.');
-    return host.classify(image(req), top);
+    return withImage(req, (input) => host.classify(input, top));
   });
   app.post('/admin/drain', async (req) => {
     admin(req);

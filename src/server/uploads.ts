@@ -128,23 +128,37 @@ export interface ReceivedImage {
 }
 
 /** 413 for an image over the server's limit (`maxImageBytes`). */
-export function imageTooLarge(ctx: ServerContext): ApiError {
-  return new ApiError(413, 'payload_too_large', `The image is larger than this server accepts (${ctx.config.maxImageBytes} bytes).`);
+export function imageTooLarge(ctx: { config: { maxImageBytes: number } } | number): ApiError {
+  const max = typeof ctx === 'number' ? ctx : ctx.config.maxImageBytes;
+  return new ApiError(413, 'payload_too_large', `The image is larger than this server accepts (${max} bytes).`);
 }
 
 const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
 /** Received chunks (16-64 KB each) are written in batches of about this many bytes: one write call each. */
 const WRITE_BATCH = 1024 * 1024;
 
+/** Where `receiveImageInto` puts a body and what it allows. */
+export interface ImageReceiver {
+  /** Folder of the temporary files (created as needed). */
+  tmpDir: string;
+  maxImageBytes: number;
+  /** Counts received bytes for the young collection that frees their read buffers (body-garbage.ts). */
+  garbage?: { received(bytes: number): void };
+}
+
+/** `receiveImageInto` with the library server's folder (`media/tmp/`), limit and body accounting. */
+export function receiveImage(ctx: ServerContext, body: Readable): Promise<ReceivedImage | undefined> {
+  return receiveImageInto({ tmpDir: join(ctx.mediaDir, 'tmp'), maxImageBytes: ctx.config.maxImageBytes, garbage: ctx.admission.bodyGarbage }, body);
+}
+
 /**
- * Streams one image body (a raw request body or a multipart file) to a temporary file under `media/tmp/`, so a
- * whole body is never held in memory; past the server's `maxImageBytes` 413 `payload_too_large`. Classification stores nothing, so
- * on a full disk it goes on in memory (what was written is read back). Undefined for an empty body. The file is
+ * Streams one image body (a raw request body or a multipart file) to a temporary file in `to.tmpDir`, so a whole
+ * body is never held in memory; past `maxImageBytes` 413 `payload_too_large`. Classification stores nothing, so on
+ * a full disk it goes on in memory (what was written is read back). Undefined for an empty body. The file is
  * removed on any failure; the caller discards the result once done.
  */
-export async function receiveImage(ctx: ServerContext, body: Readable): Promise<ReceivedImage | undefined> {
-  const tmpDir = join(ctx.mediaDir, 'tmp');
-  const path = stagedPath(join(tmpDir, 'classify'));
+export async function receiveImageInto(to: ImageReceiver, body: Readable): Promise<ReceivedImage | undefined> {
+  const path = stagedPath(join(to.tmpDir, 'classify'));
   let file: FileHandle | undefined;
   /** Set once the disk is full: everything received, in order. */
   let memory: Buffer[] | undefined;
@@ -176,12 +190,12 @@ export async function receiveImage(ctx: ServerContext, body: Readable): Promise<
     }
   };
   try {
-    await mkdir(tmpDir, { recursive: true }).catch((err: unknown) => toMemory(err, []));
+    await mkdir(to.tmpDir, { recursive: true }).catch((err: unknown) => toMemory(err, []));
     if (!memory) file = await open(path, 'wx').catch(async (err: unknown) => (await toMemory(err, []), undefined));
     for await (const chunk of body as AsyncIterable<Buffer>) {
       size += chunk.length;
-      ctx.admission.bodyGarbage.received(chunk.length);
-      if (size > ctx.config.maxImageBytes) throw imageTooLarge(ctx);
+      to.garbage?.received(chunk.length);
+      if (size > to.maxImageBytes) throw imageTooLarge(to.maxImageBytes);
       if (memory) {
         memory.push(chunk);
         continue;
@@ -190,7 +204,7 @@ export async function receiveImage(ctx: ServerContext, body: Readable): Promise<
       pendingBytes += chunk.length;
       if (pendingBytes >= WRITE_BATCH) await flush();
     }
-    if ((body as Readable & { truncated?: boolean }).truncated) throw imageTooLarge(ctx); // a multipart file cut at its limit
+    if ((body as Readable & { truncated?: boolean }).truncated) throw imageTooLarge(to.maxImageBytes); // a multipart file cut at its limit
     await flush();
     await file?.close();
   } catch (err) {

@@ -3,7 +3,7 @@
 // rollouts: one server at a time, aborted and rolled back when a model fails to load; and admission by work
 // (429 + Retry-After past its limits, which the library's client waits out).
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
@@ -245,9 +245,14 @@ describe('model server', () => {
     );
   });
 
-  it('reads a body sent in chunks without a length as one sent whole; refuses one over the limit with 413 and serves on', async () => {
+  it('streams bodies to temporary files it removes (and sweeps a dead process\'s at start); chunked bodies; 413 over the limit', async () => {
+    // a body a killed model server left behind (its pid long gone)
+    const tmp = join(h.home, 'media', 'tmp');
+    mkdirSync(tmp, { recursive: true });
+    writeFileSync(join(tmp, 'classify.99999999-abcdef.00112233.tmp'), 'left over');
     const s = await startModelServer(h.env, { maxImageBytes: 200_000 });
     servers.push(s);
+    assert.deepEqual(readdirSync(tmp), [], 'the left-over was swept at start');
     const bytes = photos[1]!;
     assert.ok(bytes.length < 200_000);
     const whole = (await (await post(`${s.url}/v1/analyze`, bytes)).json()) as unknown;
@@ -264,5 +269,6 @@ describe('model server', () => {
       assert.equal((JSON.parse(text) as { error: { code: string } }).error?.code, 'payload_too_large', text);
     }
     assert.equal((await post(`${s.url}/v1/analyze`, bytes)).status, 200);
+    assert.deepEqual(readdirSync(tmp), [], 'every received body removed once answered');
   });
 });
