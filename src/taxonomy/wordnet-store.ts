@@ -163,10 +163,15 @@ function readCompiled(file: string, source: string): WordNet | null {
     if (!existsSync(glosses) || statSync(glosses).size !== stored.glossBytes) return null;
     if (!existsSync(index) || statSync(index).size !== 4 * (stored.offsets.length + 1)) return null;
     const { glossBytes: _, ...data } = stored;
-    return new WordNet({ ...data, glosses: '' }, new FileGlosses(glosses, index));
+    return withGlossesIn(file, data);
   } catch {
     return null; // unreadable: compile again
   }
+}
+
+/** The WordNet of `data` (its glosses left out) reading its glosses from the files beside `file`. */
+function withGlossesIn(file: string, data: Omit<WordNetData, 'glosses'>): WordNet {
+  return new WordNet({ ...data, glosses: '' }, new FileGlosses(glossesFile(file), glossIndexFile(file)));
 }
 
 function writeAtomically(file: string, text: string | Buffer): void {
@@ -182,6 +187,6 @@ async function loadUncached(file: string, prebuilt: string | null): Promise<Word
   if (stored) return stored;
   const compiled = await compileFromPackage(source);
   writeCompiled(file, compiled);
-  // read back as every later load reads it: the glosses stay in their file
-  return readCompiled(file, source) ?? new WordNet(compiled);
+  // as every later load reads it: the glosses stay in their file
+  return withGlossesIn(file, compiled);
 }
