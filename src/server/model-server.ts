@@ -25,7 +25,7 @@ import { analysisToWire } from '../library/remote-recognizer.js';
 import { sweepTemporaryFolder } from '../library/media.js';
 import { mediaDir } from '../config/paths.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
-import { imageTooLarge, receiveImageInto, type ReceivedImage } from './uploads.js';
+import { receiveRawImage } from './uploads.js';
 import { classificationOf } from './runtime.js';
 
 export type ModelServerState = 'loading' | 'ready' | 'draining' | 'reloading' | 'failed';
@@ -241,8 +241,8 @@ export async function createModelServer(opts: ModelServerOptions = {}): Promise<
     clientErrorHandler,
   });
   app.server.maxConnections = opts.maxConnections ?? defaultServerConfig.maxConnections;
-  // The image routes' bodies are buffered, so their bytes are reserved before the body is read (a refused request
-  // costs no memory); clients that wait for 100 Continue are admitted before routing (hardening.ts).
+  // The image routes' body bytes are reserved before the body is read (a refused request costs no memory); clients
+  // that wait for 100 Continue are admitted before routing (hardening.ts).
   const imageRoute = (req: { method?: string; url?: string }) => req.method === 'POST' && ['/v1/analyze', '/v1/classify'].includes((req.url ?? '').split('?')[0]!);
   keepPausedSocketsStopped(app.server);
   installExpectContinue(app, {
@@ -251,8 +251,8 @@ export async function createModelServer(opts: ModelServerOptions = {}): Promise<
   });
   // Image bodies are handed over unread and streamed to a temporary file as on the library server
   // (uploads.ts), so no whole body sits in memory; left-overs of a process that died are removed at start.
-  const tmpDir = join(mediaDir(env), 'tmp');
-  await sweepTemporaryFolder(tmpDir);
+  const receiver = { tmpDir: join(mediaDir(env), 'tmp'), maxImageBytes, garbage: admission.bodyGarbage };
+  await sweepTemporaryFolder(receiver.tmpDir);
   const unread = (_req: FastifyRequest, payload: Readable, done: (err: Error | null, body?: unknown) => void) => done(null, payload);
   app.addContentTypeParser(/^image\/[\w.+-]+$/i, unread);
   app.addContentTypeParser('application/octet-stream', unread);
@@ -266,10 +266,7 @@ export async function createModelServer(opts: ModelServerOptions = {}): Promise<
 
   /** Receives the request's image, runs `work` on it and removes it. */
   const withImage = async <T>(req: FastifyRequest, work: (input: string | Buffer) => Promise<T>): Promise<T> => {
-    const body = req.body as Readable | undefined;
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > maxImageBytes) throw imageTooLarge(maxImageBytes); // refused before reading it
-    const image: ReceivedImage | undefined = body && typeof body.pipe === 'function' ? await receiveImageInto({ tmpDir, maxImageBytes, garbage: admission.bodyGarbage }, body) : undefined;
+    const image = await receiveRawImage(receiver, req);
     if (!image) throw new ApiError(400, 'empty_body', 'Send the image as the request body (image/* or application/octet-stream).');
     try {
       return await work(image.input);

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { Transform, Writable, type Readable } from 'node:stream';
+import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { MultipartFile } from '@fastify/multipart';
 import type { JobQueue } from '../jobs/queue.js';
@@ -127,10 +127,9 @@ export interface ReceivedImage {
   discard(): Promise<void>;
 }
 
-/** 413 for an image over the server's limit (`maxImageBytes`). */
-export function imageTooLarge(ctx: { config: { maxImageBytes: number } } | number): ApiError {
-  const max = typeof ctx === 'number' ? ctx : ctx.config.maxImageBytes;
-  return new ApiError(413, 'payload_too_large', `The image is larger than this server accepts (${max} bytes).`);
+/** 413 for an image over the server's limit of `maxImageBytes`. */
+function imageTooLarge(maxImageBytes: number): ApiError {
+  return new ApiError(413, 'payload_too_large', `The image is larger than this server accepts (${maxImageBytes} bytes).`);
 }
 
 const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
@@ -146,9 +145,24 @@ export interface ImageReceiver {
   garbage?: { received(bytes: number): void };
 }
 
-/** `receiveImageInto` with the library server's folder (`media/tmp/`), limit and body accounting. */
+/** The library server's receiver: its folder (`media/tmp/`), limit and body accounting. */
+export function imageReceiver(ctx: ServerContext): ImageReceiver {
+  return { tmpDir: join(ctx.mediaDir, 'tmp'), maxImageBytes: ctx.config.maxImageBytes, garbage: ctx.admission.bodyGarbage };
+}
+
+/** `receiveImageInto` with the library server's receiver. */
 export function receiveImage(ctx: ServerContext, body: Readable): Promise<ReceivedImage | undefined> {
-  return receiveImageInto({ tmpDir: join(ctx.mediaDir, 'tmp'), maxImageBytes: ctx.config.maxImageBytes, garbage: ctx.admission.bodyGarbage }, body);
+  return receiveImageInto(imageReceiver(ctx), body);
+}
+
+/**
+ * A raw request body (handed over unread by the route's parser) received as `receiveImageInto` does; one that
+ * declares more than `maxImageBytes` is refused with 413 before any of it is read. Undefined for no or an empty body.
+ */
+export async function receiveRawImage(to: ImageReceiver, req: FastifyRequest): Promise<ReceivedImage | undefined> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > to.maxImageBytes) throw imageTooLarge(to.maxImageBytes);
+  return req.body instanceof Readable ? receiveImageInto(to, req.body) : undefined;
 }
 
 /**

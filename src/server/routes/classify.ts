@@ -1,14 +1,13 @@
 // `POST /v1/classify`: one image in (raw body or multipart `file`), concepts out; nothing stored. Requests are
 // admitted by work (body bytes, then decoded pixels) and micro-batched; past the limits 429 with Retry-After.
 import { readFile } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { admitBody } from '../admission.js';
 import { requireOwner } from '../auth.js';
 import { ApiError, badRequest, errorBodySchema, multipartError } from '../errors.js';
 import { bearer, categorySchema, hedgedSchema, modelRefSchema, synsetRefSchema, timelineSchema } from '../schemas.js';
 import { ModelServerError } from '../../library/remote-recognizer.js';
-import { imageTooLarge, receiveImage, type ReceivedImage } from '../uploads.js';
+import { imageReceiver, receiveImage, receiveRawImage, type ReceivedImage } from '../uploads.js';
 
 interface ClassifyQuery {
   top: number;
@@ -126,10 +125,7 @@ export async function imageFromRequest(req: FastifyRequest): Promise<ReceivedIma
     throw badRequest('The multipart body has no `file` field.', 'empty_body');
   }
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  const body = req.body;
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > ctx.config.maxImageBytes) throw imageTooLarge(ctx); // refused before reading it
-  const image = body instanceof Readable ? await receiveImage(ctx, body) : undefined;
+  const image = await receiveRawImage(imageReceiver(ctx), req);
   if (!image) {
     if (type !== '' && !type.startsWith('image/') && type !== 'application/octet-stream') throw unsupported(type);
     throw new ApiError(400, 'empty_body', 'The request body is empty; send an image.');
