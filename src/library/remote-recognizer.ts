@@ -145,12 +145,13 @@ export async function remoteRecognizer(opts: RemoteRecognizerOptions): Promise<R
         }
         throw Object.assign(new ModelServerError(code, `model server ${url}: ${message}`), { status: res.status });
       }
-      // Busy servers: wait as asked (0-50% more, so that refused photos do not all come back at once).
       const busy = busyMs >= 0;
       // A caller that cannot wait (a person's classification) hears at once that the servers are busy.
       if (busy && opts.waitForBusy === false) {
         throw Object.assign(new ModelServerError('overloaded', `every model server is at its limits (${last})`), { status: 429, retryAfterMs: busyMs });
       }
+      // Busy servers: wait as asked (0-50% more, so that refused photos do not all come back at once); a busy round
+      // does not count against the rounds.
       const wait = busy ? Math.max(100, busyMs) * (1 + Math.random() / 2) : 500 * (round + 1);
       if (!busy && ++round >= rounds) break;
       if (performance.now() + wait > deadline) break;
